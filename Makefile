@@ -1,0 +1,108 @@
+# thingca — GNU make + pkg-config. See README.md.
+# Modules are found by name: lib/*.c form build/libthingca.a, tests/unit/t-*.c
+# are TAP unit tests, tests/integration/t-*.sh are TAP integration tests, and
+# mk/*.mk add further targets (install, bench, fuzz) without touching this file.
+
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+CC        ?= cc
+PKGS      := openssl libmicrohttpd sqlite3 jansson libsystemd libcurl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+VERSION   := 0.1.0
+
+WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+             -Wformat=2 -Werror
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=c11 -D_GNU_SOURCE -DOPENSSL_API_COMPAT=30000 \
+             -DTHINGCA_VERSION='"$(VERSION)"' $(WARN) -Ilib -Ibuild $(PKG_CFLAGS) \
+             -pthread -MMD -MP
+LDLIBS    += $(PKG_LIBS) -pthread -lm
+
+# make check SAN=1: AddressSanitizer + UndefinedBehaviorSanitizer everywhere.
+ifeq ($(SAN),1)
+CFLAGS    += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS   += -fsanitize=address,undefined
+B         := build/san
+else
+B         := build
+endif
+
+LIB_SRC   := $(sort $(wildcard lib/*.c))
+LIB_OBJ   := $(patsubst lib/%.c,$(B)/lib/%.o,$(LIB_SRC))
+SQL_SRC   := $(sort $(wildcard sql/[0-9][0-9][0-9]-*.sql))
+UNIT_SRC  := $(sort $(wildcard tests/unit/t-*.c))
+UNIT_BIN  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+INTEG     := $(sort $(wildcard tests/integration/t-*.sh))
+
+.PHONY: all check unit integration run deps clean lint format-check
+all: $(B)/thingcad $(B)/thingca
+
+$(B)/lib $(B)/daemon $(B)/tests:
+	@mkdir -p $@
+
+# The schema is compiled in: sql/NNN-*.sql become one C array of migrations.
+$(B)/sql_migrations.h: $(SQL_SRC) mk/sql2c.sh | $(B)/lib
+	sh mk/sql2c.sh $(SQL_SRC) > $@.tmp && mv $@.tmp $@
+
+$(B)/lib/ledger.o: $(B)/sql_migrations.h
+$(B)/lib/%.o: lib/%.c | $(B)/lib
+	$(CC) $(CFLAGS) -I$(B) -c -o $@ $<
+$(B)/daemon/%.o: daemon/%.c | $(B)/daemon
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/libthingca.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/thingcad: $(B)/daemon/thingcad.o $(B)/libthingca.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/thingca: $(B)/daemon/thingca.o $(B)/libthingca.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/%: tests/unit/%.c tests/tap.h $(B)/libthingca.a | $(B)/tests
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(B)/libthingca.a $(LDFLAGS) $(LDLIBS)
+
+# Every test, one TAP summary. Integration tests find the binaries via
+# THINGCA_BIN; THINGCA_VALGRIND="valgrind -q --error-exitcode=99" wraps the daemon.
+check: all $(UNIT_BIN)
+	THINGCA_BIN=$(CURDIR)/$(B) THINGCA_SRC=$(CURDIR) SAN=$(SAN) \
+	  prove -f $(if $(V),-v) $(UNIT_BIN) $(INTEG)
+
+unit: $(UNIT_BIN)
+	THINGCA_SRC=$(CURDIR) prove -f $(UNIT_BIN)
+
+integration: all
+	THINGCA_BIN=$(CURDIR)/$(B) THINGCA_SRC=$(CURDIR) prove -f $(if $(T),$(T),$(INTEG))
+
+# The main job on embedded defaults: demo CA, config and ledger under ./state,
+# thingcad on 127.0.0.1:8180 in the foreground.
+run: all
+	sh mk/run.sh $(CURDIR)/$(B) $(CURDIR)/state
+
+# Debian 12 packages for the build and the tests.
+DEB_PKGS := build-essential pkg-config libssl-dev libmicrohttpd-dev \
+	libsqlite3-dev sqlite3 libjansson-dev libsystemd-dev libcurl4-openssl-dev \
+	curl openssl perl systemd softhsm2 opensc libengine-pkcs11-openssl \
+	mosquitto mosquitto-clients wrk clang clang-tidy cppcheck libclang-rt-14-dev \
+	strongswan-pki libstrongswan-extra-plugins golang-cfssl e2fsprogs jq
+deps:
+	@if [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PKGS); \
+	else \
+	  echo "run as root: apt-get update && apt-get install -y $(DEB_PKGS)"; \
+	fi
+
+lint:
+	cppcheck --error-exitcode=1 --enable=warning,portability --inline-suppr \
+	  --suppress=missingIncludeSystem -q -Ilib lib daemon
+	clang-tidy --quiet -checks='-*,clang-analyzer-*,bugprone-*,cert-*,-bugprone-easily-swappable-parameters,-cert-err33-c,-bugprone-reserved-identifier,-cert-dcl37-c,-cert-dcl51-cpp' \
+	  --warnings-as-errors='*' $(LIB_SRC) daemon/*.c -- $(filter-out -MMD -MP,$(CFLAGS)) -Ibuild
+
+format-check:
+	clang-format --dry-run --Werror lib/*.c lib/*.h daemon/*.c tests/unit/*.c
+
+clean:
+	rm -rf build
+
+-include $(wildcard mk/*.mk)
+-include $(LIB_OBJ:.o=.d) $(B)/daemon/thingcad.d $(B)/daemon/thingca.d

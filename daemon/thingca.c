@@ -1,0 +1,119 @@
+/*
+ * thingca — the admin, audit and station command. Parses the global options
+ * and hands over to the command's function in lib/ (lib/cli.h), whose
+ * return value is the exit status: 0 done, 1 refused or failed, 2 usage.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: thingca [-c CONFIG] COMMAND [ARGS]\n"
+		"\n"
+		"CA and AWS IoT registration:\n"
+		"  ca init [--key-type T] [--subject S] [--days N]      new CA "
+		"key and certificate\n"
+		"  ca verification-cert --code CODE                      AWS "
+		"registration verification certificate\n"
+		"  jitp template --role-arn ARN [...]                    JITP "
+		"registration config\n"
+		"  jitp policy --region R --account A                    IoT "
+		"policy\n"
+		"  jitp simulate --template F (--cert B | --ledger DB)   what "
+		"AWS IoT would do on first connect\n"
+		"Ledger and serials (read-only unless noted):\n"
+		"  serials import [--batch B] FILE                       add "
+		"allowed serials (writes)\n"
+		"  ledger list|show|export|verify|head|backup [...]      audit "
+		"the ledger\n"
+		"  revoke CERT_ID [--reason R] [--reissue]               revoke "
+		"a certificate (writes)\n"
+		"Clients and stations:\n"
+		"  token new --name N --role station|auditor|admin       a new "
+		"client token\n"
+		"  enroll --url U --token T --serial S --out DIR         "
+		"enrol a device from a station\n"
+		"\n"
+		"  -c, --config FILE  configuration (default %s)\n"
+		"  -h, --help         this help; COMMAND --help for a "
+		"command's options\n"
+		"  -V, --version      print the version\n",
+		CONFIG_DEFAULT_PATH);
+}
+
+struct command {
+	const char *name;
+	const char *sub;	/* NULL: any */
+	int (*fn)(const struct cli *, int, char **);
+	int shift;		/* pass argv from the subcommand on */
+};
+
+static const struct command commands[] = {
+	{"ca", "init", cmd_ca_init, 1},
+	{"ca", "verification-cert", cmd_ca_verification_cert, 1},
+	{"jitp", NULL, cmd_jitp, 0},
+	{"serials", NULL, cmd_serials, 0},
+	{"ledger", NULL, cmd_ledger, 0},
+	{"revoke", NULL, cmd_revoke, 0},
+	{"token", NULL, cmd_token, 0},
+	{"enroll", NULL, cmd_enroll, 0},
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	struct cli g = {CONFIG_DEFAULT_PATH, 0};
+	size_t i;
+	int opt;
+
+	/* "+": stop at the command name; its options are its own. */
+	while ((opt = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			g.config_path = optarg;
+			g.config_given = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return CLI_OK;
+		case 'V':
+			printf("thingca %s\n", THINGCA_VERSION);
+			return CLI_OK;
+		default:
+			usage(stderr);
+			return CLI_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const struct command *c = &commands[i];
+
+		if (strcmp(argv[0], c->name) != 0)
+			continue;
+		if (c->sub && (argc < 2 || strcmp(argv[1], c->sub) != 0))
+			continue;
+		/* Each command parses with getopt_long from a fresh state. */
+		optind = 0;
+		if (c->shift)
+			return c->fn(&g, argc - 1, argv + 1);
+		return c->fn(&g, argc, argv);
+	}
+	fprintf(stderr, "thingca: unknown command '%s%s%s'; see thingca "
+			"--help\n",
+		argv[0], argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
+	return CLI_USAGE;
+}

@@ -1,0 +1,823 @@
+/*
+ * api — routes of DESIGN.md "HTTP API".
+ *
+ * Order of checks for every protected route: authentication (401), role
+ * (403), body size (413), JSON shape (400), then the route's own rules. Every
+ * request ends in exactly one log line and one metrics observation.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "api.h"
+#include "entry.h"
+#include "log.h"
+#include "util.h"
+
+/* Longest batch name accepted in POST /v1/serials. */
+#define API_BATCH_MAX 128
+/* Longest revocation reason kept in the ledger. */
+#define API_REASON_MAX 256
+/* Most serials in one POST /v1/serials: bounds one transaction; larger
+ * imports are split by the caller (or use `thingca serials import`). */
+#define API_SERIALS_MAX 100000
+
+/* What one request did, for the log line. */
+struct ctx {
+	struct api *a;
+	const struct http_req *req;
+	struct http_resp *resp;
+	char client[AUTH_NAME_MAX];
+	unsigned role;
+	char serial[SERIAL_MAX + 1];	/* once it passed the serial rules */
+	char cert_id[65];
+	int rc;			/* error answered, 0 when none */
+	char message[640];
+};
+
+static void set_body(struct http_resp *resp, int status, const char *type,
+		     char *body, size_t len)
+{
+	free(resp->body);
+	resp->status = status;
+	resp->content_type = type;
+	resp->body = body;
+	resp->body_len = len;
+}
+
+static void send_json(struct ctx *c, int status, json_t *o)
+{
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	size_t n;
+
+	json_decref(o);
+	if (!s) {
+		set_body(c->resp, 500, "application/json",
+			 strdup("{\"error\":\"out_of_memory\"}"), 25);
+		return;
+	}
+	n = strlen(s);
+	/* A newline ends the body so `curl` output reads well in a shell. */
+	s = realloc(s, n + 2);
+	if (s) {
+		s[n++] = '\n';
+		s[n] = '\0';
+	}
+	set_body(c->resp, status, "application/json", s, s ? n : 0);
+}
+
+/* Answers the documented error for rc with a message for a person. */
+static void send_error(struct ctx *c, int rc, const char *msg)
+{
+	json_t *o = json_object();
+
+	c->rc = rc;
+	snprintf(c->message, sizeof(c->message), "%s", msg ? msg : "");
+	json_object_set_new(o, "error", json_string(err_str(rc)));
+	json_object_set_new(o, "message",
+			    json_string(msg && *msg ? msg : err_str(rc)));
+	send_json(c, err_http_status(rc), o);
+}
+
+static void send_errd(struct ctx *c, int rc, const struct errd *e)
+{
+	send_error(c, rc, e->msg[0] ? e->msg : NULL);
+}
+
+static void send_text(struct ctx *c, int status, const char *type,
+		      const void *data, size_t len)
+{
+	char *b = malloc(len + 1);
+
+	if (!b) {
+		send_error(c, -ERR_NOMEM, "out of memory");
+		return;
+	}
+	memcpy(b, data, len);
+	b[len] = '\0';
+	set_body(c->resp, status, type, b, len);
+}
+
+/* Does the Accept header ask for type (a plain substring match on media
+ * types is enough for the few types we offer)? */
+static int accepts(const struct http_req *r, const char *type)
+{
+	const char *a = http_req_header(r, "Accept");
+
+	return a && strcasestr(a, type) != NULL;
+}
+
+/* Rule 1: bearer token and role. 0 or an error already answered. */
+static int authorize(struct ctx *c, unsigned need)
+{
+	struct errd e = {0};
+	int rc;
+
+	rc = auth_bearer(c->a->auth, http_req_header(c->req, "Authorization"),
+			 c->client, &c->role, &e);
+	if (rc) {
+		c->client[0] = '\0';
+		send_errd(c, rc, &e);
+		return rc;
+	}
+	if ((c->role & need) != need) {
+		snprintf(e.msg, sizeof(e.msg),
+			 "client %s may not do this (needs the %s role)",
+			 c->client,
+			 need == ROLE_STATION	? "station"
+			 : need == ROLE_AUDITOR ? "auditor"
+						: "admin");
+		send_error(c, -ERR_FORBIDDEN, e.msg);
+		return -ERR_FORBIDDEN;
+	}
+	return 0;
+}
+
+/* Rule 2: size, media type and JSON object. Returns the object or NULL with
+ * the error answered. */
+static json_t *read_json(struct ctx *c)
+{
+	const char *ct = http_req_header(c->req, "Content-Type");
+	json_error_t je;
+	json_t *o;
+	char msg[256];
+
+	if (c->req->body_too_large) {
+		snprintf(msg, sizeof(msg), "body over the %zu byte limit",
+			 c->a->issuer.cfg->limits.max_body_bytes);
+		send_error(c, -ERR_PAYLOAD_TOO_LARGE, msg);
+		return NULL;
+	}
+	if (ct && strncasecmp(ct, "application/json", 16) != 0) {
+		send_error(c, -ERR_UNSUPPORTED_MEDIA_TYPE,
+			   "send the body as Content-Type: application/json");
+		return NULL;
+	}
+	o = json_loadb(c->req->body, c->req->body_len,
+		       JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+	if (!o) {
+		snprintf(msg, sizeof(msg), "body is not valid JSON: %s",
+			 je.text);
+		send_error(c, -ERR_MALFORMED_REQUEST, msg);
+		return NULL;
+	}
+	if (!json_is_object(o)) {
+		json_decref(o);
+		send_error(c, -ERR_MALFORMED_REQUEST,
+			   "body must be a JSON object");
+		return NULL;
+	}
+	return o;
+}
+
+/* Only the named keys may appear (required ones must). */
+static int check_keys(struct ctx *c, json_t *o, const char *const *keys,
+		      const int *required, size_t n)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+	char msg[256];
+
+	json_object_foreach(o, k, v) {
+		for (i = 0; i < n && strcmp(k, keys[i]) != 0; i++)
+			;
+		if (i == n) {
+			snprintf(msg, sizeof(msg), "unexpected field \"%.64s\"",
+				 k);
+			send_error(c, -ERR_MALFORMED_REQUEST, msg);
+			return -ERR_MALFORMED_REQUEST;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (required[i] && !json_object_get(o, keys[i])) {
+			snprintf(msg, sizeof(msg), "missing field \"%s\"",
+				 keys[i]);
+			send_error(c, -ERR_MALFORMED_REQUEST, msg);
+			return -ERR_MALFORMED_REQUEST;
+		}
+	}
+	return 0;
+}
+
+static void issued_answer(struct ctx *c, struct issue_result *res)
+{
+	const struct ledger_entry *en = &res->entry;
+	size_t ca_len;
+	const char *ca_pem = ca_chain_pem(c->a->issuer.ca, &ca_len);
+	char *pem = issue_der_to_pem(en->der, en->der_len), *chain = NULL;
+	size_t pem_len;
+	json_t *o;
+	int status = res->created ? 201 : 200;
+
+	if (!pem) {
+		send_error(c, -ERR_NOMEM, "out of memory");
+		return;
+	}
+	pem_len = strlen(pem);
+	chain = malloc(pem_len + ca_len + 1);
+	if (!chain) {
+		free(pem);
+		send_error(c, -ERR_NOMEM, "out of memory");
+		return;
+	}
+	memcpy(chain, pem, pem_len);
+	memcpy(chain + pem_len, ca_pem, ca_len);
+	chain[pem_len + ca_len] = '\0';
+	snprintf(c->cert_id, sizeof(c->cert_id), "%s", en->certificate_id);
+	if (accepts(c->req, "application/pem-certificate-chain")) {
+		set_body(c->resp, status, "application/pem-certificate-chain",
+			 chain, pem_len + ca_len);
+		free(pem);
+		return;
+	}
+	o = json_object();
+	json_object_set_new(o, "serial", json_string(en->serial));
+	json_object_set_new(o, "thing_name", json_string(en->thing_name));
+	json_object_set_new(o, "certificate_id",
+			    json_string(en->certificate_id));
+	json_object_set_new(o, "certificate", json_string(pem));
+	json_object_set_new(o, "chain", json_string(chain));
+	json_object_set_new(o, "not_after", json_string(en->not_after));
+	json_object_set_new(o, "ledger_seq", json_integer(en->seq));
+	free(pem);
+	free(chain);
+	send_json(c, status, o);
+}
+
+/* POST /v1/certificates */
+static void post_certificate(struct ctx *c)
+{
+	static const char *const keys[] = {"serial", "csr"};
+	static const int req[] = {1, 1};
+	struct issue_result res = {0};
+	struct errd e = {0};
+	json_t *o = NULL, *js, *jc;
+	const char *serial;
+	int rc;
+
+	if (authorize(c, ROLE_STATION))
+		return;
+	o = read_json(c);
+	if (!o || check_keys(c, o, keys, req, 2))
+		goto out;
+	js = json_object_get(o, "serial");
+	jc = json_object_get(o, "csr");
+	if (!json_is_string(js) || !json_is_string(jc)) {
+		send_error(c, -ERR_MALFORMED_REQUEST,
+			   "\"serial\" and \"csr\" must be strings");
+		goto out;
+	}
+	serial = json_string_value(js);
+	if (strlen(serial) != json_string_length(js)) {
+		send_error(c, -ERR_SERIAL_INVALID,
+			   "serial contains a NUL character");
+		goto out;
+	}
+	rc = issue_pem(&c->a->issuer, c->client, serial,
+		       json_string_value(jc), json_string_length(jc), &res, &e);
+	/* Only a serial that passed the rules goes into the log. */
+	if (rc != -ERR_SERIAL_INVALID)
+		snprintf(c->serial, sizeof(c->serial), "%s", serial);
+	if (rc) {
+		send_errd(c, rc, &e);
+		goto out;
+	}
+	metrics_issued(c->a->metrics, res.created);
+	issued_answer(c, &res);
+out:
+	issue_result_clear(&res);
+	json_decref(o);
+}
+
+/* GET /v1/ca */
+static void get_ca(struct ctx *c)
+{
+	size_t len;
+	const char *pem = ca_chain_pem(c->a->issuer.ca, &len);
+
+	send_text(c, 200, "application/pem-certificate-chain", pem, len);
+}
+
+/* GET /v1/crl */
+static void get_crl(struct ctx *c)
+{
+	struct errd e = {0};
+	unsigned char *out = NULL;
+	size_t len = 0;
+	int pem = accepts(c->req, "application/x-pem-file");
+	int rc;
+
+	rc = crl_get(c->a->crl, c->a->issuer.ca, c->a->issuer.ledger, pem,
+		     &out, &len, &e);
+	if (rc) {
+		send_errd(c, rc, &e);
+		return;
+	}
+	set_body(c->resp, 200, pem ? "application/x-pem-file"
+				   : "application/pkix-crl",
+		 (char *)out, len);
+}
+
+/* Filters and cursor of GET /v1/ledger. */
+struct list_args {
+	struct ctx *c;
+	struct ledger_query q;
+	char since[21], until[21];
+	int bad;
+};
+
+static int parse_time_arg(const char *v, char out[21])
+{
+	time_t t;
+
+	if (!v || time_parse_rfc3339(v, &t) < 0)
+		return -1;
+	time_rfc3339(t, out);
+	return 0;
+}
+
+static int list_arg(void *arg, const char *k, const char *v)
+{
+	struct list_args *la = arg;
+	char msg[160];
+	char *end;
+	long long n;
+
+	if (!v)
+		v = "";
+	if (strcmp(k, "serial") == 0)
+		la->q.serial = v;
+	else if (strcmp(k, "thing_name") == 0)
+		la->q.thing_name = v;
+	else if (strcmp(k, "station") == 0)
+		la->q.station = v;
+	else if (strcmp(k, "certificate_id") == 0)
+		la->q.certificate_id = v;
+	else if (strcmp(k, "event") == 0) {
+		la->q.event = ledger_event_parse(v);
+		if (!la->q.event) {
+			snprintf(msg, sizeof(msg),
+				 "event must be issued, revoked or "
+				 "serials_imported");
+			goto bad;
+		}
+	} else if (strcmp(k, "since") == 0) {
+		if (parse_time_arg(v, la->since) < 0) {
+			snprintf(msg, sizeof(msg),
+				 "since must be an RFC 3339 time");
+			goto bad;
+		}
+		la->q.since = la->since;
+	} else if (strcmp(k, "until") == 0) {
+		if (parse_time_arg(v, la->until) < 0) {
+			snprintf(msg, sizeof(msg),
+				 "until must be an RFC 3339 time");
+			goto bad;
+		}
+		la->q.until = la->until;
+	} else if (strcmp(k, "after") == 0 || strcmp(k, "limit") == 0) {
+		n = strtoll(v, &end, 10);
+		if (!*v || *end || n < 0 ||
+		    (k[0] == 'l' && (n < 1 || n > LEDGER_PAGE_MAX))) {
+			snprintf(msg, sizeof(msg),
+				 "%s must be %s", k,
+				 k[0] == 'l' ? "an integer from 1 to 1000"
+					     : "a non-negative integer");
+			goto bad;
+		}
+		if (k[0] == 'a')
+			la->q.after = n;
+		else
+			la->q.limit = (int)n;
+	} else {
+		snprintf(msg, sizeof(msg), "unknown query parameter \"%.40s\"",
+			 k);
+		goto bad;
+	}
+	return 0;
+bad:
+	send_error(la->c, -ERR_MALFORMED_REQUEST, msg);
+	la->bad = 1;
+	return 1;
+}
+
+struct collect {
+	json_t *arr;
+	FILE *csv;
+};
+
+static int collect_entry(void *arg, const struct ledger_entry *en)
+{
+	struct collect *co = arg;
+
+	if (co->csv)
+		return entry_csv_row(co->csv, en) ? 1 : 0;
+	return json_array_append_new(co->arr, entry_json(en)) ? 1 : 0;
+}
+
+/* GET /v1/ledger */
+static void get_ledger(struct ctx *c)
+{
+	struct list_args la = {0};
+	struct collect co = {0};
+	struct errd e = {0};
+	int64_t next = 0;
+	char *buf = NULL;
+	size_t len = 0;
+	int csv = accepts(c->req, "text/csv"), rc;
+	json_t *o;
+
+	if (authorize(c, ROLE_AUDITOR))
+		return;
+	la.c = c;
+	http_req_args_each(c->req, list_arg, &la);
+	if (la.bad)
+		return;
+	if (csv) {
+		co.csv = open_memstream(&buf, &len);
+		if (!co.csv) {
+			send_error(c, -ERR_NOMEM, "out of memory");
+			return;
+		}
+		fputs(entry_csv_header(), co.csv);
+	} else {
+		co.arr = json_array();
+	}
+	rc = ledger_list(c->a->issuer.ledger, &la.q, collect_entry, &co, &next,
+			 &e);
+	if (co.csv)
+		fclose(co.csv);
+	if (rc) {
+		free(buf);
+		json_decref(co.arr);
+		send_errd(c, rc, &e);
+		return;
+	}
+	if (csv) {
+		set_body(c->resp, 200, "text/csv; charset=utf-8", buf, len);
+		return;
+	}
+	o = json_object();
+	json_object_set_new(o, "entries", co.arr);
+	json_object_set_new(o, "next", next ? json_integer(next) : json_null());
+	send_json(c, 200, o);
+}
+
+/* GET /v1/ledger/head */
+static void get_head(struct ctx *c)
+{
+	struct errd e = {0};
+	int64_t seq = 0;
+	char hash[65];
+	json_t *o;
+	int rc;
+
+	if (authorize(c, ROLE_AUDITOR))
+		return;
+	rc = ledger_head(c->a->issuer.ledger, &seq, hash, &e);
+	if (rc) {
+		send_errd(c, rc, &e);
+		return;
+	}
+	o = json_object();
+	json_object_set_new(o, "seq", json_integer(seq));
+	json_object_set_new(o, "hash", json_string(hash));
+	send_json(c, 200, o);
+}
+
+/* Is s 64 lowercase hex characters (a certificate ID)? */
+static int is_cert_id(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n != 64)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* GET /v1/certificates/{id} */
+static void get_certificate(struct ctx *c, const char *id)
+{
+	struct ledger_entry en = {0}, rev = {0};
+	struct errd e = {0};
+	char *pem;
+	json_t *o;
+	int rc;
+
+	if (authorize(c, ROLE_AUDITOR))
+		return;
+	snprintf(c->cert_id, sizeof(c->cert_id), "%s", id);
+	rc = ledger_get_certificate(c->a->issuer.ledger, id, &en, &rev, &e);
+	if (rc) {
+		send_errd(c, rc, &e);
+		goto out;
+	}
+	pem = issue_der_to_pem(en.der, en.der_len);
+	o = json_object();
+	json_object_set_new(o, "entry", entry_json(&en));
+	json_object_set_new(o, "certificate",
+			    pem ? json_string(pem) : json_null());
+	json_object_set_new(o, "revocation",
+			    rev.seq ? entry_json(&rev) : json_null());
+	free(pem);
+	send_json(c, 200, o);
+out:
+	ledger_entry_clear(&en);
+	ledger_entry_clear(&rev);
+}
+
+/* POST /v1/certificates/{id}/revoke */
+static void post_revoke(struct ctx *c, const char *id)
+{
+	static const char *const keys[] = {"reason", "reissue"};
+	static const int req[] = {0, 0};
+	struct ledger_entry out = {0};
+	struct errd e = {0};
+	json_t *o, *jr, *ji;
+	const char *reason = "unspecified";
+	int reissue = 0, rc;
+
+	if (authorize(c, ROLE_ADMIN))
+		return;
+	o = read_json(c);
+	if (!o || check_keys(c, o, keys, req, 2))
+		goto out;
+	jr = json_object_get(o, "reason");
+	ji = json_object_get(o, "reissue");
+	if ((jr && !json_is_string(jr)) || (ji && !json_is_boolean(ji))) {
+		send_error(c, -ERR_MALFORMED_REQUEST,
+			   "\"reason\" must be a string and \"reissue\" a "
+			   "boolean");
+		goto out;
+	}
+	if (jr) {
+		reason = json_string_value(jr);
+		if (strlen(reason) != json_string_length(jr) ||
+		    strlen(reason) > API_REASON_MAX || !*reason) {
+			send_error(c, -ERR_MALFORMED_REQUEST,
+				   "\"reason\" must be 1 to 256 characters "
+				   "without NUL");
+			goto out;
+		}
+	}
+	reissue = ji && json_is_true(ji);
+	snprintf(c->cert_id, sizeof(c->cert_id), "%s", id);
+	rc = ledger_revoke(c->a->issuer.ledger, id, c->client, reason, reissue,
+			   &out, &e);
+	if (rc) {
+		send_errd(c, rc, &e);
+		goto out;
+	}
+	send_json(c, 200, entry_json(&out));
+out:
+	ledger_entry_clear(&out);
+	json_decref(o);
+}
+
+/* POST /v1/serials */
+static void post_serials(struct ctx *c)
+{
+	static const char *const keys[] = {"batch", "serials"};
+	static const int req[] = {0, 1};
+	struct ledger_entry out = {0};
+	struct errd e = {0};
+	json_t *o, *jb, *js, *v, *ans;
+	char **serials = NULL, tn[THING_NAME_MAX + 1], batch[API_BATCH_MAX + 1];
+	char msg[700];
+	size_t i, n, added = 0, present = 0;
+	int rc;
+
+	if (authorize(c, ROLE_ADMIN))
+		return;
+	o = read_json(c);
+	if (!o || check_keys(c, o, keys, req, 2))
+		goto out;
+	jb = json_object_get(o, "batch");
+	js = json_object_get(o, "serials");
+	if ((jb && !json_is_string(jb)) || !json_is_array(js)) {
+		send_error(c, -ERR_MALFORMED_REQUEST,
+			   "\"batch\" must be a string and \"serials\" an "
+			   "array of strings");
+		goto out;
+	}
+	n = json_array_size(js);
+	if (n == 0 || n > API_SERIALS_MAX) {
+		send_error(c, -ERR_MALFORMED_REQUEST,
+			   "\"serials\" must hold 1 to 100000 serials");
+		goto out;
+	}
+	if (jb) {
+		if (json_string_length(jb) == 0 ||
+		    json_string_length(jb) > API_BATCH_MAX ||
+		    strlen(json_string_value(jb)) != json_string_length(jb)) {
+			send_error(c, -ERR_MALFORMED_REQUEST,
+				   "\"batch\" must be 1 to 128 characters");
+			goto out;
+		}
+		snprintf(batch, sizeof(batch), "%s", json_string_value(jb));
+	} else {
+		char ts[21];
+
+		time_rfc3339(time(NULL), ts);
+		snprintf(batch, sizeof(batch), "api-%s", ts);
+	}
+	serials = calloc(n, sizeof(*serials));
+	if (!serials) {
+		send_error(c, -ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	json_array_foreach(js, i, v) {
+		const char *s = json_string_value(v);
+
+		if (!s || strlen(s) != json_string_length(v)) {
+			snprintf(msg, sizeof(msg),
+				 "serials[%zu]: must be a string without NUL",
+				 i);
+			send_error(c, -ERR_SERIAL_INVALID, msg);
+			goto out;
+		}
+		rc = profile_check_serial(c->a->issuer.profile, s, tn, &e);
+		if (rc) {
+			snprintf(msg, sizeof(msg), "serials[%zu]: %s", i,
+				 e.msg);
+			send_error(c, rc, msg);
+			goto out;
+		}
+		serials[i] = (char *)s;
+	}
+	rc = ledger_import_serials(c->a->issuer.ledger, batch, c->client,
+				   serials, n, &added, &present, &out, &e);
+	if (rc) {
+		send_errd(c, rc, &e);
+		goto out;
+	}
+	ans = json_object();
+	json_object_set_new(ans, "added", json_integer((json_int_t)added));
+	json_object_set_new(ans, "already_present",
+			    json_integer((json_int_t)present));
+	json_object_set_new(ans, "batch", json_string(batch));
+	json_object_set_new(ans, "ledger_seq", json_integer(out.seq));
+	send_json(c, 200, ans);
+out:
+	free(serials);
+	ledger_entry_clear(&out);
+	json_decref(o);
+}
+
+int api_ready(struct api *a, char *reason, size_t n)
+{
+	struct errd e = {0};
+	long days;
+	int rc;
+
+	rc = ledger_ping(a->issuer.ledger, &e);
+	if (rc) {
+		snprintf(reason, n, "ledger not writable: %s", e.msg);
+		return rc;
+	}
+	rc = ca_selftest(a->issuer.ca, &e);
+	if (rc) {
+		snprintf(reason, n, "CA key cannot sign: %s", e.msg);
+		return rc;
+	}
+	days = ca_days_left(a->issuer.ca);
+	if (days < API_CA_EXPIRY_WARN_DAYS) {
+		snprintf(reason, n,
+			 "CA certificate expires in %ld days (under %d): roll "
+			 "the CA",
+			 days, API_CA_EXPIRY_WARN_DAYS);
+		return -ERR_CA_INVALID;
+	}
+	snprintf(reason, n, "ready");
+	return 0;
+}
+
+static void get_readyz(struct ctx *c)
+{
+	char reason[600];
+	json_t *o = json_object();
+	int rc = api_ready(c->a, reason, sizeof(reason));
+
+	json_object_set_new(o, "status", json_string(rc ? "not_ready" : "ready"));
+	json_object_set_new(o, "reason", json_string(reason));
+	if (rc)
+		snprintf(c->message, sizeof(c->message), "%s", reason);
+	send_json(c, rc ? 503 : 200, o);
+}
+
+static void get_metrics(struct ctx *c)
+{
+	struct metrics_gauges g = {0};
+	struct ledger_stats st = {0};
+	char reason[600], *out = NULL;
+	size_t len = 0;
+
+	if (ledger_stats(c->a->issuer.ledger, &st, NULL) == 0) {
+		g.ledger_entries = st.entries;
+		g.allowlisted_unissued = st.allowlisted_unissued;
+	}
+	g.ca_days_left = ca_days_left(c->a->issuer.ca);
+	g.ready = api_ready(c->a, reason, sizeof(reason)) == 0;
+	if (metrics_render(c->a->metrics, &g, &out, &len)) {
+		send_error(c, -ERR_NOMEM, "out of memory");
+		return;
+	}
+	set_body(c->resp, 200, "text/plain; version=0.0.4", out, len);
+}
+
+static void method_not_allowed(struct ctx *c, const char *allow)
+{
+	char msg[96];
+
+	snprintf(msg, sizeof(msg), "use %s on this path", allow);
+	send_error(c, -ERR_METHOD_NOT_ALLOWED, msg);
+	c->resp->allow = allow;
+}
+
+/* Routes a request; every branch answers. */
+static void route(struct ctx *c)
+{
+	const char *p = c->req->path, *m = c->req->method;
+	int get = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
+	int post = strcmp(m, "POST") == 0;
+	const char *prefix = "/v1/certificates/";
+	size_t plen = strlen(prefix);
+
+	if (strcmp(p, "/healthz") == 0) {
+		if (!get)
+			return method_not_allowed(c, "GET");
+		return send_text(c, 200, "application/json",
+				 "{\"status\":\"ok\"}\n", 16);
+	}
+	if (strcmp(p, "/readyz") == 0)
+		return get ? get_readyz(c) : method_not_allowed(c, "GET");
+	if (strcmp(p, "/metrics") == 0)
+		return get ? get_metrics(c) : method_not_allowed(c, "GET");
+	if (strcmp(p, "/v1/ca") == 0)
+		return get ? get_ca(c) : method_not_allowed(c, "GET");
+	if (strcmp(p, "/v1/crl") == 0)
+		return get ? get_crl(c) : method_not_allowed(c, "GET");
+	if (strcmp(p, "/v1/certificates") == 0)
+		return post ? post_certificate(c)
+			    : method_not_allowed(c, "POST");
+	if (strcmp(p, "/v1/serials") == 0)
+		return post ? post_serials(c) : method_not_allowed(c, "POST");
+	if (strcmp(p, "/v1/ledger") == 0)
+		return get ? get_ledger(c) : method_not_allowed(c, "GET");
+	if (strcmp(p, "/v1/ledger/head") == 0)
+		return get ? get_head(c) : method_not_allowed(c, "GET");
+	if (strncmp(p, prefix, plen) == 0) {
+		const char *id = p + plen, *slash = strchr(id, '/');
+
+		if (!slash && is_cert_id(id, strlen(id)))
+			return get ? get_certificate(c, id)
+				   : method_not_allowed(c, "GET");
+		if (slash && strcmp(slash, "/revoke") == 0 &&
+		    is_cert_id(id, (size_t)(slash - id))) {
+			char buf[65];
+
+			memcpy(buf, id, 64);
+			buf[64] = '\0';
+			return post ? post_revoke(c, buf)
+				    : method_not_allowed(c, "POST");
+		}
+	}
+	send_error(c, -ERR_NOT_FOUND, "no such path");
+}
+
+void api_handle(void *arg, const struct http_req *req, struct http_resp *resp)
+{
+	struct ctx c = {0};
+	uint64_t t0 = now_ns();
+	struct log_request lr = {0};
+	double secs;
+
+	c.a = arg;
+	c.req = req;
+	c.resp = resp;
+	route(&c);
+	secs = (double)(now_ns() - t0) / 1e9;
+	metrics_observe(c.a->metrics, secs);
+	if (c.rc)
+		metrics_refused(c.a->metrics, c.rc);
+	lr.method = req->method;
+	lr.path = req->path;
+	lr.status = resp->status;
+	lr.client = c.client[0] ? c.client : NULL;
+	lr.serial = c.serial[0] ? c.serial : NULL;
+	lr.cert_id = c.cert_id[0] ? c.cert_id : NULL;
+	lr.error = c.rc ? err_str(c.rc) : NULL;
+	lr.message = c.message[0] ? c.message : NULL;
+	lr.peer = req->peer;
+	lr.ms = secs * 1e3;
+	log_request(&lr);
+}

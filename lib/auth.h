@@ -1,0 +1,47 @@
+/*
+ * auth — bearer tokens to client names and roles.
+ *
+ * The daemon keeps only SHA-256 hashes of tokens (DESIGN.md "HTTP API"). A
+ * presented token is hashed and compared with every client's hash in
+ * constant time, never stopping at the first match, so timing tells nothing
+ * about which or how many bytes matched. The table is replaced whole on
+ * SIGHUP (auth_swap), readers take a short read lock.
+ */
+#ifndef THINGCA_AUTH_H
+#define THINGCA_AUTH_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "err.h"
+
+/* Longest client name we copy out (config names are shorter). */
+#define AUTH_NAME_MAX 128
+
+struct auth;
+
+/* Copies the clients table. NULL on out-of-memory. */
+struct auth *auth_new(const struct client_cfg *clients, size_t n);
+
+/* NULL is a no-op. */
+void auth_free(struct auth *a);
+
+/* Replaces the table with a copy of clients (SIGHUP). 0 or -ERR_NOMEM (the
+ * old table stays). */
+int auth_swap(struct auth *a, const struct client_cfg *clients, size_t n);
+
+/* Checks an Authorization header value ("Bearer <token>"). 0 with the
+ * client's name in name[AUTH_NAME_MAX] and its role bits in *role;
+ * -ERR_UNAUTHORIZED when missing, malformed or unknown. */
+int auth_bearer(struct auth *a, const char *authorization, char *name,
+		unsigned *role, struct errd *e);
+
+/* Checks a plain token (HTTP Basic password, EST) for client name user.
+ * Same results as auth_bearer. */
+int auth_token(struct auth *a, const char *user, const char *token,
+	       size_t token_len, char *name, unsigned *role, struct errd *e);
+
+/* Number of clients per role, for logs. */
+size_t auth_count(struct auth *a);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * ca — the issuing CA: its certificate, the chain served with every device
+ * certificate, and the signer.
+ *
+ * Only this module (and its PKCS#11 helper p11.c) touches the CA key. The key
+ * is either a PEM file (plain or PKCS#8-encrypted with key_passphrase_file)
+ * or an RFC 7512 pkcs11: URI. Under systemd, files named "ca.key", "ca.pin"
+ * and "ca.passphrase" in $CREDENTIALS_DIRECTORY take the place of ca.key,
+ * ca.key_pin_file and ca.key_passphrase_file (LoadCredential=).
+ *
+ * Signing is safe from many threads at once.
+ */
+#ifndef THINGCA_CA_H
+#define THINGCA_CA_H
+
+#include <openssl/x509.h>
+
+#include "config.h"
+#include "err.h"
+
+struct ca;
+
+/* Loads and checks the CA: key file not readable by group/others, the
+ * certificate matches the key, is a CA (basicConstraints CA:TRUE, keyUsage
+ * keyCertSign) and is valid now; a test signature verifies. 0 with *out set,
+ * or -ERR_CA_INVALID / -ERR_SIGNER_UNAVAILABLE / -ERR_IO with e->msg saying
+ * what failed and how to fix it. */
+int ca_open(const struct ca_cfg *cfg, struct ca **out, struct errd *e);
+
+/* NULL is a no-op. */
+void ca_free(struct ca *ca);
+
+/* The issuing CA certificate (lent). */
+X509 *ca_get0_cert(const struct ca *ca);
+
+/* Issuing CA then ca.chain in file order, duplicates dropped (lent). */
+STACK_OF(X509) *ca_get0_chain(const struct ca *ca);
+
+/* The same chain as PEM text, encoded once at ca_open (lent, NUL-terminated). */
+const char *ca_chain_pem(const struct ca *ca, size_t *len);
+
+/* Digest the CA signs with: SHA-384 for a P-384 key, else SHA-256. */
+const EVP_MD *ca_md(const struct ca *ca);
+
+/* Signs x (issuer, AKI and validity are the caller's). 0, or
+ * -ERR_SIGNER_UNAVAILABLE when the key cannot sign now (token gone): the
+ * signer then tries to re-open its session on the next call. */
+int ca_sign_cert(struct ca *ca, X509 *x, struct errd *e);
+
+/* Signs a CRL the same way. */
+int ca_sign_crl(struct ca *ca, X509_CRL *crl, struct errd *e);
+
+/* Signs and verifies a test message: 0 or -ERR_SIGNER_UNAVAILABLE. Used at
+ * start (READY=1 comes after it) and by /readyz. */
+int ca_selftest(struct ca *ca, struct errd *e);
+
+/* Whole days until the CA certificate's notAfter (negative when expired). */
+long ca_days_left(const struct ca *ca);
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * cli — the subcommands of `thingca`. daemon/thingca.c parses the global
+ * options and dispatches; each command parses its own options (getopt_long,
+ * optind reset by the dispatcher), prints results on stdout and messages on
+ * stderr, and returns the exit status: 0 done, 1 refused or failed (stderr
+ * says why and what to do), 2 usage.
+ */
+#ifndef THINGCA_CLI_H
+#define THINGCA_CLI_H
+
+#include "config.h"
+
+/* Global options given before the command. */
+struct cli {
+	const char *config_path;	/* -c FILE, default CONFIG_DEFAULT_PATH */
+	int config_given;		/* -c was given */
+};
+
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+/* Loads g->config_path; on failure prints the reason on stderr and returns
+ * NULL. */
+struct config *cli_load_config(const struct cli *g);
+
+/* The ledger path a read command uses: --ledger when given, else the
+ * configuration's "ledger". Prints why and returns NULL when neither works;
+ * *cfg_out (may be NULL) receives the loaded configuration to free. */
+const char *cli_ledger_path(const struct cli *g, const char *ledger_opt,
+			    struct config **cfg_out);
+
+/* Each takes argv[0] = its own name ("ca", "ledger", ...). */
+int cmd_ca(const struct cli *g, int argc, char **argv);		/* init, verification-cert, server-cert */
+int cmd_ca_init(const struct cli *g, int argc, char **argv);
+int cmd_ca_verification_cert(const struct cli *g, int argc, char **argv);
+int cmd_jitp(const struct cli *g, int argc, char **argv);	/* template, policy, simulate */
+int cmd_serials(const struct cli *g, int argc, char **argv);	/* import */
+int cmd_ledger(const struct cli *g, int argc, char **argv);	/* list, show, verify, export, head, backup */
+int cmd_revoke(const struct cli *g, int argc, char **argv);
+int cmd_token(const struct cli *g, int argc, char **argv);	/* new */
+int cmd_enroll(const struct cli *g, int argc, char **argv);
+
+#endif

@@ -1,0 +1,327 @@
+/*
+ * cmd_ca — `thingca ca init`: a new CA key and its self-signed certificate,
+ * step 1 of the seed workflow (DESIGN.md) done right: an EC P-256 key by
+ * default, written 0600 as PKCS#8, and a v3 CA certificate with a random
+ * positive serial and the extensions AWS IoT's register-ca-certificate and
+ * RFC 5280 expect. The dispatcher for `ca` subcommands is daemon/thingca.c.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "cli.h"
+#include "config.h"
+#include "err.h"
+#include "util.h"
+#include "x509.h"
+
+/* ca init --days bounds: at least a day; 100 years keeps days * 86400 far
+ * from time_t limits and is already longer than any device lives. */
+#define CA_INIT_DAYS_MAX 36500L
+#define CA_INIT_DAYS_DEFAULT 3650L
+
+static void ca_init_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: thingca ca init [--key-type TYPE] [--subject DN] "
+		"[--days N]\n"
+		"                       [--out-cert FILE] [--out-key FILE] "
+		"[--force]\n"
+		"\n"
+		"Creates a CA key and its self-signed certificate for AWS IoT "
+		"JITP.\n"
+		"\n"
+		"  --key-type TYPE  ec:P-256 (default), ec:P-384, rsa:2048, "
+		"rsa:3072, rsa:4096\n"
+		"  --key URI        a pkcs11: URI to keep the key on a token "
+		"(not yet supported)\n"
+		"  --subject DN     e.g. \"/C=JP/O=MyOrg/CN=thingca Root CA\"\n"
+		"                   (default \"/CN=thingca device CA\")\n"
+		"  --days N         validity in days (default %ld)\n"
+		"  --out-cert FILE  certificate to write (default ca.pem)\n"
+		"  --out-key FILE   private key to write, mode 0600 (default "
+		"ca.key)\n"
+		"  --force          overwrite existing files\n",
+		CA_INIT_DAYS_DEFAULT);
+}
+
+/* A new key of type (enum key_type bit); NULL on failure. */
+static EVP_PKEY *ca_init_keygen(unsigned type)
+{
+	EVP_PKEY *k = NULL;
+
+	switch (type) {
+	case KEY_EC_P256:
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+		break;
+	case KEY_EC_P384:
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+		break;
+	case KEY_RSA_2048:
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+		break;
+	case KEY_RSA_3072:
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
+		break;
+	case KEY_RSA_4096:
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)4096);
+		break;
+	default:
+		break;
+	}
+	return k;
+}
+
+/* The self-signed CA certificate: v3, random positive serial, subject =
+ * issuer = name, now .. now + days, basicConstraints critical CA:TRUE,
+ * keyUsage critical keyCertSign, cRLSign, digitalSignature, SKI and AKI. */
+static int ca_init_cert(EVP_PKEY *k, X509_NAME *name, long days, X509 **out,
+			struct errd *e)
+{
+	time_t now = time(NULL);
+	X509 *x = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	x = X509_new();
+	if (!x || !X509_set_version(x, X509_VERSION_3) ||
+	    !X509_set_subject_name(x, name) || !X509_set_issuer_name(x, name) ||
+	    !X509_set_pubkey(x, k)) {
+		rc = err_set(e, ERR_INTERNAL, "cannot build the certificate");
+		err_add_openssl(e);
+		goto out;
+	}
+	rc = x509_random_serial(x, e);
+	if (rc == 0)
+		rc = x509_set_validity(x, now, now + (time_t)days * 86400, e);
+	if (rc == 0)
+		rc = x509_add_ext(x, NULL, NID_basic_constraints,
+				  "critical,CA:TRUE", e);
+	if (rc == 0)
+		rc = x509_add_ext(
+		    x, NULL, NID_key_usage,
+		    "critical,keyCertSign,cRLSign,digitalSignature", e);
+	if (rc == 0)
+		rc = x509_add_ext(x, NULL, NID_subject_key_identifier, "hash",
+				  e);
+	if (rc == 0)
+		rc = x509_add_ext(x, NULL, NID_authority_key_identifier,
+				  "keyid:always", e);
+	if (rc < 0)
+		goto out;
+	if (X509_sign(x, k, x509_md_for_key(k)) <= 0) {
+		rc = err_set(e, ERR_INTERNAL, "cannot sign the certificate");
+		err_add_openssl(e);
+		goto out;
+	}
+	*out = x;
+	x = NULL;
+out:
+	X509_free(x);
+	return rc;
+}
+
+/* Writes the key (PKCS#8 PEM, 0600) and the certificate (PEM, 0644). */
+static int ca_init_write(EVP_PKEY *k, X509 *x, const char *key_path,
+			 const char *cert_path, int force, struct errd *e)
+{
+	BIO *kb = NULL, *cb = NULL;
+	char *p;
+	long n;
+	int rc = 0;
+
+	/* Secure heap for the key's PEM where available (zeroed on free). */
+	kb = BIO_new(BIO_s_secmem());
+	cb = BIO_new(BIO_s_mem());
+	if (!kb || !cb ||
+	    !PEM_write_bio_PrivateKey(kb, k, NULL, NULL, 0, NULL, NULL) ||
+	    !PEM_write_bio_X509(cb, x)) {
+		rc = err_set(e, ERR_INTERNAL,
+			     "cannot encode the key or certificate");
+		err_add_openssl(e);
+		goto out;
+	}
+	n = BIO_get_mem_data(kb, &p);
+	rc = file_write(key_path, p, (size_t)n, 0600, !force, e);
+	if (rc < 0)
+		goto out;
+	n = BIO_get_mem_data(cb, &p);
+	rc = file_write(cert_path, p, (size_t)n, 0644, !force, e);
+out:
+	BIO_free(kb);
+	BIO_free(cb);
+	return rc;
+}
+
+int cmd_ca_init(const struct cli *g, int argc, char **argv)
+{
+	enum {
+		O_KEY_TYPE = 256,
+		O_KEY,
+		O_SUBJECT,
+		O_DAYS,
+		O_OUT_CERT,
+		O_OUT_KEY,
+		O_FORCE
+	};
+	static const struct option opts[] = {
+	    {"key-type", required_argument, NULL, O_KEY_TYPE},
+	    {"key", required_argument, NULL, O_KEY},
+	    {"subject", required_argument, NULL, O_SUBJECT},
+	    {"days", required_argument, NULL, O_DAYS},
+	    {"out-cert", required_argument, NULL, O_OUT_CERT},
+	    {"out-key", required_argument, NULL, O_OUT_KEY},
+	    {"force", no_argument, NULL, O_FORCE},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *key_type = "ec:P-256", *key_uri = NULL;
+	const char *subject = "/CN=thingca device CA";
+	const char *out_cert = "ca.pem", *out_key = "ca.key";
+	struct errd e = {0, {0}};
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char hex[2 * EVP_MAX_MD_SIZE + 1], until[21];
+	X509_NAME *name = NULL;
+	EVP_PKEY *k = NULL;
+	X509 *x = NULL;
+	unsigned type;
+	long days = CA_INIT_DAYS_DEFAULT;
+	time_t na;
+	char *end;
+	int c, force = 0, status = CLI_OK;
+
+	(void)g;
+	optind = 0; /* GNU getopt: restart scanning on this argv */
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_KEY_TYPE:
+			key_type = optarg;
+			break;
+		case O_KEY:
+			key_uri = optarg;
+			break;
+		case O_SUBJECT:
+			subject = optarg;
+			break;
+		case O_DAYS:
+			days = strtol(optarg, &end, 10);
+			if (!optarg[0] || *end || days < 1 ||
+			    days > CA_INIT_DAYS_MAX) {
+				fprintf(stderr,
+					"thingca ca init: --days: expected 1 "
+					"to %ld, got '%s'\n",
+					CA_INIT_DAYS_MAX, optarg);
+				status = CLI_USAGE;
+				goto out;
+			}
+			break;
+		case O_OUT_CERT:
+			out_cert = optarg;
+			break;
+		case O_OUT_KEY:
+			out_key = optarg;
+			break;
+		case O_FORCE:
+			force = 1;
+			break;
+		case 'h':
+			ca_init_usage(stdout);
+			goto out;
+		default:
+			ca_init_usage(stderr);
+			status = CLI_USAGE;
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "thingca ca init: unexpected argument '%s'\n",
+			argv[optind]);
+		ca_init_usage(stderr);
+		status = CLI_USAGE;
+		goto out;
+	}
+	if (key_uri && strncmp(key_uri, "pkcs11:", 7) == 0) {
+		/* The place for on-token key generation (lib/p11.c, later). */
+		fprintf(stderr,
+			"thingca ca init: --key %s: PKCS#11 keys are not "
+			"supported yet; omit --key to write a key file\n",
+			key_uri);
+		status = CLI_FAIL;
+		goto out;
+	} else if (key_uri) {
+		fprintf(stderr, "thingca ca init: --key takes a pkcs11: URI; "
+				"use --out-key FILE for a key file\n");
+		status = CLI_USAGE;
+		goto out;
+	}
+	type = key_type_parse(key_type);
+	if (!type) {
+		fprintf(stderr,
+			"thingca ca init: --key-type '%s': use ec:P-256, "
+			"ec:P-384, rsa:2048, rsa:3072 or rsa:4096\n",
+			key_type);
+		status = CLI_USAGE;
+		goto out;
+	}
+	if (x509_name_parse(subject, &name, &e) < 0) {
+		fprintf(stderr, "thingca ca init: --subject: %s\n", e.msg);
+		status = CLI_USAGE;
+		goto out;
+	}
+	if (!force &&
+	    (access(out_key, F_OK) == 0 || access(out_cert, F_OK) == 0)) {
+		fprintf(stderr,
+			"thingca ca init: %s exists; refusing to replace a CA "
+			"(use --force to overwrite)\n",
+			access(out_key, F_OK) == 0 ? out_key : out_cert);
+		status = CLI_FAIL;
+		goto out;
+	}
+	k = ca_init_keygen(type);
+	if (!k) {
+		err_set(&e, ERR_INTERNAL, "key generation failed");
+		err_add_openssl(&e);
+		fprintf(stderr, "thingca ca init: %s\n", e.msg);
+		status = CLI_FAIL;
+		goto out;
+	}
+	if (ca_init_cert(k, name, days, &x, &e) < 0 ||
+	    ca_init_write(k, x, out_key, out_cert, force, &e) < 0) {
+		fprintf(stderr, "thingca ca init: %s\n", e.msg);
+		status = CLI_FAIL;
+		goto out;
+	}
+	X509_digest(x, EVP_sha256(), md, &mdlen);
+	hex_encode(md, mdlen, hex);
+	if (x509_time_to_time_t(X509_get0_notAfter(x), &na) == 0)
+		time_rfc3339(na, until);
+	else
+		snprintf(until, sizeof(until), "?");
+	printf("wrote %s (%s private key, PKCS#8, mode 0600)\n", out_key,
+	       key_type_name(type));
+	printf("wrote %s (subject %s, valid until %s)\n", out_cert, subject,
+	       until);
+	printf("certificate id (SHA-256): %s\n", hex);
+	printf(
+	    "next: set \"ca\": {\"certificate\": \"%s\", \"key\": \"%s\"} in "
+	    "thingca.json,\n"
+	    "      then register it with AWS IoT:\n"
+	    "      thingca ca verification-cert --code \"$(aws iot "
+	    "get-registration-code --query registrationCode --output text)\"\n",
+	    out_cert, out_key);
+out:
+	X509_free(x);
+	EVP_PKEY_free(k);
+	X509_NAME_free(name);
+	return status;
+}

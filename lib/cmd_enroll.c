@@ -1,0 +1,393 @@
+/*
+ * cmd_enroll — `thingca enroll`: the station side of issuance in one
+ * command. Generates the device key in-process, builds a CSR (its subject is
+ * ignored by the CA, so it carries only CN=<serial> for people reading it),
+ * POSTs it to thingcad over libcurl, and writes device.key (0600),
+ * device.crt and the chained bundle device-bundle.pem.
+ *
+ * Network failures and 503 answers are retried with the same key and CSR:
+ * thingcad answers a retry for the same serial and key with the certificate
+ * it already issued, so a lost answer never costs a second certificate. The
+ * key is written (0600) before the request goes out, and a DIR that already
+ * holds device.key reuses it: running enroll again after a crash or a lost
+ * answer gets the same certificate instead of a 409.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "cli.h"
+#include "util.h"
+
+/* Attempts on network errors and 503: covers a daemon restart or a brief
+ * ledger hiccup without hammering it. */
+#define ENROLL_TRIES 5
+/* First back-off in ms, doubled per attempt (0.5 s .. 8 s). */
+#define ENROLL_BACKOFF_MS 500
+/* Answers are a few KiB; anything past this is not thingcad. */
+#define ENROLL_MAX_ANSWER (1024 * 1024)
+/* Per-attempt limit in seconds (connect + request + answer). */
+#define ENROLL_TIMEOUT_S 30
+
+struct buf {
+	char *p;
+	size_t n;
+};
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct buf *b = arg;
+	size_t len = size * nmemb;
+	char *np;
+
+	if (b->n + len > ENROLL_MAX_ANSWER)
+		return 0;
+	np = realloc(b->p, b->n + len + 1);
+	if (!np)
+		return 0;
+	b->p = np;
+	memcpy(b->p + b->n, ptr, len);
+	b->n += len;
+	b->p[b->n] = '\0';
+	return len;
+}
+
+static int usage(FILE *f, int rc)
+{
+	fprintf(f,
+		"usage: thingca enroll --url URL --token TOKEN --serial SERIAL "
+		"--out DIR\n"
+		"                      [--key-type ec:P-256|ec:P-384|rsa:2048|"
+		"rsa:3072|rsa:4096]\n"
+		"                      [--cacert FILE] [--token-file FILE]\n"
+		"  URL is thingcad's base URL, e.g. http://127.0.0.1:8180\n"
+		"  --token-file reads the token from a file (keeps it off the "
+		"command line)\n");
+	return rc;
+}
+
+static EVP_PKEY *make_key(const char *type)
+{
+	if (strcmp(type, "ec:P-256") == 0)
+		return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	if (strcmp(type, "ec:P-384") == 0)
+		return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	if (strcmp(type, "rsa:2048") == 0)
+		return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	if (strcmp(type, "rsa:3072") == 0)
+		return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
+	if (strcmp(type, "rsa:4096") == 0)
+		return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)4096);
+	return NULL;
+}
+
+/* PEM CSR for key with subject CN=serial (informative only). */
+static char *make_csr(EVP_PKEY *key, const char *serial)
+{
+	X509_REQ *req = X509_REQ_new();
+	X509_NAME *name = X509_NAME_new();
+	BIO *b = BIO_new(BIO_s_mem());
+	char *out = NULL, *data;
+	long n;
+
+	if (!req || !name || !b ||
+	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+					(const unsigned char *)serial, -1, -1,
+					0) ||
+	    !X509_REQ_set_subject_name(req, name) ||
+	    !X509_REQ_set_pubkey(req, key) ||
+	    !X509_REQ_sign(req, key, EVP_sha256()) ||
+	    !PEM_write_bio_X509_REQ(b, req))
+		goto out;
+	n = BIO_get_mem_data(b, &data);
+	out = malloc((size_t)n + 1);
+	if (out) {
+		memcpy(out, data, (size_t)n);
+		out[n] = '\0';
+	}
+out:
+	BIO_free(b);
+	X509_NAME_free(name);
+	X509_REQ_free(req);
+	return out;
+}
+
+static char *key_pem(EVP_PKEY *key)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *out = NULL, *data;
+	long n;
+
+	if (!b || !PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL))
+		goto out;
+	n = BIO_get_mem_data(b, &data);
+	out = malloc((size_t)n + 1);
+	if (out) {
+		memcpy(out, data, (size_t)n);
+		out[n] = '\0';
+	}
+out:
+	BIO_free(b);
+	return out;
+}
+
+/* The key a previous run left in dir/device.key, or NULL. */
+static EVP_PKEY *load_key(const char *dir)
+{
+	char path[4096], *pem = NULL;
+	size_t len = 0;
+	EVP_PKEY *k = NULL;
+	BIO *b;
+
+	snprintf(path, sizeof(path), "%s/device.key", dir);
+	if (access(path, F_OK) != 0 ||
+	    file_read_secret(path, 65536, &pem, &len, NULL) < 0)
+		return NULL;
+	b = BIO_new_mem_buf(pem, (int)len);
+	if (b)
+		k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+	BIO_free(b);
+	secret_free(pem, len);
+	return k;
+}
+
+/* One POST; *status is the HTTP status or 0 on a network error (err set). */
+static int post(const char *url, const char *auth, const char *body,
+		const char *cacert, struct buf *ans, long *status, char *err)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	CURLcode rc;
+
+	*status = 0;
+	if (!c)
+		return -1;
+	h = curl_slist_append(h, "Content-Type: application/json");
+	h = curl_slist_append(h, "Accept: application/json");
+	h = curl_slist_append(h, auth);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, ans);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)ENROLL_TIMEOUT_S);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (cacert)
+		curl_easy_setopt(c, CURLOPT_CAINFO, cacert);
+	err[0] = '\0';
+	rc = curl_easy_perform(c);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	else if (!err[0])
+		snprintf(err, CURL_ERROR_SIZE, "%s", curl_easy_strerror(rc));
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return rc == CURLE_OK ? 0 : -1;
+}
+
+static int write_out(const char *dir, const char *name, const char *data,
+		     unsigned mode)
+{
+	char path[4096];
+	struct errd e = {0};
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (file_write(path, data, strlen(data), mode, 0, &e) < 0) {
+		fprintf(stderr, "thingca: %s\n", e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_enroll(const struct cli *g, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"url", required_argument, NULL, 'u'},
+		{"token", required_argument, NULL, 't'},
+		{"token-file", required_argument, NULL, 'T'},
+		{"serial", required_argument, NULL, 's'},
+		{"key-type", required_argument, NULL, 'k'},
+		{"out", required_argument, NULL, 'o'},
+		{"cacert", required_argument, NULL, 'C'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *url = NULL, *serial = NULL, *out = NULL, *cacert = NULL;
+	const char *key_type = "ec:P-256", *token_file = NULL;
+	char *token = NULL, *csr = NULL, *kpem = NULL, *body_s = NULL;
+	char endpoint[2048], auth[1200], err[CURL_ERROR_SIZE];
+	struct buf ans = {0};
+	EVP_PKEY *key = NULL;
+	json_t *body = NULL, *res = NULL;
+	long status = 0;
+	size_t tlen = 0;
+	int opt, rc = CLI_FAIL, attempt;
+	unsigned backoff = ENROLL_BACKOFF_MS;
+	struct stat st;
+
+	(void)g;
+	while ((opt = getopt_long(argc, argv, "u:t:T:s:k:o:C:h", opts, NULL)) !=
+	       -1) {
+		switch (opt) {
+		case 'u':
+			url = optarg;
+			break;
+		case 't':
+			free(token);
+			token = strdup(optarg);
+			break;
+		case 'T':
+			token_file = optarg;
+			break;
+		case 's':
+			serial = optarg;
+			break;
+		case 'k':
+			key_type = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'C':
+			cacert = optarg;
+			break;
+		case 'h':
+			free(token);
+			return usage(stdout, CLI_OK);
+		default:
+			free(token);
+			return usage(stderr, CLI_USAGE);
+		}
+	}
+	if (token_file && !token) {
+		struct errd e = {0};
+
+		if (file_read_secret(token_file, 4096, &token, &tlen, &e) < 0) {
+			fprintf(stderr, "thingca: %s\n", e.msg);
+			goto out;
+		}
+		while (tlen && (token[tlen - 1] == '\n' ||
+				token[tlen - 1] == '\r' ||
+				token[tlen - 1] == ' '))
+			token[--tlen] = '\0';
+	}
+	if (!url || !token || !serial || !out || optind != argc) {
+		rc = usage(stderr, CLI_USAGE);
+		goto out;
+	}
+	if (stat(out, &st) < 0 && mkdir(out, 0700) < 0) {
+		fprintf(stderr, "thingca: cannot create %s: %s\n", out,
+			strerror(errno));
+		goto out;
+	}
+	key = load_key(out);
+	if (key) {
+		fprintf(stderr, "thingca: reusing the key in %s/device.key\n",
+			out);
+	} else {
+		key = make_key(key_type);
+		kpem = key ? key_pem(key) : NULL;
+		if (kpem && write_out(out, "device.key", kpem, 0600) < 0)
+			goto out;
+	}
+	if (!key) {
+		fprintf(stderr,
+			"thingca: unknown --key-type %s (ec:P-256, ec:P-384, "
+			"rsa:2048, rsa:3072, rsa:4096)\n",
+			key_type);
+		rc = CLI_USAGE;
+		goto out;
+	}
+	csr = make_csr(key, serial);
+	body = json_pack("{s:s, s:s}", "serial", serial, "csr", csr ? csr : "");
+	body_s = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	if (!csr || !body_s) {
+		fprintf(stderr, "thingca: cannot build the request\n");
+		goto out;
+	}
+	snprintf(endpoint, sizeof(endpoint), "%s%sv1/certificates", url,
+		 url[0] && url[strlen(url) - 1] == '/' ? "" : "/");
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	for (attempt = 1; attempt <= ENROLL_TRIES; attempt++) {
+		free(ans.p);
+		ans.p = NULL;
+		ans.n = 0;
+		if (post(endpoint, auth, body_s, cacert, &ans, &status, err) ==
+			    0 &&
+		    status != 503)
+			break;
+		fprintf(stderr, "thingca: attempt %d/%d: %s; retrying with "
+				"the same key\n",
+			attempt, ENROLL_TRIES,
+			status ? "thingcad is unavailable (503)" : err);
+		if (attempt < ENROLL_TRIES)
+			usleep(backoff * 1000);
+		backoff *= 2;
+	}
+	if (status == 0) {
+		fprintf(stderr, "thingca: could not reach %s: %s\n", endpoint,
+			err);
+		goto out;
+	}
+	res = ans.p ? json_loads(ans.p, 0, NULL) : NULL;
+	if (status != 200 && status != 201) {
+		const char *code = json_string_value(json_object_get(res, "error"));
+		const char *msg = json_string_value(json_object_get(res, "message"));
+
+		fprintf(stderr, "thingca: refused (%ld %s): %s\n", status,
+			code ? code : "?", msg ? msg : (ans.p ? ans.p : ""));
+		goto out;
+	}
+	if (!json_is_string(json_object_get(res, "certificate")) ||
+	    !json_is_string(json_object_get(res, "chain"))) {
+		fprintf(stderr, "thingca: %s answered %ld without a "
+				"certificate\n",
+			endpoint, status);
+		goto out;
+	}
+	if (write_out(out, "device.crt",
+		      json_string_value(json_object_get(res, "certificate")),
+		      0644) < 0 ||
+	    write_out(out, "device-bundle.pem",
+		      json_string_value(json_object_get(res, "chain")),
+		      0644) < 0)
+		goto out;
+	printf("%s certificate for serial %s\n",
+	       status == 201 ? "issued" : "received the existing", serial);
+	printf("thing_name      %s\n",
+	       json_string_value(json_object_get(res, "thing_name")));
+	printf("certificate_id  %s\n",
+	       json_string_value(json_object_get(res, "certificate_id")));
+	printf("not_after       %s\n",
+	       json_string_value(json_object_get(res, "not_after")));
+	printf("wrote %s/device.key (0600), %s/device.crt, "
+	       "%s/device-bundle.pem\n",
+	       out, out, out);
+	rc = CLI_OK;
+out:
+	if (token)
+		secret_free(token, strlen(token));
+	if (kpem)
+		secret_free(kpem, strlen(kpem));
+	OPENSSL_cleanse(auth, sizeof(auth));
+	free(csr);
+	free(body_s);
+	free(ans.p);
+	json_decref(body);
+	json_decref(res);
+	EVP_PKEY_free(key);
+	return rc;
+}

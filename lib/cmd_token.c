@@ -1,0 +1,104 @@
+/*
+ * cmd_token — `thingca token new`: a fresh client token, printed once, and
+ * the "clients" entry holding only its SHA-256 to paste into the
+ * configuration. The token itself is never stored by thingca.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "cli.h"
+#include "util.h"
+
+/* 32 random bytes: 256 bits, beyond guessing; base64url makes 43 chars. */
+#define TOKEN_BYTES 32
+
+static int usage(FILE *f, int rc)
+{
+	fprintf(f, "usage: thingca token new --name NAME --role "
+		   "station|auditor|admin\n");
+	return rc;
+}
+
+int cmd_token(const struct cli *g, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"name", required_argument, NULL, 'n'},
+		{"role", required_argument, NULL, 'r'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *name = NULL, *role = NULL, *p;
+	unsigned char raw[TOKEN_BYTES], hash[32];
+	char token[TOKEN_BYTES * 2 + 8], hex[65];
+	int opt, n, i;
+
+	(void)g;
+	if (argc < 2 || strcmp(argv[1], "new") != 0)
+		return usage(stderr, CLI_USAGE);
+	argc--;
+	argv++;
+	while ((opt = getopt_long(argc, argv, "n:r:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'n':
+			name = optarg;
+			break;
+		case 'r':
+			role = optarg;
+			break;
+		case 'h':
+			return usage(stdout, CLI_OK);
+		default:
+			return usage(stderr, CLI_USAGE);
+		}
+	}
+	if (!name || !role || optind != argc)
+		return usage(stderr, CLI_USAGE);
+	if (strcmp(role, "station") && strcmp(role, "auditor") &&
+	    strcmp(role, "admin")) {
+		fprintf(stderr, "thingca: --role must be station, auditor or "
+				"admin\n");
+		return CLI_USAGE;
+	}
+	for (p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
+		      *p == '-'))
+			break;
+	if (!*name || *p) {
+		fprintf(stderr, "thingca: --name may hold letters, digits, "
+				". _ and - only\n");
+		return CLI_USAGE;
+	}
+	if (RAND_bytes(raw, sizeof(raw)) != 1) {
+		fprintf(stderr, "thingca: no randomness available\n");
+		return CLI_FAIL;
+	}
+	n = EVP_EncodeBlock((unsigned char *)token, raw, sizeof(raw));
+	/* base64url without padding (RFC 4648 section 5): safe in headers,
+	 * URLs and station settings files. */
+	for (i = 0; i < n; i++) {
+		if (token[i] == '+')
+			token[i] = '-';
+		else if (token[i] == '/')
+			token[i] = '_';
+		else if (token[i] == '=')
+			token[i] = '\0';
+	}
+	sha256(token, strlen(token), hash);
+	hex_encode(hash, 32, hex);
+	OPENSSL_cleanse(raw, sizeof(raw));
+	printf("token (shown once; give it to %s, thingca keeps only its "
+	       "hash):\n%s\n\n",
+	       name, token);
+	printf("add to \"clients\" in the configuration, then reload "
+	       "thingcad (systemctl reload thingcad):\n");
+	printf("{\"name\": \"%s\", \"role\": \"%s\", \"token_sha256\": "
+	       "\"%s\"}\n",
+	       name, role, hex);
+	OPENSSL_cleanse(token, sizeof(token));
+	return CLI_OK;
+}

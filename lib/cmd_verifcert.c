@@ -1,0 +1,302 @@
+/*
+ * cmd_verifcert — `thingca ca verification-cert --code CODE`: the AWS IoT
+ * private-key verification certificate. Registering a CA with AWS IoT
+ * (register-ca-certificate) needs proof that you hold the CA key: a
+ * certificate whose subject CN is the account's registration code (aws iot
+ * get-registration-code), signed by that key. The CA key is reached only
+ * through ca.c (ca_open / ca_sign_cert), so a key file and a PKCS#11 token
+ * work alike. The verification certificate gets its own fresh EC P-256 key,
+ * written 0600; neither is needed once the CA is registered.
+ */
+#include <ctype.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "ca.h"
+#include "cli.h"
+#include "jitp.h"
+#include "util.h"
+#include "x509.h"
+
+/* RFC 5280 ub-common-name: a CN holds at most 64 characters (AWS's codes
+ * are 64 hex digits). */
+#define VERIF_CODE_MAX 64
+/* The certificate is used once, at registration: a month is plenty, ten
+ * years the most we accept. */
+#define VERIF_DAYS_DEFAULT 30
+#define VERIF_DAYS_MAX 3650
+/* Tolerate a registering host whose clock is slightly behind ours. */
+#define VERIF_BACKDATE_S 300
+#define VERIF_CERT_DEFAULT "verification-cert.pem"
+#define VERIF_KEY_DEFAULT "verification-cert.key"
+
+static void usage_verif(FILE *f)
+{
+	fprintf(f,
+		"usage: thingca [-c FILE] ca verification-cert --code CODE "
+		"[--ca-cert F] [--ca-key F]\n"
+		"                [--out-cert F] [--out-key F] [--days N]\n"
+		"\n"
+		"Makes the AWS IoT verification certificate: CN=CODE (from "
+		"`aws iot get-registration-code`),\n"
+		"signed by the CA key (default: ca.certificate / ca.key of the "
+		"configuration).\n"
+		"Writes %s and %s (0600) unless told otherwise.\n",
+		VERIF_CERT_DEFAULT, VERIF_KEY_DEFAULT);
+}
+
+/* The code: non-empty, at most 64 printable ASCII characters. */
+static int code_ok(const char *code)
+{
+	size_t n = strlen(code), i;
+
+	if (n == 0 || n > VERIF_CODE_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)code[i] >= 0x80 ||
+		    !isprint((unsigned char)code[i]))
+			return 0;
+	return 1;
+}
+
+/* The configuration for the CA paths: -c FILE or the default file, or the
+ * built-in defaults when neither exists (then --ca-cert/--ca-key matter). */
+static struct config *verif_config(const struct cli *g)
+{
+	const char *path = g->config_path ? g->config_path :
+			   CONFIG_DEFAULT_PATH;
+	struct config *cfg = NULL;
+	struct errd e = {0};
+
+	if (g->config_given || access(path, F_OK) == 0)
+		return cli_load_config(g);
+	if (config_parse("{}", 2, NULL, &cfg, &e)) {
+		fprintf(stderr, "thingca: built-in defaults: %s\n", e.msg);
+		return NULL;
+	}
+	return cfg;
+}
+
+/* Builds and signs the verification certificate for key. */
+static int make_cert(struct ca *ca, EVP_PKEY *key, const char *code,
+		     long days, X509 **out, struct errd *e)
+{
+	X509 *cacert = ca_get0_cert(ca), *x = NULL;
+	X509_NAME *subj = NULL;
+	time_t now = time(NULL), nb = now - VERIF_BACKDATE_S,
+	       na = now + days * 86400, ca_na;
+	int rc;
+
+	*out = NULL;
+	x = X509_new();
+	subj = X509_NAME_new();
+	if (!x || !subj) {
+		rc = -ERR_NOMEM;
+		goto out;
+	}
+	rc = x509_name_add(subj, "CN", code, e);
+	if (rc)
+		goto out;
+	/* Never outlive the CA (RFC 5280 6.1.3 would fail the path). */
+	if (x509_time_to_time_t(X509_get0_notAfter(cacert), &ca_na) == 0 &&
+	    na > ca_na)
+		na = ca_na;
+	rc = -ERR_INTERNAL;
+	if (!X509_set_version(x, X509_VERSION_3) ||
+	    !X509_set_subject_name(x, subj) ||
+	    !X509_set_issuer_name(x, X509_get_subject_name(cacert)) ||
+	    !X509_set_pubkey(x, key))
+		goto out;
+	rc = x509_random_serial(x, e);
+	if (!rc)
+		rc = x509_set_validity(x, nb, na, e);
+	if (!rc)
+		rc = x509_add_ext(x, cacert, NID_basic_constraints,
+				  "critical,CA:FALSE", e);
+	if (!rc)
+		rc = x509_add_ext(x, cacert, NID_key_usage,
+				  "critical,digitalSignature", e);
+	if (!rc)
+		rc = x509_add_ext(x, cacert, NID_subject_key_identifier,
+				  "hash", e);
+	if (!rc)
+		rc = x509_add_ext(x, cacert, NID_authority_key_identifier,
+				  "keyid:always", e);
+	if (!rc)
+		rc = ca_sign_cert(ca, x, e);
+	if (rc)
+		goto out;
+	*out = x;
+	x = NULL;
+out:
+	X509_NAME_free(subj);
+	X509_free(x);
+	return rc;
+}
+
+/* PEM of a private key (unencrypted PKCS#8) or a certificate into path. */
+static int write_pem(const char *path, EVP_PKEY *key, X509 *x,
+		     struct errd *e)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *data = NULL;
+	long n = 0;
+	int rc = -ERR_NOMEM;
+
+	if (!b)
+		goto out;
+	if (key ? !PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL,
+					    NULL) :
+		  !PEM_write_bio_X509(b, x))
+		goto out;
+	n = BIO_get_mem_data(b, &data);
+	/* A key is written 0600 and never over an existing file: a mistyped
+	 * --out-key must not destroy the CA key. */
+	rc = file_write(path, data, (size_t)n, key ? 0600 : 0644, key != NULL,
+			e);
+out:
+	if (data && n > 0)
+		OPENSSL_cleanse(data, (size_t)n);
+	BIO_free(b);
+	return rc;
+}
+
+int cmd_ca_verification_cert(const struct cli *g, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"code", required_argument, NULL, 'C'},
+		{"ca-cert", required_argument, NULL, 'c'},
+		{"ca-key", required_argument, NULL, 'k'},
+		{"out-cert", required_argument, NULL, 'o'},
+		{"out-key", required_argument, NULL, 'K'},
+		{"days", required_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *code = NULL, *out_cert = VERIF_CERT_DEFAULT,
+		   *out_key = VERIF_KEY_DEFAULT, *opt_cert = NULL,
+		   *opt_key = NULL;
+	struct config *cfg = NULL;
+	struct ca_cfg cc;
+	struct ca *ca = NULL;
+	EVP_PKEY *key = NULL;
+	X509 *x = NULL;
+	struct errd e = {0};
+	long days = VERIF_DAYS_DEFAULT;
+	char *end, id[65];
+	int c, rc = CLI_USAGE;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'C':
+			code = optarg;
+			break;
+		case 'c':
+			opt_cert = optarg;
+			break;
+		case 'k':
+			opt_key = optarg;
+			break;
+		case 'o':
+			out_cert = optarg;
+			break;
+		case 'K':
+			out_key = optarg;
+			break;
+		case 'd':
+			days = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || days < 1 ||
+			    days > VERIF_DAYS_MAX) {
+				fprintf(stderr, "thingca: --days %s: expected "
+						"1..%d\n", optarg,
+					VERIF_DAYS_MAX);
+				goto out;
+			}
+			break;
+		case 'h':
+			usage_verif(stdout);
+			rc = CLI_OK;
+			goto out;
+		default:
+			usage_verif(stderr);
+			goto out;
+		}
+	}
+	if (optind != argc || !code) {
+		fprintf(stderr, "thingca: ca verification-cert needs --code "
+				"(run `aws iot get-registration-code`)\n");
+		usage_verif(stderr);
+		goto out;
+	}
+	if (!code_ok(code)) {
+		fprintf(stderr, "thingca: --code: expected 1..%d printable "
+				"ASCII characters, as `aws iot "
+				"get-registration-code` prints\n",
+			VERIF_CODE_MAX);
+		goto out;
+	}
+	rc = CLI_FAIL;
+	cfg = verif_config(g);
+	if (!cfg)
+		goto out;
+	cc = cfg->ca;
+	if (opt_cert)
+		cc.certificate = (char *)opt_cert;
+	if (opt_key)
+		cc.key = (char *)opt_key;
+	if (ca_open(&cc, &ca, &e)) {
+		fprintf(stderr, "thingca: CA: %s\n", e.msg);
+		goto out;
+	}
+	key = EVP_EC_gen("P-256");
+	if (!key) {
+		fprintf(stderr, "thingca: cannot generate an EC P-256 key\n");
+		goto out;
+	}
+	if (make_cert(ca, key, code, days, &x, &e)) {
+		fprintf(stderr, "thingca: verification certificate: %s\n",
+			e.msg);
+		goto out;
+	}
+	if (write_pem(out_key, key, NULL, &e)) {
+		fprintf(stderr, "thingca: %s (remove the old verification "
+				"key or give --out-key)\n", e.msg);
+		goto out;
+	}
+	if (write_pem(out_cert, NULL, x, &e)) {
+		fprintf(stderr, "thingca: %s\n", e.msg);
+		goto out;
+	}
+	if (jitp_certificate_id(ca_get0_cert(ca), id))
+		snprintf(id, sizeof(id), "<CA certificate ID>");
+	printf("wrote %s (key %s)\n"
+	       "register the CA (its certificate ID will be %s):\n"
+	       "  aws iot register-ca-certificate --ca-certificate file://%s "
+	       "--verification-cert file://%s --set-as-active "
+	       "--allow-auto-registration "
+	       "--registration-config file://registration-config.json\n"
+	       "or, registered already without a template, attach one:\n"
+	       "  aws iot update-ca-certificate --certificate-id %s "
+	       "--new-status ACTIVE --new-auto-registration-status ENABLE "
+	       "--registration-config file://registration-config.json\n"
+	       "(registration-config.json: thingca jitp template --role-arn "
+	       "ARN --out registration-config.json)\n",
+	       out_cert, out_key, id, cc.certificate ? cc.certificate : "ca.pem",
+	       out_cert, id);
+	rc = CLI_OK;
+out:
+	X509_free(x);
+	EVP_PKEY_free(key);
+	ca_free(ca);
+	config_free(cfg);
+	return rc;
+}

@@ -1,0 +1,120 @@
+/*
+ * config — the one JSON configuration file (DESIGN.md "Configuration").
+ *
+ * Parsed strictly with jansson: an unknown key, a wrong type, a duplicate key
+ * or a value out of range is an error naming the key path ("profile.
+ * validity_days: expected an integer"). Keys left out take the documented
+ * defaults. Relative file paths are resolved against the configuration
+ * file's directory. The struct is filled by config_load and read-only after.
+ */
+#ifndef THINGCA_CONFIG_H
+#define THINGCA_CONFIG_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+/* Roles are bit sets: admin can do what station and auditor can. */
+enum role {
+	ROLE_STATION = 1u << 0,
+	ROLE_AUDITOR = 1u << 1,
+	ROLE_ADMIN = (1u << 0) | (1u << 1) | (1u << 2),
+};
+
+/* Device key types accepted in CSRs (profile.key_types). */
+enum key_type {
+	KEY_EC_P256 = 1u << 0,
+	KEY_EC_P384 = 1u << 1,
+	KEY_RSA_2048 = 1u << 2,
+	KEY_RSA_3072 = 1u << 3,
+	KEY_RSA_4096 = 1u << 4,
+};
+#define KEY_ALL                                                                \
+	(KEY_EC_P256 | KEY_EC_P384 | KEY_RSA_2048 | KEY_RSA_3072 | KEY_RSA_4096)
+
+/* "ec:P-256" -> KEY_EC_P256; 0 for an unknown name. */
+unsigned key_type_parse(const char *name);
+/* KEY_EC_P256 -> "ec:P-256"; NULL for anything but exactly one known bit. */
+const char *key_type_name(unsigned type);
+
+/* A "listen" entry. */
+struct listen_cfg {
+	char *address;		/* "host:port" or "unix:/path" */
+	char *tls_certificate;	/* NULL: plain HTTP */
+	char *tls_key;
+	char *tls_client_ca;
+	int require_client_cert;
+};
+
+/* A "clients" entry. */
+struct client_cfg {
+	char *name;
+	unsigned role;			/* enum role bits */
+	unsigned char token_sha256[32];
+};
+
+struct ca_cfg {
+	char *certificate;	/* PEM, the issuing CA */
+	char *chain;		/* NULL or PEM certificates appended after it */
+	char *key;		/* path, or RFC 7512 "pkcs11:" URI */
+	char *key_passphrase_file;
+	char *pkcs11_module;
+	char *key_pin_file;
+};
+
+/* One subject RDN of the profile, in configuration order. */
+struct rdn_cfg {
+	char *type;	/* "C", "ST", "L", "O", "OU" or "dnQualifier" */
+	char *value;
+};
+
+struct profile_cfg {
+	struct rdn_cfg *subject;
+	size_t n_subject;
+	char *thing_name;		/* template, "{serial}" substituted */
+	char *serial_pattern;		/* POSIX extended regex */
+	int subject_serial_number;	/* bool */
+	long validity_days;
+	long backdate_seconds;
+	unsigned key_types;		/* enum key_type bits */
+	int unique_public_keys;		/* bool */
+};
+
+struct config {
+	struct listen_cfg *listen;
+	size_t n_listen;
+	int listen_given;		/* "listen" present in the file */
+	char *ledger;
+	long ledger_anchor_interval_s;
+	struct ca_cfg ca;
+	struct profile_cfg profile;
+	int require_allowlist;		/* serials.require_allowlist */
+	struct client_cfg *clients;
+	size_t n_clients;
+	struct {
+		size_t max_body_bytes;
+		unsigned max_connections;
+		unsigned connection_timeout_s;
+	} limits;
+	struct {
+		long next_update_hours;	/* crl.next_update_hours, default 168 */
+	} crl;
+};
+
+/* Default configuration file when -c is not given. */
+#define CONFIG_DEFAULT_PATH "/etc/thingca/thingca.json"
+
+/* Parses the file at path. *out is the new config (config_free), NULL on
+ * failure. -ERR_CONFIG_INVALID (e->msg names the key path), -ERR_IO or
+ * -ERR_NOMEM. */
+int config_load(const char *path, struct config **out, struct errd *e);
+
+/* Parses len bytes of JSON text; relative paths are resolved against
+ * base_dir (NULL: the current directory). Same results as config_load. */
+int config_parse(const char *text, size_t len, const char *base_dir,
+		 struct config **out, struct errd *e);
+
+/* NULL is a no-op. */
+void config_free(struct config *c);
+
+#endif

@@ -1,0 +1,320 @@
+/*
+ * csr — PKCS#10 certificate requests (RFC 2986) as stations send them.
+ *
+ * A request is parsed strictly (one PEM block or exact DER, bounded size),
+ * its self-signature is checked (proof of possession), and its key is
+ * classified against the device key types AWS IoT accepts. Only the public
+ * key is ever used for issuance; the subject, attributes and requested
+ * extensions are never copied (DESIGN.md "Device certificate profile").
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "config.h"
+#include "csr.h"
+#include "util.h"
+
+/* PEM is base64 (4/3 of the DER) plus line breaks, boundaries and any
+ * explanatory text before them (RFC 7468 2): twice CSR_MAX_DER bounds it. */
+#define CSR_MAX_PEM (2 * CSR_MAX_DER)
+
+struct csr {
+	X509_REQ *req;
+	EVP_PKEY *pub; /* lent from req */
+	unsigned type; /* enum key_type bit, 0 when unknown */
+	char spki[65];
+};
+
+void csr_free(struct csr *c)
+{
+	if (!c)
+		return;
+	X509_REQ_free(c->req);
+	free(c);
+}
+
+unsigned pkey_key_type(EVP_PKEY *k)
+{
+	char group[64];
+	unsigned t = 0;
+
+	if (!k)
+		goto out;
+	if (EVP_PKEY_is_a(k, "EC")) {
+		/* Only named curves have a group name: explicit curve
+		 * parameters (RFC 5480 2.1.1 forbids them) stay unknown. */
+		if (!EVP_PKEY_get_utf8_string_param(k,
+						    OSSL_PKEY_PARAM_GROUP_NAME,
+						    group, sizeof(group), NULL))
+			goto out;
+		if (strcmp(group, "prime256v1") == 0 ||
+		    strcmp(group, "P-256") == 0)
+			t = KEY_EC_P256;
+		else if (strcmp(group, "secp384r1") == 0 ||
+			 strcmp(group, "P-384") == 0)
+			t = KEY_EC_P384;
+	} else if (EVP_PKEY_is_a(k, "RSA")) {
+		/* Exactly these sizes: AWS IoT lists them, and an odd modulus
+		 * length (RSA-2049) is a broken generator, not a choice. */
+		switch (EVP_PKEY_get_bits(k)) {
+		case 2048:
+			t = KEY_RSA_2048;
+			break;
+		case 3072:
+			t = KEY_RSA_3072;
+			break;
+		case 4096:
+			t = KEY_RSA_4096;
+			break;
+		default:
+			break;
+		}
+	}
+out:
+	ERR_clear_error();
+	return t;
+}
+
+int pkey_spki_sha256(EVP_PKEY *k, char hex[65])
+{
+	unsigned char *der = NULL;
+	int len, rc = 0;
+
+	len = k ? i2d_PUBKEY(k, &der) : -1;
+	if (len <= 0) {
+		hex[0] = '\0';
+		rc = -ERR_INTERNAL;
+		ERR_clear_error();
+		goto out;
+	}
+	sha256_hex(der, (size_t)len, hex);
+out:
+	OPENSSL_free(der);
+	return rc;
+}
+
+/* "RSA 1024", "EC secp256k1", "ED25519": the key as a person names it. */
+static void describe_key(EVP_PKEY *k, char *buf, size_t size)
+{
+	char group[64];
+	const char *name;
+
+	if (EVP_PKEY_is_a(k, "EC")) {
+		if (EVP_PKEY_get_utf8_string_param(k,
+						   OSSL_PKEY_PARAM_GROUP_NAME,
+						   group, sizeof(group), NULL))
+			snprintf(buf, size, "EC %s", group);
+		else
+			snprintf(buf, size,
+				 "EC with explicit curve parameters");
+	} else if (EVP_PKEY_is_a(k, "RSA")) {
+		snprintf(buf, size, "RSA %d", EVP_PKEY_get_bits(k));
+	} else {
+		name = EVP_PKEY_get0_type_name(k);
+		snprintf(buf, size, "%s", name ? name : "unknown");
+	}
+	ERR_clear_error();
+}
+
+int csr_parse_der(const unsigned char *der, size_t len, struct csr **out,
+		  struct errd *e)
+{
+	const unsigned char *p = der;
+	struct csr *c = NULL;
+	int rc = 0, v;
+
+	*out = NULL;
+	if (len == 0 || len > CSR_MAX_DER) {
+		rc = err_set(e, ERR_MALFORMED_CSR,
+			     "CSR is %zu bytes of DER; expected 1 to %d", len,
+			     CSR_MAX_DER);
+		goto out;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		rc = err_set(e, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	c->req = d2i_X509_REQ(NULL, &p, (long)len);
+	if (!c->req) {
+		rc = err_set(e, ERR_MALFORMED_CSR,
+			     "CSR is not a DER PKCS#10 request (RFC 2986)");
+		err_add_openssl(e);
+		goto out;
+	}
+	if (p != der + len) {
+		rc = err_set(e, ERR_MALFORMED_CSR,
+			     "CSR has %zu bytes after the request",
+			     (size_t)(der + len - p));
+		goto out;
+	}
+	/* Lent by the request; NULL when the key cannot be decoded. */
+	c->pub = X509_REQ_get0_pubkey(c->req);
+	if (!c->pub) {
+		rc = err_set(e, ERR_MALFORMED_CSR,
+			     "the CSR's public key cannot be decoded");
+		err_add_openssl(e);
+		goto out;
+	}
+	/* RFC 2986 proof of possession. Three outcomes: 1 ok, 0 the
+	 * signature does not match, < 0 it could not be checked at all
+	 * (unknown algorithm, bad encoding). Only 1 passes. */
+	v = X509_REQ_verify(c->req, c->pub);
+	if (v == 0) {
+		rc = err_set(e, ERR_CSR_SIGNATURE_INVALID,
+			     "the CSR's signature does not verify with its "
+			     "public key (RFC 2986 proof of possession)");
+		err_add_openssl(e);
+		goto out;
+	} else if (v < 0) {
+		rc = err_set(e, ERR_CSR_SIGNATURE_INVALID,
+			     "the CSR's signature cannot be checked");
+		err_add_openssl(e);
+		goto out;
+	}
+	c->type = pkey_key_type(c->pub);
+	if (pkey_spki_sha256(c->pub, c->spki) < 0) {
+		rc = err_set(e, ERR_MALFORMED_CSR,
+			     "the CSR's public key cannot be encoded");
+		goto out;
+	}
+	*out = c;
+	c = NULL;
+out:
+	csr_free(c);
+	return rc;
+}
+
+/* 1 when s[0..len) holds only whitespace. */
+static int all_space(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (!isspace((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+int csr_parse_pem(const char *pem, size_t len, struct csr **out, struct errd *e)
+{
+	BIO *b = NULL;
+	char *name = NULL, *header = NULL, *rest;
+	unsigned char *data = NULL;
+	long dlen = 0, rlen;
+	int rc = 0;
+
+	*out = NULL;
+	if (len == 0 || all_space(pem, len)) {
+		rc = err_set(e, ERR_MALFORMED_CSR, "CSR is empty");
+		goto out;
+	}
+	if (len > CSR_MAX_PEM) {
+		rc = err_set(e, ERR_MALFORMED_CSR,
+			     "CSR is %zu bytes; the limit is %d", len,
+			     CSR_MAX_PEM);
+		goto out;
+	}
+	b = BIO_new_mem_buf(pem, (int)len);
+	if (!b) {
+		rc = err_set(e, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	/* Skips text before the first boundary (RFC 7468 2 allows it). */
+	if (!PEM_read_bio(b, &name, &header, &data, &dlen)) {
+		rc = err_set(e, ERR_MALFORMED_CSR,
+			     "CSR is not PEM (expected -----BEGIN CERTIFICATE "
+			     "REQUEST-----)");
+		err_add_openssl(e);
+		goto out;
+	}
+	if (strcmp(name, PEM_STRING_X509_REQ) != 0 &&
+	    strcmp(name, PEM_STRING_X509_REQ_OLD) != 0) {
+		rc = err_set(e, ERR_MALFORMED_CSR,
+			     "expected a PEM CERTIFICATE REQUEST, got %.40s",
+			     name);
+		goto out;
+	}
+	if (header && header[0]) {
+		rc = err_set(e, ERR_MALFORMED_CSR,
+			     "CSR PEM must not carry headers (RFC 7468 2)");
+		goto out;
+	}
+	/* Exactly one block: after the END line only whitespace. A second
+	 * request (which one would we certify?) or trailing text is refused. */
+	rlen = BIO_get_mem_data(b, &rest);
+	if (rlen > 0 && !all_space(rest, (size_t)rlen)) {
+		rc = err_set(e, ERR_MALFORMED_CSR,
+			     "CSR has data after its END line; send exactly "
+			     "one request");
+		goto out;
+	}
+	rc = csr_parse_der(data, (size_t)dlen, out, e);
+out:
+	BIO_free(b);
+	OPENSSL_free(name);
+	OPENSSL_free(header);
+	OPENSSL_free(data);
+	return rc;
+}
+
+int csr_check_key(const struct csr *c, unsigned allowed, struct errd *e)
+{
+	char found[80], list[128];
+	const char *n;
+	unsigned bit;
+	size_t off = 0;
+	int rc = 0;
+
+	if (c->type & allowed)
+		goto out;
+	list[0] = '\0';
+	for (bit = 1; bit <= KEY_RSA_4096; bit <<= 1) {
+		if (!(allowed & bit) || !(n = key_type_name(bit)))
+			continue;
+		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
+					off ? ", " : "", n);
+		if (off >= sizeof(list))
+			break;
+	}
+	if (c->type) {
+		rc = err_set(e, ERR_KEY_TYPE_NOT_ALLOWED,
+			     "key type %s is not allowed by profile.key_types; "
+			     "use one of %s",
+			     key_type_name(c->type), list[0] ? list : "(none)");
+	} else {
+		describe_key(c->pub, found, sizeof(found));
+		rc = err_set(
+		    e, ERR_KEY_TYPE_NOT_ALLOWED,
+		    "key type %s is not accepted by AWS IoT; use one of %s",
+		    found, list[0] ? list : "(none)");
+	}
+out:
+	return rc;
+}
+
+unsigned csr_key_type(const struct csr *c)
+{
+	return c->type;
+}
+
+EVP_PKEY *csr_get0_pubkey(const struct csr *c)
+{
+	return c->pub;
+}
+
+X509_REQ *csr_get0_req(const struct csr *c)
+{
+	return c->req;
+}
+
+const char *csr_spki_sha256(const struct csr *c)
+{
+	return c->spki;
+}

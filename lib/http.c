@@ -1,0 +1,527 @@
+/*
+ * http — libmicrohttpd behind the small interface of http.h.
+ *
+ * We create every listening socket ourselves (TCP, Unix, or take the ones
+ * systemd passed) and hand it to MHD with MHD_OPTION_LISTEN_SOCKET, so the
+ * three kinds are served the same way. One MHD daemon per listener, each with
+ * an internal thread pool on epoll.
+ *
+ * Body handling: MHD calls the access handler first with the headers only,
+ * then with body chunks, then once more with none. We refuse an announced
+ * Content-Length over the cap on the first call (without reading the body),
+ * collect up to the cap otherwise, and call the application handler on the
+ * last call. A chunked body that grows past the cap is drained and answered
+ * 413.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "http.h"
+
+/* Threads per listener when not configured: signing is CPU-bound but every
+ * issuance also waits for its group commit (an fsync), during which the
+ * thread does nothing; four threads per core keep the cores busy then. */
+#define HTTP_THREADS_PER_CORE 4
+/* Upper bound on the pool whatever the machine says. */
+#define HTTP_THREADS_MAX 64
+/* listen(2) backlog: enough for a burst of stations reconnecting at once. */
+#define HTTP_BACKLOG 512
+
+struct listener {
+	struct MHD_Daemon *mhd;
+	int fd;
+	int own_fd;		/* we created it (not inherited) */
+	char *unix_path;	/* we bound it: unlink at stop */
+	char name[160];
+};
+
+struct http_server {
+	struct listener *ls;
+	size_t n;
+	http_handler_fn handler;
+	void *arg;
+	size_t max_body;
+	atomic_uint inflight;
+	atomic_uint_fast64_t completed;
+};
+
+struct http_conn {
+	struct http_server *srv;
+	struct MHD_Connection *mhd;
+	char *body;
+	size_t len;
+	size_t cap;
+	int too_large;
+	int started;
+	char peer[64];
+};
+
+const char *http_req_header(const struct http_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn->mhd, MHD_HEADER_KIND,
+					   name);
+}
+
+const char *http_req_arg(const struct http_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn->mhd,
+					   MHD_GET_ARGUMENT_KIND, name);
+}
+
+struct args_iter {
+	int (*cb)(void *, const char *, const char *);
+	void *arg;
+	int rc;
+};
+
+static enum MHD_Result args_iter_cb(void *cls, enum MHD_ValueKind kind,
+				   const char *key, const char *value)
+{
+	struct args_iter *it = cls;
+
+	(void)kind;
+	it->rc = it->cb(it->arg, key, value);
+	return it->rc ? MHD_NO : MHD_YES;
+}
+
+int http_req_args_each(const struct http_req *r,
+		       int (*cb)(void *arg, const char *key, const char *value),
+		       void *arg)
+{
+	struct args_iter it = {cb, arg, 0};
+
+	MHD_get_connection_values(r->conn->mhd, MHD_GET_ARGUMENT_KIND,
+				  args_iter_cb, &it);
+	return it.rc;
+}
+
+static void peer_name(struct MHD_Connection *c, char *out, size_t n)
+{
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
+	char host[INET6_ADDRSTRLEN] = "?";
+
+	snprintf(out, n, "unix");
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (!ci || !ci->client_addr)
+		return;
+	sa = ci->client_addr;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		snprintf(out, n, "%s:%u", host, ntohs(in->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		snprintf(out, n, "[%s]:%u", host, ntohs(in6->sin6_port));
+	}
+}
+
+static enum MHD_Result respond(struct http_conn *hc, struct http_resp *resp)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(resp->body_len, resp->body,
+					    MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(resp->body);
+		return MHD_NO;
+	}
+	resp->body = NULL;
+	if (resp->content_type)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+					resp->content_type);
+	if (resp->allow)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	ret = MHD_queue_response(hc->mhd, (unsigned)resp->status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result dispatch(struct http_conn *hc, const char *url,
+				const char *method)
+{
+	struct http_req req = {0};
+	struct http_resp resp = {0};
+
+	req.method = method;
+	req.path = url;
+	req.body = hc->body ? hc->body : "";
+	req.body_len = hc->too_large ? 0 : hc->len;
+	req.body_too_large = hc->too_large;
+	req.peer = hc->peer;
+	req.conn = hc;
+	hc->srv->handler(hc->srv->arg, &req, &resp);
+	if (!resp.status)
+		resp.status = 500;
+	return respond(hc, &resp);
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *c,
+				 const char *url, const char *method,
+				 const char *version, const char *upload,
+				 size_t *upload_size, void **con_cls)
+{
+	struct http_server *s = cls;
+	struct http_conn *hc = *con_cls;
+
+	(void)version;
+	if (!hc) {
+		const char *cl;
+
+		hc = calloc(1, sizeof(*hc));
+		if (!hc)
+			return MHD_NO;
+		hc->srv = s;
+		hc->mhd = c;
+		peer_name(c, hc->peer, sizeof(hc->peer));
+		*con_cls = hc;
+		atomic_fetch_add(&s->inflight, 1);
+		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						 MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl) {
+			char *end;
+			unsigned long long v;
+
+			errno = 0;
+			v = strtoull(cl, &end, 10);
+			if (errno || *end || v > s->max_body) {
+				/* Answer now; MHD then closes the connection
+				 * without reading the announced body. */
+				hc->too_large = 1;
+				return dispatch(hc, url, method);
+			}
+		}
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		size_t n = *upload_size;
+
+		if (!hc->too_large && hc->len + n > s->max_body) {
+			hc->too_large = 1;
+			free(hc->body);
+			hc->body = NULL;
+			hc->len = 0;
+		}
+		if (!hc->too_large) {
+			if (hc->len + n + 1 > hc->cap) {
+				size_t cap = hc->cap ? hc->cap : 1024;
+				char *nb;
+
+				while (cap < hc->len + n + 1)
+					cap *= 2;
+				nb = realloc(hc->body, cap);
+				if (!nb)
+					return MHD_NO;
+				hc->body = nb;
+				hc->cap = cap;
+			}
+			memcpy(hc->body + hc->len, upload, n);
+			hc->len += n;
+			hc->body[hc->len] = '\0';
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (hc->started)
+		return MHD_YES;
+	hc->started = 1;
+	return dispatch(hc, url, method);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *s = cls;
+	struct http_conn *hc = *con_cls;
+
+	(void)c;
+	(void)toe;
+	if (!hc)
+		return;
+	free(hc->body);
+	free(hc);
+	*con_cls = NULL;
+	atomic_fetch_sub(&s->inflight, 1);
+	atomic_fetch_add(&s->completed, 1);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	(void)fmt;
+	(void)ap;
+	/* MHD's own messages (e.g. "connection reset by peer") are noise for
+	 * operators; request outcomes are logged by the application. */
+}
+
+static void listener_describe_fd(struct listener *l);
+
+/* Binds "host:port" or "unix:/path"; fills l. Port 0 binds a free port,
+ * which l->name then shows (tests use it). */
+static int listener_bind(struct listener *l, const char *addr,
+			 struct errd *e)
+{
+	int rc = 0, fd = -1, one = 1;
+	struct addrinfo hints = {0}, *ai = NULL;
+	char host[256], *port;
+	const char *colon;
+
+	if (strncmp(addr, "unix:", 5) == 0) {
+		struct sockaddr_un sun = {0};
+		const char *path = addr + 5;
+
+		if (strlen(path) >= sizeof(sun.sun_path))
+			return err_set(e, ERR_CONFIG_INVALID,
+				       "listen %s: path too long", addr);
+		sun.sun_family = AF_UNIX;
+		strcpy(sun.sun_path, path);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			rc = err_set(e, ERR_IO, "listen %s: socket: %s", addr,
+				     strerror(errno));
+			goto out;
+		}
+		unlink(path);
+		if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+		    listen(fd, HTTP_BACKLOG) < 0) {
+			rc = err_set(e, ERR_IO, "listen %s: %s", addr,
+				     strerror(errno));
+			goto out;
+		}
+		l->unix_path = strdup(path);
+		goto done;
+	}
+	colon = strrchr(addr, ':');
+	if (!colon || (size_t)(colon - addr) >= sizeof(host))
+		return err_set(e, ERR_CONFIG_INVALID,
+			       "listen %s: expected host:port", addr);
+	memcpy(host, addr, (size_t)(colon - addr));
+	host[colon - addr] = '\0';
+	port = (char *)colon + 1;
+	if (host[0] == '[') {
+		size_t hl = strlen(host);
+
+		if (hl < 2 || host[hl - 1] != ']')
+			return err_set(e, ERR_CONFIG_INVALID,
+				       "listen %s: bad IPv6 address", addr);
+		memmove(host, host + 1, hl - 2);
+		host[hl - 2] = '\0';
+	}
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if (getaddrinfo(host[0] ? host : NULL, port, &hints, &ai) != 0 || !ai) {
+		rc = err_set(e, ERR_CONFIG_INVALID,
+			     "listen %s: cannot resolve address", addr);
+		goto out;
+	}
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		    ai->ai_protocol);
+	if (fd < 0) {
+		rc = err_set(e, ERR_IO, "listen %s: socket: %s", addr,
+			     strerror(errno));
+		goto out;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+	    listen(fd, HTTP_BACKLOG) < 0) {
+		rc = err_set(e, ERR_IO, "listen %s: %s", addr, strerror(errno));
+		goto out;
+	}
+done:
+	l->fd = fd;
+	l->own_fd = 1;
+	fd = -1;
+	listener_describe_fd(l);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (ai)
+		freeaddrinfo(ai);
+	return rc;
+}
+
+static void listener_describe_fd(struct listener *l)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+
+	snprintf(l->name, sizeof(l->name), "fd:%d", l->fd);
+	if (getsockname(l->fd, (struct sockaddr *)&ss, &len) < 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *in = (void *)&ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		snprintf(l->name, sizeof(l->name), "%s:%u", host,
+			 ntohs(in->sin_port));
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (void *)&ss;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		snprintf(l->name, sizeof(l->name), "[%s]:%u", host,
+			 ntohs(in6->sin6_port));
+	} else if (ss.ss_family == AF_UNIX) {
+		struct sockaddr_un *un = (void *)&ss;
+
+		snprintf(l->name, sizeof(l->name), "unix:%s", un->sun_path);
+	}
+}
+
+static unsigned pool_size(unsigned want)
+{
+	long ncpu;
+	unsigned n;
+
+	if (want)
+		return want > HTTP_THREADS_MAX ? HTTP_THREADS_MAX : want;
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (ncpu < 1)
+		ncpu = 1;
+	n = (unsigned)ncpu * HTTP_THREADS_PER_CORE;
+	return n > HTTP_THREADS_MAX ? HTTP_THREADS_MAX : n;
+}
+
+int http_start(const struct listen_cfg *listen, size_t n_listen,
+	       const int *fds, size_t nfds, const struct http_opts *o,
+	       http_handler_fn handler, void *arg, struct http_server **out,
+	       struct errd *e)
+{
+	struct http_server *s;
+	size_t i, n = nfds ? nfds : n_listen;
+	int rc = 0;
+
+	*out = NULL;
+	if (n == 0)
+		return err_set(e, ERR_CONFIG_INVALID,
+			       "listen: no address to serve on");
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	s->ls = calloc(n, sizeof(*s->ls));
+	if (!s->ls) {
+		free(s);
+		return err_set(e, ERR_NOMEM, "out of memory");
+	}
+	s->handler = handler;
+	s->arg = arg;
+	s->max_body = o->max_body_bytes;
+	for (i = 0; i < n; i++)
+		s->ls[i].fd = -1;
+	s->n = n;
+	for (i = 0; i < n; i++) {
+		struct listener *l = &s->ls[i];
+
+		if (nfds) {
+			l->fd = fds[i];
+			listener_describe_fd(l);
+		} else {
+			rc = listener_bind(l, listen[i].address, e);
+			if (rc)
+				goto out;
+		}
+		l->mhd = MHD_start_daemon(
+			MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+				MHD_USE_ITC | MHD_USE_ERROR_LOG,
+			0, NULL, NULL, on_access, s, MHD_OPTION_LISTEN_SOCKET,
+			l->fd, MHD_OPTION_THREAD_POOL_SIZE,
+			pool_size(o->threads), MHD_OPTION_CONNECTION_LIMIT,
+			o->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+			o->connection_timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
+			on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+			NULL, MHD_OPTION_END);
+		if (!l->mhd) {
+			rc = err_set(e, ERR_IO, "listen %s: cannot start server",
+				     l->name);
+			goto out;
+		}
+	}
+	*out = s;
+	s = NULL;
+out:
+	http_stop(s);
+	return rc;
+}
+
+void http_quiesce(struct http_server *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->n; i++) {
+		struct listener *l = &s->ls[i];
+		int fd;
+
+		if (!l->mhd || l->fd < 0)
+			continue;
+		fd = MHD_quiesce_daemon(l->mhd);
+		if (fd >= 0)
+			close(fd);
+		l->fd = -1;
+	}
+}
+
+unsigned http_inflight(const struct http_server *s)
+{
+	return atomic_load(&((struct http_server *)s)->inflight);
+}
+
+uint64_t http_completed(const struct http_server *s)
+{
+	return atomic_load(&((struct http_server *)s)->completed);
+}
+
+const char *http_listener_name(const struct http_server *s, size_t i)
+{
+	return i < s->n ? s->ls[i].name : NULL;
+}
+
+size_t http_listener_count(const struct http_server *s)
+{
+	return s->n;
+}
+
+void http_stop(struct http_server *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->n; i++) {
+		struct listener *l = &s->ls[i];
+
+		if (l->mhd)
+			MHD_stop_daemon(l->mhd);
+		else if (l->fd >= 0 && l->own_fd)
+			close(l->fd);
+		/* MHD_stop_daemon closes the listen socket unless quiesced;
+		 * a quiesced one was closed in http_quiesce. */
+		if (l->unix_path) {
+			unlink(l->unix_path);
+			free(l->unix_path);
+		}
+	}
+	free(s->ls);
+	free(s);
+}

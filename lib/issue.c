@@ -1,0 +1,213 @@
+/*
+ * issue — rules 3 to 7 of DESIGN.md "HTTP API", in that order.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "issue.h"
+#include "util.h"
+
+void issue_result_clear(struct issue_result *res)
+{
+	if (!res)
+		return;
+	ledger_entry_clear(&res->entry);
+	memset(res, 0, sizeof(*res));
+}
+
+int issue_check_serial(struct issuer *is, const char *serial,
+		       char *thing_name, struct errd *e)
+{
+	int rc;
+
+	rc = profile_check_serial(is->profile, serial, thing_name, e);
+	if (rc)
+		return rc;
+	/* Allowlist and revocation block only: the key is not known yet. */
+	return ledger_check_issue(is->ledger, serial, NULL,
+				  is->cfg->require_allowlist,
+				  is->cfg->profile.unique_public_keys, NULL, e);
+}
+
+/* A certificate this serial already has: the same key means a station
+ * retrying after a lost answer (200, same body); another key is refused. */
+static int existing_answer(struct ledger_entry *existing, const char *spki,
+			   const char *thing_name, struct issue_result *res,
+			   struct errd *e)
+{
+	if (existing->spki_sha256 && strcmp(existing->spki_sha256, spki) == 0) {
+		res->created = 0;
+		res->entry = *existing;
+		memset(existing, 0, sizeof(*existing));
+		snprintf(res->thing_name, sizeof(res->thing_name), "%s",
+			 thing_name);
+		err_clear(e);
+		return 0;
+	}
+	return err_set(e, ERR_SERIAL_ALREADY_ISSUED,
+		       "serial %s already has certificate %s for another key; "
+		       "revoke it with reissue to issue again",
+		       existing->serial ? existing->serial : "?",
+		       existing->certificate_id ? existing->certificate_id
+						: "?");
+}
+
+static int fill_entry(struct ledger_entry *en, X509 *x, const char *client,
+		      const char *serial, const char *thing_name,
+		      const char *spki)
+{
+	unsigned char *der = NULL;
+	int len;
+	char id[65], nb[21], na[21];
+	const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
+	BIGNUM *bn = NULL;
+	char *hex = NULL, *p;
+	struct tm tm;
+
+	len = i2d_X509(x, &der);
+	if (len <= 0)
+		return -ERR_INTERNAL;
+	sha256_hex(der, (size_t)len, id);
+	bn = ASN1_INTEGER_to_BN(sn, NULL);
+	hex = bn ? BN_bn2hex(bn) : NULL;
+	BN_free(bn);
+	if (!hex) {
+		OPENSSL_free(der);
+		return -ERR_NOMEM;
+	}
+	for (p = hex; *p; p++)
+		*p = (char)(*p >= 'A' && *p <= 'F' ? *p - 'A' + 'a' : *p);
+	ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm);
+	time_rfc3339(timegm(&tm), nb);
+	ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm);
+	time_rfc3339(timegm(&tm), na);
+
+	en->event = LEDGER_ISSUED;
+	en->client = strdup(client);
+	en->serial = strdup(serial);
+	en->thing_name = strdup(thing_name);
+	en->certificate_id = strdup(id);
+	en->certificate_serial = strdup(hex);
+	en->spki_sha256 = strdup(spki);
+	en->not_before = strdup(nb);
+	en->not_after = strdup(na);
+	en->reissue = -1;
+	en->der = malloc((size_t)len);
+	OPENSSL_free(hex);
+	if (!en->client || !en->serial || !en->thing_name ||
+	    !en->certificate_id || !en->certificate_serial ||
+	    !en->spki_sha256 || !en->not_before || !en->not_after ||
+	    !en->der) {
+		OPENSSL_free(der);
+		return -ERR_NOMEM;
+	}
+	memcpy(en->der, der, (size_t)len);
+	en->der_len = (size_t)len;
+	OPENSSL_free(der);
+	return 0;
+}
+
+int issue_with_csr(struct issuer *is, const char *client, const char *serial,
+		   const char *thing_name, const struct csr *csr,
+		   struct issue_result *res, struct errd *e)
+{
+	const struct config *cfg = is->cfg;
+	struct ledger_entry existing = {0};
+	const char *spki = csr_spki_sha256(csr);
+	X509 *x = NULL;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	rc = csr_check_key(csr, cfg->profile.key_types, e);
+	if (rc)
+		goto out;
+	/* Rules 5 and 6 before signing: a retry costs no signature. */
+	rc = ledger_check_issue(is->ledger, serial, spki,
+				cfg->require_allowlist,
+				cfg->profile.unique_public_keys, &existing, e);
+	if (rc == -ERR_SERIAL_ALREADY_ISSUED) {
+		rc = existing_answer(&existing, spki, thing_name, res, e);
+		goto out;
+	}
+	if (rc)
+		goto out;
+	rc = profile_issue(is->profile, is->ca, serial, thing_name,
+			   csr_get0_pubkey(csr), &x, e);
+	if (rc)
+		goto out;
+	rc = fill_entry(&res->entry, x, client, serial, thing_name, spki);
+	if (rc) {
+		err_set(e, -rc, "cannot encode the certificate");
+		goto out;
+	}
+	/* Rule 6/7: the writer re-checks in its transaction and commits before
+	 * we answer; on failure the certificate is discarded unseen. */
+	rc = ledger_record_issue(is->ledger, &res->entry,
+				 cfg->require_allowlist,
+				 cfg->profile.unique_public_keys, &existing, e);
+	if (rc == -ERR_SERIAL_ALREADY_ISSUED) {
+		/* Lost a race: answer as for a retry, or refuse. */
+		ledger_entry_clear(&res->entry);
+		rc = existing_answer(&existing, spki, thing_name, res, e);
+		goto out;
+	}
+	if (rc)
+		goto out;
+	res->created = 1;
+	snprintf(res->thing_name, sizeof(res->thing_name), "%s", thing_name);
+out:
+	if (rc)
+		issue_result_clear(res);
+	ledger_entry_clear(&existing);
+	X509_free(x);
+	return rc;
+}
+
+int issue_pem(struct issuer *is, const char *client, const char *serial,
+	      const char *csr_pem, size_t csr_len, struct issue_result *res,
+	      struct errd *e)
+{
+	char thing_name[THING_NAME_MAX + 1];
+	struct csr *csr = NULL;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	rc = issue_check_serial(is, serial, thing_name, e);
+	if (rc)
+		return rc;
+	rc = csr_parse_pem(csr_pem, csr_len, &csr, e);
+	if (rc)
+		return rc;
+	rc = issue_with_csr(is, client, serial, thing_name, csr, res, e);
+	csr_free(csr);
+	return rc;
+}
+
+char *issue_der_to_pem(const unsigned char *der, size_t len)
+{
+	const unsigned char *p = der;
+	X509 *x = d2i_X509(NULL, &p, (long)len);
+	BIO *b = NULL;
+	char *out = NULL, *data;
+	long n;
+
+	if (!x)
+		goto out;
+	b = BIO_new(BIO_s_mem());
+	if (!b || !PEM_write_bio_X509(b, x))
+		goto out;
+	n = BIO_get_mem_data(b, &data);
+	out = malloc((size_t)n + 1);
+	if (!out)
+		goto out;
+	memcpy(out, data, (size_t)n);
+	out[n] = '\0';
+out:
+	BIO_free(b);
+	X509_free(x);
+	return out;
+}

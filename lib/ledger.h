@@ -1,0 +1,212 @@
+/*
+ * ledger — the SQLite issuance ledger (DESIGN.md "Ledger"). The only module
+ * that includes sqlite3.h.
+ *
+ * Tables: `serials` (allowlist) and `ledger` (append-only, hash-chained
+ * events `issued`, `revoked`, `serials_imported`; triggers refuse UPDATE and
+ * DELETE). WAL mode, synchronous=FULL, schema migrated from sql/ at open.
+ *
+ * Writes go through one writer thread that commits the waiting entries in
+ * one transaction (group commit): each caller blocks until its own entry is
+ * committed (or the batch failed), so no answer leaves before its entry is
+ * durable. The writer re-checks the issuance rules inside the transaction and
+ * reads the chain head there too, so racing requests and other processes
+ * writing the same file (thingca serials import) stay consistent.
+ *
+ * Reads use a small pool of read-only connections (WAL readers never block
+ * the writer). All functions are safe from many threads.
+ *
+ * Hash chain: hash = SHA-256(prev_hash (32 raw bytes) || canonical), where
+ * canonical is ledger_canonical() — see docs/ledger.md. The first entry's
+ * prev_hash is 64 zeros.
+ */
+#ifndef THINGCA_LEDGER_H
+#define THINGCA_LEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define LEDGER_RDONLY 1	/* open read-only: no migration, no writer */
+
+/* Rows per page of ledger_list: bounds one answer's memory and time. */
+#define LEDGER_PAGE_MAX 1000
+
+enum ledger_event {
+	LEDGER_ISSUED = 1,
+	LEDGER_REVOKED = 2,
+	LEDGER_SERIALS_IMPORTED = 3,
+};
+
+/* "issued" <-> LEDGER_ISSUED; 0 / NULL when unknown. */
+int ledger_event_parse(const char *name);
+const char *ledger_event_name(int event);
+
+/* One ledger row. Strings are owned by the entry (ledger_entry_clear frees
+ * them); NULL means SQL NULL / JSON null. */
+struct ledger_entry {
+	int64_t seq;
+	char *time;			/* RFC 3339 UTC */
+	int event;			/* enum ledger_event */
+	char *client;
+	char *serial;
+	char *thing_name;
+	char *certificate_id;		/* hex SHA-256 of DER */
+	char *certificate_serial;	/* hex, as openssl x509 -serial */
+	char *spki_sha256;
+	char *not_before;
+	char *not_after;
+	char *reason;
+	int reissue;			/* revoked: 0/1; others -1 (null) */
+	unsigned char *der;		/* issued: certificate DER */
+	size_t der_len;
+	char prev_hash[65];
+	char hash[65];
+};
+
+/* Frees the strings and zeroes e (NULL is a no-op). */
+void ledger_entry_clear(struct ledger_entry *e);
+
+/* The canonical encoding hashed into the chain: compact JSON, keys sorted,
+ * UTF-8, of every field except prev_hash and hash, with the DER as base64
+ * under "certificate_der" (null when absent). malloc'd, NUL-terminated. */
+int ledger_canonical(const struct ledger_entry *e, char **out);
+
+struct ledger;
+
+/* Opens (creating when missing, unless RDONLY) the ledger at path. Read-write:
+ * applies migrations, refuses a schema newer than this build knows and a
+ * newest entry whose hash does not match its contents (-ERR_LEDGER_CORRUPT,
+ * message says restore the last backup / run thingca ledger verify), starts
+ * the writer. -ERR_LEDGER_UNAVAILABLE when the file cannot be opened. */
+int ledger_open(const char *path, int flags, struct ledger **out,
+		struct errd *e);
+
+/* Stops the writer after the queued entries, closes every connection. */
+void ledger_close(struct ledger *l);
+
+/* What the ledger says about one serial. */
+struct ledger_serial {
+	int allowlisted;		/* in `serials` */
+	int blocked;			/* revoked with reissue false */
+	struct ledger_entry current;	/* its unrevoked `issued` entry;
+					   current.seq == 0 when none */
+};
+void ledger_serial_clear(struct ledger_serial *s);
+
+/* Issuance decision, rules 3, 5 and 6 of DESIGN.md, as of now:
+ *   require_allowlist and not imported -> -ERR_SERIAL_UNKNOWN
+ *   blocked by a revocation            -> -ERR_SERIAL_REVOKED
+ *   spki_sha256 (may be NULL: skip 5,6) certified for another serial, or in a
+ *   revoked certificate of this serial, with unique_keys -> -ERR_PUBLIC_KEY_REUSED
+ *   serial already has a certificate   -> -ERR_SERIAL_ALREADY_ISSUED, and
+ *                                         *existing (when not NULL) is it
+ *   else 0. Runs on a reader connection; ledger_record_issue repeats it
+ *   inside the write transaction. */
+int ledger_check_issue(struct ledger *l, const char *serial,
+		       const char *spki_sha256, int require_allowlist,
+		       int unique_keys, struct ledger_entry *existing,
+		       struct errd *e);
+
+/* Appends an `issued` entry (fields of *entry set by the caller except seq,
+ * time, prev_hash, hash) after re-checking ledger_check_issue in the write
+ * transaction. Blocks until committed. 0 with seq/time/prev_hash/hash filled
+ * in *entry; the check's errors (with *existing filled for
+ * -ERR_SERIAL_ALREADY_ISSUED); -ERR_LEDGER_UNAVAILABLE when the commit
+ * failed (disk full, I/O error): nothing of it was recorded. */
+int ledger_record_issue(struct ledger *l, struct ledger_entry *entry,
+			int require_allowlist, int unique_keys,
+			struct ledger_entry *existing, struct errd *e);
+
+/* Appends a `revoked` entry for certificate_id (its serial, thing name,
+ * certificate serial copied from the issued entry). -ERR_NOT_FOUND,
+ * -ERR_ALREADY_REVOKED, -ERR_LEDGER_UNAVAILABLE. 0 with *out the new entry
+ * (out may be NULL). */
+int ledger_revoke(struct ledger *l, const char *certificate_id,
+		  const char *client, const char *reason, int reissue,
+		  struct ledger_entry *out, struct errd *e);
+
+/* Adds serials to the allowlist with batch, all or none, and appends one
+ * `serials_imported` entry (reason = "batch=<b> added=<n> present=<m>
+ * sha256=<hex of the added serials, newline-terminated, in order>").
+ * Serials must already be checked by the caller (profile_check_serial).
+ * 0 with *added and *present; -ERR_LEDGER_UNAVAILABLE. */
+int ledger_import_serials(struct ledger *l, const char *batch,
+			  const char *client, char *const *serials, size_t n,
+			  size_t *added, size_t *present,
+			  struct ledger_entry *out, struct errd *e);
+
+/* Filters of GET /v1/ledger; NULL / 0 means no filter. */
+struct ledger_query {
+	const char *serial;
+	const char *thing_name;
+	const char *station;		/* client name */
+	const char *certificate_id;
+	int event;			/* enum ledger_event or 0 */
+	const char *since;		/* RFC 3339 UTC, inclusive */
+	const char *until;		/* RFC 3339 UTC, exclusive */
+	int64_t after;			/* seq cursor: entries with seq > after */
+	int limit;			/* 1..LEDGER_PAGE_MAX; 0 -> 100 */
+	int with_der;			/* fill der (else der NULL) */
+};
+
+/* Calls cb for each matching entry in seq order (stop early when cb returns
+ * non-zero, which is returned). *next is the seq cursor for the next page,
+ * or 0 when this page was the last. */
+int ledger_list(struct ledger *l, const struct ledger_query *q,
+		int (*cb)(void *arg, const struct ledger_entry *en), void *arg,
+		int64_t *next, struct errd *e);
+
+/* The `issued` entry of certificate_id with DER, and whether it was revoked
+ * (*revoked = the revocation entry, seq 0 when not; may be NULL).
+ * -ERR_NOT_FOUND. */
+int ledger_get_certificate(struct ledger *l, const char *certificate_id,
+			   struct ledger_entry *out,
+			   struct ledger_entry *revoked, struct errd *e);
+
+/* Newest entry's seq and hash (0 and 64 zeros for an empty ledger). */
+int ledger_head(struct ledger *l, int64_t *seq, char hash[65],
+		struct errd *e);
+
+/* Recomputes the whole chain: seq contiguous from 1, each prev_hash equal to
+ * the previous hash, each hash equal to SHA-256(prev || canonical). 0, or
+ * -ERR_LEDGER_CORRUPT with *bad_seq the first entry that does not match and
+ * e->msg saying how. *count = entries checked. When head_seq > 0, also checks
+ * that entry head_seq exists with hash head_hash (a logged anchor). */
+int ledger_verify(struct ledger *l, int64_t head_seq, const char *head_hash,
+		  int64_t *count, int64_t *bad_seq, struct errd *e);
+
+/* Revoked certificates for the CRL: cb gets certificate_serial (hex),
+ * revocation time and reason of each. *max_seq = newest revocation's seq. */
+int ledger_revocations(struct ledger *l,
+		       int (*cb)(void *arg, const char *cert_serial_hex,
+				 const char *time, const char *reason),
+		       void *arg, int64_t *max_seq, struct errd *e);
+
+/* Counts for /metrics and STATUS=. */
+struct ledger_stats {
+	int64_t entries;
+	int64_t issued;
+	int64_t revoked;
+	int64_t allowlisted;
+	int64_t allowlisted_unissued;
+	/* group commit: write transactions run by this process's writer and
+	 * the jobs they carried (jobs / batches = mean batch size); 0 when
+	 * opened read-only */
+	int64_t write_batches;
+	int64_t write_jobs;
+};
+int ledger_stats(struct ledger *l, struct ledger_stats *st, struct errd *e);
+
+/* Is the ledger writable now (a no-op write transaction through the
+ * writer)? 0 or -ERR_LEDGER_UNAVAILABLE. */
+int ledger_ping(struct ledger *l, struct errd *e);
+
+/* Online backup of the ledger at path into to (SQLite backup API) through a
+ * temporary name renamed when complete; refuses an existing to unless force.
+ * Does not verify (the caller runs ledger_verify on the copy). */
+int ledger_backup(const char *path, const char *to, int force,
+		  struct errd *e);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * profile — the device certificate profile (DESIGN.md "Device certificate
+ * profile"): which serials are acceptable, the ThingName they map to, and the
+ * certificate the CA builds for them. The CA decides everything; the CSR
+ * contributes only its public key.
+ */
+#ifndef THINGCA_PROFILE_H
+#define THINGCA_PROFILE_H
+
+#include <stddef.h>
+#include <openssl/x509.h>
+
+#include "ca.h"
+#include "config.h"
+#include "err.h"
+
+/* RFC 5280 ub-common-name and ub-serial-number (X520SerialNumber) are 64. */
+#define THING_NAME_MAX 64
+#define SERIAL_MAX 64
+
+struct profile;
+
+/* Compiles serial_pattern and checks the thing_name template. 0, or
+ * -ERR_CONFIG_INVALID naming the key. The cfg must outlive the profile. */
+int profile_new(const struct profile_cfg *cfg, struct profile **out,
+		struct errd *e);
+
+/* NULL is a no-op. */
+void profile_free(struct profile *p);
+
+/* Checks a device serial: matches serial_pattern, printable (no NUL or
+ * control bytes), PrintableString alphabet and <= 64 chars when
+ * subject_serial_number is on, and the ThingName it yields matches AWS's
+ * [a-zA-Z0-9:_-]+ and is <= 64 chars. Writes the ThingName into
+ * thing_name[THING_NAME_MAX + 1]. 0 or -ERR_SERIAL_INVALID saying which rule. */
+int profile_check_serial(const struct profile *p, const char *serial,
+			 char *thing_name, struct errd *e);
+
+/* As profile_check_serial for len bytes that may hold a NUL (a JSON string
+ * can): an embedded NUL is refused like any control byte. */
+int profile_check_serial_n(const struct profile *p, const char *serial,
+			   size_t len, char *thing_name, struct errd *e);
+
+/* Builds the device certificate for serial / thing_name / public key and
+ * signs it with the CA: subject = configured RDNs, serialNumber, CN as
+ * UTF8String; 16 random serial bytes, positive; validity now - backdate to
+ * + validity_days clamped to the CA's notAfter; exactly the five extensions.
+ * 0 with *out (caller frees), -ERR_SIGNER_UNAVAILABLE or -ERR_INTERNAL. */
+int profile_issue(const struct profile *p, struct ca *ca, const char *serial,
+		  const char *thing_name, EVP_PKEY *pub, X509 **out,
+		  struct errd *e);
+
+/* The subject RDN short names a certificate of this profile carries, in
+ * order, ending with "serialNumber" (when on) and "CN" (lent). */
+const struct profile_cfg *profile_get0_cfg(const struct profile *p);
+
+#endif

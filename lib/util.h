@@ -1,0 +1,54 @@
+/*
+ * util — small helpers every module shares: hex, SHA-256, RFC 3339 time,
+ * secret files (refused when group/other can read them), constant-time
+ * comparison.
+ */
+#ifndef THINGCA_UTIL_H
+#define THINGCA_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "err.h"
+
+/* Lowercase hex of n bytes into out (2n+1 bytes, NUL-terminated). */
+void hex_encode(const unsigned char *in, size_t n, char *out);
+/* Parses exactly 2n lowercase/uppercase hex chars into out; 0 or -ERR_MALFORMED_REQUEST. */
+int hex_decode(const char *in, unsigned char *out, size_t n);
+
+/* SHA-256 of data into out[32]. */
+void sha256(const void *data, size_t len, unsigned char out[32]);
+/* Lowercase hex SHA-256 into hex[65]. */
+void sha256_hex(const void *data, size_t len, char hex[65]);
+
+/* RFC 3339 UTC "2036-11-28T14:00:00Z" into out[21]. */
+void time_rfc3339(time_t t, char out[21]);
+/* Parses RFC 3339 (Z or +hh:mm offsets, optional fraction) to time_t;
+ * 0 or -ERR_MALFORMED_REQUEST. */
+int time_parse_rfc3339(const char *s, time_t *out);
+
+/* Reads a whole file (max max_len bytes) into a NUL-terminated malloc'd
+ * buffer. 0, -ERR_IO (missing/unreadable, message names the path) or
+ * -ERR_NOMEM. */
+int file_read(const char *path, size_t max_len, char **out, size_t *len,
+	      struct errd *e);
+/* As file_read, but refuses (-ERR_CA_INVALID, message says chmod 600) a file
+ * that group or others can read: for keys, PINs and passphrases. */
+int file_read_secret(const char *path, size_t max_len, char **out,
+		     size_t *len, struct errd *e);
+/* Writes data to path atomically (tmp + fsync + rename) with the given mode;
+ * with excl, refuses an existing path (-ERR_IO). */
+int file_write(const char *path, const void *data, size_t len, unsigned mode,
+	       int excl, struct errd *e);
+
+/* Constant-time equality of two n-byte buffers: 1 equal, 0 not. */
+int ct_equal(const void *a, const void *b, size_t n);
+
+/* Zeroes and frees a secret buffer of len bytes (NULL is a no-op). */
+void secret_free(char *p, size_t len);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t now_ns(void);
+
+#endif

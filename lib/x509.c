@@ -1,0 +1,297 @@
+/*
+ * x509 — building blocks shared by everything in thingca that makes a
+ * certificate: the device profile, `ca init` and the AWS verification
+ * certificate. Keeps ASN.1 string types, serial numbers and validity
+ * encoding in one place so all three follow RFC 5280 the same way.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/asn1.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include "x509.h"
+
+/* Longest "/C=../CN=.." subject we parse: 8 attributes of at most 128
+ * characters of up to 4 UTF-8 bytes each fit; anything longer is a mistake. */
+#define X509_NAME_TEXT_MAX 4096
+
+/* One attribute type thingca puts in names. max is the RFC 5280 Appendix A
+ * upper bound in characters (0: none), min the lower one. */
+struct attr {
+	const char *type;
+	int nid;
+	int printable; /* X.520 says PrintableString */
+	int min, max;
+};
+
+static const struct attr attrs[] = {
+    {"C", NID_countryName, 1, 2, 2},		  /* ISO 3166 two letters */
+    {"ST", NID_stateOrProvinceName, 0, 1, 128},	  /* ub-state-name */
+    {"L", NID_localityName, 0, 1, 128},		  /* ub-locality-name */
+    {"O", NID_organizationName, 0, 1, 64},	  /* ub-organization-name */
+    {"OU", NID_organizationalUnitName, 0, 1, 64}, /* ub-org-unit-name */
+    {"CN", NID_commonName, 0, 1, 64},		  /* ub-common-name */
+    {"dnQualifier", NID_dnQualifier, 1, 1, 0},
+    {"serialNumber", NID_serialNumber, 1, 1, 64}, /* ub-serial-number */
+};
+
+int x509_is_printable_string(const char *s, size_t len)
+{
+	/* X.680 41.4 table 10: the PrintableString alphabet. */
+	static const char extra[] = " '()+,-./:=?";
+	size_t i;
+
+	if (len == 0)
+		return 0;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9'))
+			continue;
+		if (c == '\0' || !strchr(extra, c))
+			return 0;
+	}
+	return 1;
+}
+
+/* Characters (not bytes) of valid UTF-8 s; -1 when not valid UTF-8. */
+static long utf8_chars(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned long v;
+	long n = 0;
+	int r;
+
+	while (len > 0) {
+		r = UTF8_getc(p, len > 8 ? 8 : (int)len, &v);
+		/* UTF8_getc refuses overlong forms; refuse surrogates and
+		 * NUL ourselves. */
+		if (r <= 0 || v == 0 || (v >= 0xd800 && v <= 0xdfff) ||
+		    v > 0x10ffff)
+			return -1;
+		p += r;
+		len -= (size_t)r;
+		n++;
+	}
+	return n;
+}
+
+int x509_name_add(X509_NAME *n, const char *type, const char *value,
+		  struct errd *e)
+{
+	const struct attr *a = NULL;
+	size_t i, len;
+	long chars;
+	int rc = 0, stype;
+
+	for (i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
+		if (strcmp(attrs[i].type, type) == 0)
+			a = &attrs[i];
+	if (!a) {
+		rc = err_set(e, ERR_CONFIG_INVALID,
+			     "subject attribute '%s' is not supported; use C, "
+			     "ST, L, O, OU, CN, dnQualifier or serialNumber",
+			     type);
+		goto out;
+	}
+	len = strlen(value);
+	if (a->printable) {
+		if (!x509_is_printable_string(value, len)) {
+			rc = err_set(
+			    e, ERR_CONFIG_INVALID,
+			    "subject %s '%s': X.520 makes it a PrintableString "
+			    "(A-Z a-z 0-9 space ' ( ) + , - . / : = ?)",
+			    type, value);
+			goto out;
+		}
+		chars = (long)len;
+		stype = V_ASN1_PRINTABLESTRING;
+	} else {
+		chars = utf8_chars(value, len);
+		if (chars < 0) {
+			rc = err_set(e, ERR_CONFIG_INVALID,
+				     "subject %s is not valid UTF-8", type);
+			goto out;
+		}
+		stype = V_ASN1_UTF8STRING;
+	}
+	if (chars < a->min || (a->max > 0 && chars > a->max)) {
+		if (a->min == a->max)
+			rc = err_set(e, ERR_CONFIG_INVALID,
+				     "subject %s '%s' is %ld characters; RFC "
+				     "5280 wants exactly %d",
+				     type, value, chars, a->max);
+		else if (chars < a->min)
+			rc = err_set(e, ERR_CONFIG_INVALID,
+				     "subject %s is empty", type);
+		else
+			rc = err_set(e, ERR_CONFIG_INVALID,
+				     "subject %s is %ld characters; RFC 5280 "
+				     "Appendix A limits it to %d",
+				     type, chars, a->max);
+		goto out;
+	}
+	/* An explicit string type (not MBSTRING_*) is stored as given, without
+	 * OpenSSL's global string mask choosing another: checked above. */
+	if (!X509_NAME_add_entry_by_NID(n, a->nid, stype,
+					(const unsigned char *)value, (int)len,
+					-1, 0)) {
+		rc = err_set(e, ERR_INTERNAL, "cannot add subject %s", type);
+		err_add_openssl(e);
+		goto out;
+	}
+out:
+	return rc;
+}
+
+int x509_name_parse(const char *s, X509_NAME **out, struct errd *e)
+{
+	X509_NAME *n = NULL;
+	char *buf = NULL, *w, *type, *eq;
+	const char *r;
+	size_t len;
+	int rc = 0, end;
+
+	*out = NULL;
+	len = strlen(s);
+	if (len == 0 || s[0] != '/' || len > X509_NAME_TEXT_MAX) {
+		rc = err_set(e, ERR_CONFIG_INVALID,
+			     "subject '%.64s' must look like /C=JP/O=My "
+			     "Org/CN=Name (at most %d bytes)",
+			     s, X509_NAME_TEXT_MAX);
+		goto out;
+	}
+	buf = malloc(len + 1);
+	n = X509_NAME_new();
+	if (!buf || !n) {
+		rc = err_set(e, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	r = s + 1;
+	for (;;) {
+		/* Copy one component, unescaping "\x" to "x", up to '/'. */
+		w = buf;
+		while (*r && *r != '/') {
+			if (*r == '\\' && r[1])
+				r++;
+			*w++ = *r++;
+		}
+		*w = '\0';
+		end = *r == '\0';
+		type = buf;
+		eq = strchr(buf, '=');
+		if (!eq || eq == buf) {
+			rc = err_set(e, ERR_CONFIG_INVALID,
+				     "subject component '%s' is not TYPE=value",
+				     buf);
+			goto out;
+		}
+		*eq = '\0';
+		rc = x509_name_add(n, type, eq + 1, e);
+		if (rc < 0)
+			goto out;
+		if (end)
+			break;
+		r++;
+	}
+	*out = n;
+	n = NULL;
+out:
+	X509_NAME_free(n);
+	free(buf);
+	return rc;
+}
+
+int x509_random_serial(X509 *x, struct errd *e)
+{
+	unsigned char b[X509_SERIAL_BYTES];
+	BIGNUM *bn = NULL;
+	int rc = 0;
+
+	if (RAND_bytes(b, sizeof(b)) != 1) {
+		rc = err_set(e, ERR_INTERNAL, "CSPRNG failed");
+		err_add_openssl(e);
+		goto out;
+	}
+	/* RFC 5280 4.1.2.2: positive (top bit clear) and, with 0x40 set,
+	 * never zero and always X509_SERIAL_BYTES octets long. */
+	b[0] = (unsigned char)((b[0] & 0x7f) | 0x40);
+	bn = BN_bin2bn(b, sizeof(b), NULL);
+	if (!bn || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x))) {
+		rc = err_set(e, ERR_INTERNAL, "cannot set serial number");
+		err_add_openssl(e);
+		goto out;
+	}
+out:
+	BN_free(bn);
+	OPENSSL_cleanse(b, sizeof(b));
+	return rc;
+}
+
+int x509_set_validity(X509 *x, time_t not_before, time_t not_after,
+		      struct errd *e)
+{
+	int rc = 0;
+
+	/* ASN1_TIME_set picks UTCTime for 1950-2049 and GeneralizedTime
+	 * otherwise: RFC 5280 4.1.2.5. */
+	if (!ASN1_TIME_set(X509_getm_notBefore(x), not_before) ||
+	    !ASN1_TIME_set(X509_getm_notAfter(x), not_after)) {
+		rc = err_set(e, ERR_INTERNAL, "cannot set validity");
+		err_add_openssl(e);
+	}
+	return rc;
+}
+
+int x509_add_ext(X509 *x, X509 *issuer, int nid, const char *value,
+		 struct errd *e)
+{
+	X509_EXTENSION *ex = NULL;
+	X509V3_CTX ctx;
+	int rc = 0;
+
+	X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0);
+	ex = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+	if (!ex || !X509_add_ext(x, ex, -1)) {
+		rc = err_set(e, ERR_INTERNAL, "cannot add extension %s=%s",
+			     OBJ_nid2sn(nid), value);
+		err_add_openssl(e);
+	}
+	X509_EXTENSION_free(ex);
+	return rc;
+}
+
+const EVP_MD *x509_md_for_key(EVP_PKEY *k)
+{
+	char group[64];
+
+	if (k && EVP_PKEY_is_a(k, "EC") &&
+	    EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group,
+					   sizeof(group), NULL) &&
+	    strcmp(group, "secp384r1") == 0)
+		return EVP_sha384();
+	return EVP_sha256();
+}
+
+int x509_time_to_time_t(const ASN1_TIME *t, time_t *out)
+{
+	struct tm tm;
+	int rc = 0;
+
+	memset(&tm, 0, sizeof(tm));
+	if (!t || !ASN1_TIME_to_tm(t, &tm)) {
+		rc = -ERR_INTERNAL;
+		goto out;
+	}
+	*out = timegm(&tm);
+out:
+	return rc;
+}

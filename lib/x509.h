@@ -1,0 +1,63 @@
+/*
+ * x509 — small building blocks for the certificates thingca makes itself:
+ * device certificates (profile.c), the CA of `thingca ca init` (cmd_ca.c) and
+ * the AWS registration verification certificate (cmd_verifcert.c). Names
+ * with the right ASN.1 string types, RFC 5280 serial numbers, validity and
+ * extensions from OpenSSL's configuration syntax.
+ */
+#ifndef THINGCA_X509_H
+#define THINGCA_X509_H
+
+#include <stddef.h>
+#include <time.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "err.h"
+
+/* RFC 5280 4.1.2.2: at most 20 octets, positive. 16 octets whose first one
+ * is 0x40-0x7f: always exactly 16 octets of DER, positive, non-zero, with
+ * 126 bits from the CSPRNG (the CA/Browser Forum asks for 64). */
+#define X509_SERIAL_BYTES 16
+
+/* 1 when s[0..len) is non-empty and only uses the X.680 PrintableString
+ * alphabet (A-Z a-z 0-9 space ' ( ) + , - . / : = ?), else 0. */
+int x509_is_printable_string(const char *s, size_t len);
+
+/* Appends the attribute type=value to n. type is one of C, ST, L, O, OU,
+ * CN, dnQualifier, serialNumber. C, dnQualifier and serialNumber are
+ * PrintableString (X.520); the others UTF8String (RFC 5280 4.1.2.6). Length
+ * upper bounds of RFC 5280 Appendix A apply (C exactly 2). 0 or
+ * -ERR_CONFIG_INVALID naming the attribute and the rule. */
+int x509_name_add(X509_NAME *n, const char *type, const char *value,
+		  struct errd *e);
+
+/* Parses "/C=JP/O=My Org/CN=thingca Root CA" ("\/" is a literal slash) into a
+ * new name (*out, caller frees) with x509_name_add's types and rules. 0 or
+ * -ERR_CONFIG_INVALID. */
+int x509_name_parse(const char *s, X509_NAME **out, struct errd *e);
+
+/* Sets X509_SERIAL_BYTES random bytes from the CSPRNG as x's serial:
+ * positive and non-zero (RFC 5280 4.1.2.2). 0 or -ERR_INTERNAL. */
+int x509_random_serial(X509 *x, struct errd *e);
+
+/* Sets notBefore/notAfter (UTCTime through 2049, GeneralizedTime after, as
+ * RFC 5280 4.1.2.5 requires). 0 or -ERR_INTERNAL. */
+int x509_set_validity(X509 *x, time_t not_before, time_t not_after,
+		      struct errd *e);
+
+/* Adds one extension given in OpenSSL's config syntax ("critical,CA:TRUE",
+ * "hash", "keyid:always") to x. issuer is the signing CA's certificate (for
+ * authorityKeyIdentifier), NULL for a self-signed x. x's public key must be
+ * set before subjectKeyIdentifier. 0 or -ERR_INTERNAL. */
+int x509_add_ext(X509 *x, X509 *issuer, int nid, const char *value,
+		 struct errd *e);
+
+/* The digest a CA key signs with: SHA-384 for EC P-384, SHA-256 otherwise
+ * (DESIGN.md "Signature"). Never NULL. */
+const EVP_MD *x509_md_for_key(EVP_PKEY *k);
+
+/* Seconds since the epoch of an ASN1_TIME; 0 or -ERR_INTERNAL. */
+int x509_time_to_time_t(const ASN1_TIME *t, time_t *out);
+
+#endif

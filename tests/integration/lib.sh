@@ -1,0 +1,178 @@
+# tests/integration/lib.sh — shared by the integration tests (POSIX sh + bash
+# features avoided). Source it:  . "$THINGCA_SRC/tests/integration/lib.sh"
+#
+# Gives: TAP helpers (pass, fail, is, like, skip_all, done_testing), a temp
+# dir $T removed at exit, a demo CA (tca_ca), tokens (tca_token), a config
+# (tca_config), the daemon on a free loopback port (tca_start/tca_stop, $URL,
+# $PID), CSRs (tca_csr) and requests (tca_post, tca_get; body in $T/body,
+# status printed). Every wait is bounded; every process is stopped by PID.
+
+set -u
+BIN=${THINGCA_BIN:?THINGCA_BIN must name the build directory}
+SRC=${THINGCA_SRC:?THINGCA_SRC must name the repository}
+T=$(mktemp -d /tmp/thingca-test.XXXXXX)
+PID=
+URL=
+PORT=
+_n=0
+_failed=0
+: "${THINGCA_VALGRIND:=}"
+
+_cleanup() {
+	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
+		kill -TERM "$PID" 2>/dev/null
+		_i=0
+		while kill -0 "$PID" 2>/dev/null && [ $_i -lt 100 ]; do
+			sleep 0.1
+			_i=$((_i + 1))
+		done
+		kill -KILL "$PID" 2>/dev/null
+	fi
+	[ -n "${KEEP_TMP:-}" ] || rm -rf "$T"
+}
+trap _cleanup EXIT
+
+pass() { _n=$((_n + 1)); echo "ok $_n - $1"; }
+fail() {
+	_n=$((_n + 1)); _failed=$((_failed + 1))
+	echo "not ok $_n - $1"
+	[ $# -ge 3 ] && echo "#   expected: $2" && echo "#   got:      $3"
+	return 0
+}
+# is GOT WANT NAME
+is() { if [ "$1" = "$2" ]; then pass "$3"; else fail "$3" "$2" "$1"; fi; }
+# like GOT REGEX NAME (grep -E)
+like() {
+	if printf '%s' "$1" | grep -Eq -- "$2"; then pass "$3"; else fail "$3" "/$2/" "$1"; fi
+}
+skip_all() { echo "1..0 # SKIP $1"; exit 0; }
+done_testing() {
+	echo "1..$_n"
+	[ $_failed -eq 0 ]
+	exit $?
+}
+diag() { echo "# $*"; }
+
+# tca_ca [KEYTYPE] [DIR]: demo CA into DIR (default $T): ca.pem, ca.key (0600).
+tca_ca() {
+	_d=${2:-$T}
+	"$BIN/thingca" ca init --key-type "${1:-ec:P-256}" \
+		--subject "/C=JP/O=thingca test/CN=thingca test CA" \
+		--out-cert "$_d/ca.pem" --out-key "$_d/ca.key" >/dev/null
+}
+
+# tca_token NAME ROLE: prints the token; appends the clients entry to
+# $T/clients.entries.
+tca_token() {
+	"$BIN/thingca" token new --name "$1" --role "$2" > "$T/token.out" || return 1
+	tail -n 1 "$T/token.out" >> "$T/clients.entries"
+	sed -n 2p "$T/token.out"
+}
+
+# tca_config [EXTRA_JSON_MEMBERS]: writes $T/thingca.json for port 0 (the
+# daemon picks a free port), ledger $T/ledger.db, CA $T/ca.pem, the clients
+# made with tca_token. EXTRA members are pasted at top level (", "-joined).
+tca_config() {
+	_clients=$(paste -sd, "$T/clients.entries" 2>/dev/null)
+	cat > "$T/thingca.json" <<JSON
+{
+  "listen": ["127.0.0.1:0"],
+  "ledger": "$T/ledger.db",
+  "ca": {"certificate": "$T/ca.pem", "key": "$T/ca.key"},
+  "clients": [${_clients}]${1:+,
+  $1}
+}
+JSON
+}
+
+# tca_start [CONFIG]: starts thingcad, waits (bounded) for its ready line,
+# sets PID, PORT, URL. Log in $T/daemon.log. Returns 1 if it did not start.
+tca_start() {
+	: > "$T/daemon.log"
+	$THINGCA_VALGRIND "$BIN/thingcad" -c "${1:-$T/thingca.json}" 2>> "$T/daemon.log" &
+	PID=$!
+	_i=0
+	while [ $_i -lt 300 ]; do
+		if grep -q 'ready: CA' "$T/daemon.log"; then
+			PORT=$(sed -n 's/.*serving on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/daemon.log" | head -n 1)
+			URL="http://127.0.0.1:$PORT"
+			return 0
+		fi
+		kill -0 "$PID" 2>/dev/null || break
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	diag "thingcad did not start:"
+	sed 's/^/#   /' "$T/daemon.log"
+	return 1
+}
+
+# tca_stop: SIGTERM, bounded wait; prints the exit status.
+tca_stop() {
+	[ -n "$PID" ] || return 0
+	kill -TERM "$PID" 2>/dev/null
+	_i=0
+	while kill -0 "$PID" 2>/dev/null && [ $_i -lt 300 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	kill -KILL "$PID" 2>/dev/null
+	wait "$PID"
+	_rc=$?
+	PID=
+	echo $_rc
+}
+
+# tca_csr NAME [KEYTYPE] [SUBJECT]: $T/NAME.key and $T/NAME.csr.
+tca_csr() {
+	case "${2:-ec:P-256}" in
+	ec:P-256) _alg="-algorithm EC -pkeyopt ec_paramgen_curve:P-256" ;;
+	ec:P-384) _alg="-algorithm EC -pkeyopt ec_paramgen_curve:P-384" ;;
+	rsa:*) _alg="-algorithm RSA -pkeyopt rsa_keygen_bits:${2#rsa:}" ;;
+	ed25519) _alg="-algorithm ED25519" ;;
+	*) echo "tca_csr: unknown key type $2" >&2; return 1 ;;
+	esac
+	# shellcheck disable=SC2086
+	openssl genpkey $_alg -out "$T/$1.key" 2>/dev/null &&
+	openssl req -new -key "$T/$1.key" -subj "${3:-/CN=$1}" -out "$T/$1.csr" 2>/dev/null
+}
+
+# tca_json SERIAL CSRFILE: the POST /v1/certificates body.
+tca_json() {
+	jq -n --arg s "$1" --rawfile c "$2" '{serial: $s, csr: $c}'
+}
+
+# tca_post PATH TOKEN BODY [CURL ARGS...]: prints the status; body in $T/body.
+tca_post() {
+	_p=$1 _t=$2 _b=$3
+	shift 3
+	printf '%s' "$_b" > "$T/req.json"
+	curl -s -o "$T/body" -w '%{http_code}' --max-time 30 \
+		-H "Authorization: Bearer $_t" -H 'Content-Type: application/json' \
+		--data-binary @"$T/req.json" "$@" "$URL$_p"
+}
+
+# tca_get PATH [TOKEN] [CURL ARGS...]: prints the status; body in $T/body.
+tca_get() {
+	_p=$1
+	_t=${2:-}
+	[ $# -ge 2 ] && shift 2 || shift 1
+	if [ -n "$_t" ]; then
+		curl -s -o "$T/body" -w '%{http_code}' --max-time 30 \
+			-H "Authorization: Bearer $_t" "$@" "$URL$_p"
+	else
+		curl -s -o "$T/body" -w '%{http_code}' --max-time 30 "$@" "$URL$_p"
+	fi
+}
+
+# jbody FILTER: jq over the last body.
+jbody() { jq -r "$1" "$T/body" 2>/dev/null; }
+
+# tca_sql SQL: sqlite3 on the test ledger.
+tca_sql() { sqlite3 "$T/ledger.db" "$1"; }
+
+# tca_import SERIAL...: allowlist serials through the CLI.
+tca_import() {
+	printf '%s\n' "$@" > "$T/serials.txt"
+	"$BIN/thingca" -c "$T/thingca.json" serials import --batch test "$T/serials.txt" >/dev/null
+}

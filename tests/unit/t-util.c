@@ -1,0 +1,285 @@
+/*
+ * t-util — hex, SHA-256 (FIPS 180-2 test vectors), RFC 3339 formatting and
+ * parsing (offsets, fractions, hostile strings), secret-file permission
+ * checks and atomic/exclusive file writes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "util.h"
+
+static void test_hex(void)
+{
+	const unsigned char in[] = {0x00, 0x01, 0x7f, 0x80, 0xab, 0xff};
+	unsigned char back[sizeof(in)];
+	char hex[2 * sizeof(in) + 1];
+
+	hex_encode(in, sizeof(in), hex);
+	is_str(hex, "00017f80abff", "hex_encode");
+	is_int(hex_decode(hex, back, sizeof(back)), 0, "hex_decode ok");
+	ok(memcmp(in, back, sizeof(in)) == 0, "hex round trip");
+	is_int(hex_decode("00017F80ABFF", back, sizeof(back)), 0,
+	       "hex_decode accepts uppercase");
+	ok(memcmp(in, back, sizeof(in)) == 0, "uppercase decodes the same");
+	is_int(hex_decode("00017f80abf", back, sizeof(back)),
+	       -ERR_MALFORMED_REQUEST, "short hex refused");
+	is_int(hex_decode("00017f80abff00", back, sizeof(back)),
+	       -ERR_MALFORMED_REQUEST, "long hex refused");
+	is_int(hex_decode("00017f80abfg", back, sizeof(back)),
+	       -ERR_MALFORMED_REQUEST, "non-hex char refused");
+	is_int(hex_decode(" 0017f80abff", back, sizeof(back)),
+	       -ERR_MALFORMED_REQUEST, "space refused");
+	hex_encode(in, 0, hex);
+	is_str(hex, "", "empty hex_encode");
+}
+
+static void test_sha256(void)
+{
+	char hex[65];
+	unsigned char md[32];
+
+	/* FIPS 180-2 appendix B.1 and B.2. */
+	sha256_hex("abc", 3, hex);
+	is_str(
+	    hex,
+	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+	    "sha256(abc)");
+	sha256_hex("", 0, hex);
+	is_str(
+	    hex,
+	    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+	    "sha256(empty)");
+	sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+		   56, hex);
+	is_str(
+	    hex,
+	    "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+	    "sha256(448-bit message)");
+	sha256("abc", 3, md);
+	is_int(md[0], 0xba, "sha256 raw first byte");
+	is_int(md[31], 0xad, "sha256 raw last byte");
+}
+
+static void parse_is(const char *s, long long want, const char *name)
+{
+	time_t t = 0;
+	int rc = time_parse_rfc3339(s, &t);
+
+	is_int(rc, 0, "parse %s: rc", name);
+	is_int(t, want, "parse %s (%s): time", name, s);
+}
+
+static void parse_bad(const char *s)
+{
+	time_t t = 12345;
+
+	is_int(time_parse_rfc3339(s, &t), -ERR_MALFORMED_REQUEST, "refuse '%s'",
+	       s ? s : "(null)");
+	is_int(t, 12345, "refused '%s' leaves output alone", s ? s : "(null)");
+}
+
+static void test_time(void)
+{
+	static const char *bad[] = {
+	    "",
+	    "2036-11-28",
+	    "2036-11-28T14:00:00",   /* no offset */
+	    "2036-11-28 14:00:00Z",  /* space instead of T */
+	    "2036-11-28T14:00Z",     /* no seconds */
+	    "2036-13-01T00:00:00Z",  /* month 13 */
+	    "2036-00-01T00:00:00Z",  /* month 0 */
+	    "2036-02-30T00:00:00Z",  /* Feb 30 */
+	    "2035-02-29T00:00:00Z",  /* not a leap year */
+	    "2100-02-29T00:00:00Z",  /* century, not leap */
+	    "2036-11-28T24:00:00Z",  /* hour 24 */
+	    "2036-11-28T14:60:00Z",  /* minute 60 */
+	    "2036-11-28T14:00:61Z",  /* second 61 */
+	    "2036-11-28T14:00:00.Z", /* empty fraction */
+	    "2036-11-28T14:00:00+0900",
+	    "2036-11-28T14:00:00+09",
+	    "2036-11-28T14:00:00+24:00",
+	    "2036-11-28T14:00:00Zjunk",
+	    "2036-11-28T14:00:00ZZ",
+	    "+036-11-28T14:00:00Z",
+	    "2036-1-28T14:00:00Z",
+	    "20361128T140000Z",
+	};
+	char buf[21];
+	time_t t;
+	size_t i;
+
+	time_rfc3339(0, buf);
+	is_str(buf, "1970-01-01T00:00:00Z", "epoch formats");
+	time_rfc3339(2111493600, buf);
+	is_str(buf, "2036-11-28T14:00:00Z", "2036 formats");
+	time_rfc3339(951782400, buf);
+	is_str(buf, "2000-02-29T00:00:00Z", "leap day formats");
+
+	parse_is("2036-11-28T14:00:00Z", 2111493600LL, "Z");
+	parse_is("2036-11-28t14:00:00z", 2111493600LL, "lowercase t/z");
+	parse_is("2036-11-28T23:00:00+09:00", 2111493600LL, "+09:00");
+	parse_is("2036-11-28T08:30:00-05:30", 2111493600LL, "-05:30");
+	parse_is("2036-11-28T14:00:00.123456Z", 2111493600LL, "fraction");
+	parse_is("2036-11-28T14:00:00.5+00:00", 2111493600LL,
+		 "fraction and +00:00");
+	parse_is("2000-02-29T00:00:00Z", 951782400LL, "leap day");
+	parse_is("1970-01-01T00:00:00Z", 0, "epoch");
+	parse_is("1969-12-31T23:59:59Z", -1, "one second before epoch");
+	parse_is("1970-01-01T08:59:59+09:00", -1, "before epoch via offset");
+
+	/* Round trip over a spread of times. */
+	for (t = 0; t < 4102444800LL; t += 86400 * 367 + 3671) {
+		time_t back = -1;
+
+		time_rfc3339(t, buf);
+		if (time_parse_rfc3339(buf, &back) != 0 || back != t) {
+			ok(0, "round trip %lld (%s -> %lld)", (long long)t, buf,
+			   (long long)back);
+			break;
+		}
+	}
+	ok(t >= 4102444800LL, "format/parse round trip 1970..2100");
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		parse_bad(bad[i]);
+	parse_bad(NULL);
+}
+
+/* A temp file with the given content and mode; path into tmpl. */
+static int make_file(char *tmpl, const char *content, mode_t mode)
+{
+	int fd = mkstemp(tmpl);
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, content, strlen(content)) != (ssize_t)strlen(content) ||
+	    fchmod(fd, mode) != 0) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static void test_files(void)
+{
+	char p1[] = "/tmp/t-util-secret-XXXXXX";
+	char dir[] = "/tmp/t-util-dir-XXXXXX";
+	char path[256], *buf = NULL;
+	struct errd e;
+	struct stat st;
+	size_t len = 0;
+	int rc;
+
+	ok(make_file(p1, "s3cret\n", 0644) == 0, "made %s", p1);
+	err_clear(&e);
+	rc = file_read_secret(p1, 4096, &buf, &len, &e);
+	is_int(rc, -ERR_CA_INVALID, "0644 secret refused");
+	ok(buf == NULL, "no buffer on refusal");
+	ok(strstr(e.msg, "0644") && strstr(e.msg, "chmod 600") &&
+	       strstr(e.msg, p1),
+	   "message names mode, path and chmod 600 (got '%s')", e.msg);
+
+	chmod(p1, 0640);
+	is_int(file_read_secret(p1, 4096, &buf, &len, &e), -ERR_CA_INVALID,
+	       "0640 secret refused");
+	chmod(p1, 0604);
+	is_int(file_read_secret(p1, 4096, &buf, &len, &e), -ERR_CA_INVALID,
+	       "0604 secret refused");
+
+	chmod(p1, 0600);
+	rc = file_read_secret(p1, 4096, &buf, &len, &e);
+	is_int(rc, 0, "0600 secret accepted (%s)", rc ? e.msg : "");
+	is_str(buf, "s3cret\n", "secret content");
+	is_int(len, 7, "secret length");
+	secret_free(buf, len);
+	buf = NULL;
+	secret_free(NULL, 0);
+
+	chmod(p1, 0400);
+	rc = file_read_secret(p1, 4096, &buf, &len, &e);
+	is_int(rc, 0, "0400 secret accepted");
+	secret_free(buf, len);
+	buf = NULL;
+
+	chmod(p1, 0644);
+	rc = file_read(p1, 4096, &buf, &len, &e);
+	is_int(rc, 0, "file_read does not care about mode");
+	free(buf);
+	buf = NULL;
+
+	rc = file_read(p1, 6, &buf, &len, &e);
+	is_int(rc, -ERR_IO, "file over max_len refused");
+	ok(buf == NULL, "no buffer when too large");
+	rc = file_read(p1, 7, &buf, &len, &e);
+	is_int(rc, 0, "file of exactly max_len accepted");
+	free(buf);
+	buf = NULL;
+	unlink(p1);
+
+	err_clear(&e);
+	rc = file_read("/nonexistent/t-util", 4096, &buf, &len, &e);
+	is_int(rc, -ERR_IO, "missing file is -ERR_IO");
+	ok(strstr(e.msg, "/nonexistent/t-util") != NULL,
+	   "message names the path (got '%s')", e.msg);
+	is_int(file_read("/tmp", 4096, &buf, &len, &e), -ERR_IO,
+	       "directory refused");
+
+	/* file_write */
+	if (mkdtemp(dir) == NULL) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/out", dir);
+	rc = file_write(path, "one", 3, 0600, 1, &e);
+	is_int(rc, 0, "excl write to a new path (%s)", rc ? e.msg : "");
+	ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600,
+	   "mode 0600 (got %04o)", (unsigned)(st.st_mode & 07777));
+	err_clear(&e);
+	rc = file_write(path, "two", 3, 0600, 1, &e);
+	is_int(rc, -ERR_IO, "excl write refuses an existing path");
+	ok(strstr(e.msg, path) != NULL, "message names the path (got '%s')",
+	   e.msg);
+	rc = file_read(path, 100, &buf, &len, &e);
+	is_str(rc == 0 ? buf : NULL, "one", "existing file untouched");
+	free(buf);
+	buf = NULL;
+	rc = file_write(path, "three", 5, 0644, 0, &e);
+	is_int(rc, 0, "non-excl write replaces");
+	rc = file_read(path, 100, &buf, &len, &e);
+	is_str(rc == 0 ? buf : NULL, "three", "replaced content");
+	free(buf);
+	buf = NULL;
+	ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0644,
+	   "mode 0644 (got %04o)", (unsigned)(st.st_mode & 07777));
+	unlink(path);
+	/* Nothing but nothing left behind: rmdir fails on leftover tmp files.
+	 */
+	is_int(rmdir(dir), 0, "no temporary files left behind");
+
+	snprintf(path, sizeof(path), "/nonexistent-dir/t-util/out");
+	is_int(file_write(path, "x", 1, 0600, 0, &e), -ERR_IO,
+	       "write into a missing directory fails");
+}
+
+int main(void)
+{
+	uint64_t a, b;
+
+	test_hex();
+	test_sha256();
+	test_time();
+	test_files();
+
+	is_int(ct_equal("abcd", "abcd", 4), 1, "ct_equal equal");
+	is_int(ct_equal("abcd", "abce", 4), 0, "ct_equal differs at end");
+	is_int(ct_equal("xbcd", "abcd", 4), 0, "ct_equal differs at start");
+	a = now_ns();
+	b = now_ns();
+	ok(a > 0 && b >= a, "now_ns monotonic");
+	return done_testing();
+}

@@ -6,7 +6,7 @@
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 CC        ?= cc
-PKGS      := openssl libmicrohttpd sqlite3 jansson libsystemd libcurl
+PKGS      := openssl libmicrohttpd sqlite3 jansson libsystemd libcurl gnutls
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 VERSION   := 0.1.0
@@ -80,7 +80,7 @@ run: all
 	sh mk/run.sh $(CURDIR)/$(B) $(CURDIR)/state
 
 # Debian 12 packages for the build and the tests.
-DEB_PKGS := build-essential pkg-config libssl-dev libmicrohttpd-dev \
+DEB_PKGS := build-essential pkg-config libssl-dev libmicrohttpd-dev libgnutls28-dev \
 	libsqlite3-dev sqlite3 libjansson-dev libsystemd-dev libcurl4-openssl-dev \
 	curl openssl perl systemd softhsm2 opensc libengine-pkcs11-openssl \
 	mosquitto mosquitto-clients wrk clang clang-tidy cppcheck libclang-rt-14-dev \

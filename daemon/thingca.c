@@ -19,6 +19,8 @@ static void usage(FILE *f)
 		"key and certificate\n"
 		"  ca verification-cert --code CODE                      AWS "
 		"registration verification certificate\n"
+		"  ca server-cert --dns NAME --ip ADDR [...]             "
+		"thingcad's TLS server certificate\n"
 		"  jitp template --role-arn ARN [...]                    JITP "
 		"registration config\n"
 		"  jitp policy --region R --account A                    IoT "
@@ -55,6 +57,7 @@ struct command {
 static const struct command commands[] = {
 	{"ca", "init", cmd_ca_init, 1},
 	{"ca", "verification-cert", cmd_ca_verification_cert, 1},
+	{"ca", "server-cert", cmd_ca_server_cert, 1},
 	{"jitp", NULL, cmd_jitp, 0},
 	{"serials", NULL, cmd_serials, 0},
 	{"ledger", NULL, cmd_ledger, 0},

@@ -15,6 +15,7 @@
 
 #include "api.h"
 #include "entry.h"
+#include "est.h"
 #include "log.h"
 #include "util.h"
 
@@ -111,14 +112,53 @@ static int accepts(const struct http_req *r, const char *type)
 	return a && strcasestr(a, type) != NULL;
 }
 
-/* Rule 1: bearer token and role. 0 or an error already answered. */
+int api_peer_client(struct api *a, const struct http_req *req, char *name,
+		    unsigned *role, struct errd *e)
+{
+	int rc;
+
+	if (!req->peer_cert) {
+		if (req->client_cert_required)
+			return err_set(e, ERR_UNAUTHORIZED,
+				       "this listener requires a client "
+				       "certificate (tls.require_client_cert); "
+				       "a token alone is not accepted");
+		return 0;
+	}
+	if (!req->peer_cert_verified)
+		return err_set(e, ERR_UNAUTHORIZED,
+			       "client certificate refused: %s (it must chain "
+			       "to the listener's tls.client_ca)",
+			       req->peer_cert_why && *req->peer_cert_why
+				   ? req->peer_cert_why
+				   : "not verified");
+	rc = auth_cert(a->auth, req->peer_cert, req->peer_cert_len, name, role,
+		       e);
+	if (rc == 0)
+		return 1;
+	/* A certificate that is no client's (a device's, say) on a listener
+	 * that does not insist: the token decides. */
+	if (!req->client_cert_required) {
+		err_clear(e);
+		return 0;
+	}
+	return rc;
+}
+
+/* Rule 1: client certificate or bearer token, and role. 0 or an error
+ * already answered. */
 static int authorize(struct ctx *c, unsigned need)
 {
 	struct errd e = {0};
 	int rc;
 
-	rc = auth_bearer(c->a->auth, http_req_header(c->req, "Authorization"),
-			 c->client, &c->role, &e);
+	rc = api_peer_client(c->a, c->req, c->client, &c->role, &e);
+	if (rc == 0)
+		rc = auth_bearer(c->a->auth,
+				 http_req_header(c->req, "Authorization"),
+				 c->client, &c->role, &e);
+	else if (rc > 0)
+		rc = 0;
 	if (rc) {
 		c->client[0] = '\0';
 		send_errd(c, rc, &e);
@@ -152,7 +192,11 @@ static json_t *read_json(struct ctx *c)
 		send_error(c, -ERR_PAYLOAD_TOO_LARGE, msg);
 		return NULL;
 	}
-	if (ct && strncasecmp(ct, "application/json", 16) != 0) {
+	/* application/json, optionally with parameters; not a longer type
+	 * that merely starts so (application/jsonp, application/json-seq). */
+	if (ct && (strncasecmp(ct, "application/json", 16) != 0 ||
+		   (ct[16] && ct[16] != ';' && ct[16] != ' ' &&
+		    ct[16] != '\t'))) {
 		send_error(c, -ERR_UNSUPPORTED_MEDIA_TYPE,
 			   "send the body as Content-Type: application/json");
 		return NULL;
@@ -752,6 +796,17 @@ static void route(struct ctx *c)
 	const char *prefix = "/v1/certificates/";
 	size_t plen = strlen(prefix);
 
+	if (strncmp(p, EST_PREFIX, strlen(EST_PREFIX)) == 0) {
+		struct est_outcome o;
+
+		est_handle(c->a, c->req, c->resp, &o);
+		memcpy(c->client, o.client, sizeof(c->client));
+		memcpy(c->serial, o.serial, sizeof(c->serial));
+		memcpy(c->cert_id, o.cert_id, sizeof(c->cert_id));
+		memcpy(c->message, o.message, sizeof(c->message));
+		c->rc = o.rc;
+		return;
+	}
 	if (strcmp(p, "/healthz") == 0) {
 		if (!get)
 			return method_not_allowed(c, "GET");

@@ -33,9 +33,9 @@
 
 /* A CA certificate or chain file: a handful of certificates of a few KiB
  * each; 1 MiB means someone pointed us at the wrong file. */
-#define CA_PEM_MAX (1024 * 1024)
+#define CA_PEM_MAX ((size_t)1024 * 1024)
 /* A PEM private key: RSA-16384 PKCS#8 is about 13 KiB. */
-#define CA_KEY_MAX (64 * 1024)
+#define CA_KEY_MAX ((size_t)64 * 1024)
 /* A passphrase file: one line. */
 #define CA_PASSPHRASE_MAX 4096
 
@@ -331,6 +331,14 @@ static int check_ca(struct ca *ca, const char *cert_path, const char *key_path,
 		rc = err_set(e, ERR_CA_INVALID,
 			     "ca.certificate %s may not sign certificates: "
 			     "keyUsage lacks keyCertSign (RFC 5280 4.2.1.3)",
+			     cert_path);
+		goto out;
+	}
+	/* Device certificates carry authorityKeyIdentifier keyid = this. */
+	if (!X509_get0_subject_key_id(ca->cert)) {
+		rc = err_set(e, ERR_CA_INVALID,
+			     "ca.certificate %s lacks subjectKeyIdentifier, "
+			     "which RFC 5280 4.2.1.2 requires of a CA",
 			     cert_path);
 		goto out;
 	}

@@ -32,6 +32,7 @@ const char *cli_ledger_path(const struct cli *g, const char *ledger_opt,
 int cmd_ca(const struct cli *g, int argc, char **argv);		/* init, verification-cert, server-cert */
 int cmd_ca_init(const struct cli *g, int argc, char **argv);
 int cmd_ca_verification_cert(const struct cli *g, int argc, char **argv);
+int cmd_ca_server_cert(const struct cli *g, int argc, char **argv);
 int cmd_jitp(const struct cli *g, int argc, char **argv);	/* template, policy, simulate */
 int cmd_serials(const struct cli *g, int argc, char **argv);	/* import */
 int cmd_ledger(const struct cli *g, int argc, char **argv);	/* list, show, verify, export, head, backup */

@@ -250,6 +250,11 @@ int cmd_ca_init(const struct cli *g, int argc, char **argv)
 		status = CLI_USAGE;
 		goto out;
 	}
+	if (!out_key || !out_cert || !subject || !key_type) {
+		ca_init_usage(stderr); /* getopt never leaves these NULL */
+		status = CLI_USAGE;
+		goto out;
+	}
 	if (key_uri && strncmp(key_uri, "pkcs11:", 7) == 0) {
 		/* The place for on-token key generation (lib/p11.c, later). */
 		fprintf(stderr,

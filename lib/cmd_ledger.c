@@ -686,6 +686,8 @@ static void free_serials(char **v, size_t n)
 {
 	size_t i;
 
+	if (v == NULL)
+		return;
 	for (i = 0; i < n; i++)
 		free(v[i]);
 	free(v);

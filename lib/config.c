@@ -16,6 +16,8 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
 
 #include "config.h"
 #include "util.h"
@@ -755,11 +757,55 @@ static int parse_serials(json_t *root, struct config *c, struct errd *e)
 			&c->require_allowlist, e);
 }
 
-static int parse_client(json_t *v, const char *p, struct config *c, size_t i,
-			struct errd *e)
+/* 64 lowercase hex characters into out[32] (token_sha256,
+ * certificate_sha256). */
+static int get_sha256(const char *s, const char *q, const char *what,
+		      unsigned char *out, struct errd *e)
 {
-	static const char *const keys[] = {"name", "role", "token_sha256",
-					   NULL};
+	/* Lowercase only, as DESIGN.md defines it and as `thingca token new`
+	 * prints it. */
+	if (strlen(s) != 64 || strspn(s, "0123456789abcdef") != 64 ||
+	    hex_decode(s, out, 32) != 0)
+		return err_set(e, ERR_CONFIG_INVALID,
+			       "%s: expected 64 lowercase hex characters (the "
+			       "SHA-256 of the %s)",
+			       q, what);
+	return 0;
+}
+
+/* clients[i].ca: read now, so a missing or wrong file stops start-up (and
+ * SIGHUP) with the key path rather than failing every station later. */
+static int read_client_ca(struct client_cfg *cl, const char *q,
+			  struct errd *e)
+{
+	STACK_OF(X509_INFO) *in = NULL;
+	struct errd fe = {0};
+	size_t len = 0;
+	BIO *b = NULL;
+	int i, n = 0, rc;
+
+	rc = file_read(cl->ca, CONFIG_MAX_BYTES, &cl->ca_pem, &len, &fe);
+	if (rc < 0)
+		return err_set(e, -rc, "%s: %s", q, fe.msg);
+	b = BIO_new_mem_buf(cl->ca_pem, (int)len);
+	in = b ? PEM_X509_INFO_read_bio(b, NULL, NULL, NULL) : NULL;
+	for (i = 0; in && i < sk_X509_INFO_num(in); i++)
+		n += sk_X509_INFO_value(in, i)->x509 != NULL;
+	sk_X509_INFO_pop_free(in, X509_INFO_free);
+	BIO_free(b);
+	ERR_clear_error();
+	if (n == 0)
+		return err_set(e, ERR_CONFIG_INVALID,
+			       "%s: %s holds no PEM certificate", q, cl->ca);
+	return 0;
+}
+
+static int parse_client(json_t *v, const char *p, const char *base_dir,
+			struct config *c, size_t i, struct errd *e)
+{
+	static const char *const keys[] = {
+	    "name", "role", "token_sha256", "certificate_sha256", "ca", "cn",
+	    NULL};
 	struct client_cfg *cl = &c->clients[i];
 	char q[CONFIG_PATH_MAX];
 	const char *s, *k;
@@ -776,9 +822,12 @@ static int parse_client(json_t *v, const char *p, struct config *c, size_t i,
 		k = keys[j];
 		path_join(q, p, k);
 		f = json_object_get(v, k);
-		if (f == NULL)
-			return err_set(e, ERR_CONFIG_INVALID, "%s: required",
-				       q);
+		if (f == NULL) {
+			if (j < 2)
+				return err_set(e, ERR_CONFIG_INVALID,
+					       "%s: required", q);
+			continue;
+		}
 		if ((rc = check_string(f, q, 0, &s, e)) < 0)
 			return rc;
 		if (strcmp(k, "name") == 0) {
@@ -801,40 +850,91 @@ static int parse_client(json_t *v, const char *p, struct config *c, size_t i,
 					       "%s: must be one of station, "
 					       "auditor, admin (got '%s')",
 					       q, s);
+		} else if (strcmp(k, "token_sha256") == 0) {
+			if ((rc = get_sha256(s, q, "token", cl->token_sha256,
+					     e)) < 0)
+				return rc;
+			cl->has_token = 1;
+		} else if (strcmp(k, "certificate_sha256") == 0) {
+			if ((rc = get_sha256(s, q, "certificate's DER",
+					     cl->cert_sha256, e)) < 0)
+				return rc;
+			cl->has_cert_sha256 = 1;
+		} else if (strcmp(k, "ca") == 0) {
+			if ((rc = get_string(v, p, "ca", 0, STR_PATH, base_dir,
+					     &cl->ca, e)) < 0 ||
+			    (rc = read_client_ca(cl, q, e)) < 0)
+				return rc;
 		} else {
-			/* Lowercase only, as DESIGN.md defines it and as
-			 * `thingca token new` prints it. */
-			if (strlen(s) != 64 ||
-			    strspn(s, "0123456789abcdef") != 64 ||
-			    hex_decode(s, cl->token_sha256, 32) != 0)
-				return err_set(
-				    e, ERR_CONFIG_INVALID,
-				    "%s: expected 64 lowercase hex characters "
-				    "(the SHA-256 of the token)",
-				    q);
+			/* RFC 5280 ub-common-name. */
+			if (strlen(s) > CONFIG_CN_MAX)
+				return err_set(e, ERR_CONFIG_INVALID,
+					       "%s: longer than %d characters "
+					       "(RFC 5280 ub-common-name)",
+					       q, CONFIG_CN_MAX);
+			if ((rc = set_str(&cl->cn, s, e)) < 0)
+				return rc;
 		}
 	}
+	if ((cl->ca == NULL) != (cl->cn == NULL)) {
+		path_join(q, p, cl->ca == NULL ? "ca" : "cn");
+		return err_set(e, ERR_CONFIG_INVALID,
+			       "%s: required with %s (a station CA and the "
+			       "subject CN it certifies go together)",
+			       q, cl->ca == NULL ? "cn" : "ca");
+	}
+	if (cl->ca != NULL && cl->has_cert_sha256) {
+		path_join(q, p, "certificate_sha256");
+		return err_set(e, ERR_CONFIG_INVALID,
+			       "%s: give either certificate_sha256 or ca with "
+			       "cn, not both",
+			       q);
+	}
+	if (!cl->has_token && !cl->has_cert_sha256 && cl->ca == NULL) {
+		path_join(q, p, "token_sha256");
+		return err_set(e, ERR_CONFIG_INVALID,
+			       "%s: required (or certificate_sha256, or ca "
+			       "with cn, for a client certificate)",
+			       q);
+	}
 	for (j = 0; j < i; j++) {
-		if (strcmp(c->clients[j].name, cl->name) == 0) {
+		const struct client_cfg *o = &c->clients[j];
+
+		if (strcmp(o->name, cl->name) == 0) {
 			path_join(q, p, "name");
 			return err_set(
 			    e, ERR_CONFIG_INVALID,
 			    "%s: '%s' is already used by clients[%zu]", q,
 			    cl->name, j);
 		}
-		/* One token for two clients would make the ledger's client
-		 * name a guess. */
-		if (memcmp(c->clients[j].token_sha256, cl->token_sha256, 32) ==
-		    0) {
+		/* One token (or certificate) for two clients would make the
+		 * ledger's client name a guess. */
+		if (cl->has_token && o->has_token &&
+		    memcmp(o->token_sha256, cl->token_sha256, 32) == 0) {
 			path_join(q, p, "token_sha256");
 			return err_set(e, ERR_CONFIG_INVALID,
 				       "%s: same token as clients[%zu]", q, j);
+		}
+		if (cl->has_cert_sha256 && o->has_cert_sha256 &&
+		    memcmp(o->cert_sha256, cl->cert_sha256, 32) == 0) {
+			path_join(q, p, "certificate_sha256");
+			return err_set(e, ERR_CONFIG_INVALID,
+				       "%s: same certificate as clients[%zu]",
+				       q, j);
+		}
+		if (cl->ca != NULL && o->ca != NULL &&
+		    strcmp(cl->cn, o->cn) == 0 && strcmp(cl->ca, o->ca) == 0) {
+			path_join(q, p, "cn");
+			return err_set(e, ERR_CONFIG_INVALID,
+				       "%s: same ca and cn as clients[%zu]", q,
+				       j);
 		}
 	}
 	return 0;
 }
 
-static int parse_clients(json_t *root, struct config *c, struct errd *e)
+static int parse_clients(json_t *root, const char *base_dir, struct config *c,
+			 struct errd *e)
 {
 	char p[CONFIG_PATH_MAX];
 	json_t *arr = json_object_get(root, "clients"), *v;
@@ -853,7 +953,7 @@ static int parse_clients(json_t *root, struct config *c, struct errd *e)
 	{
 		c->n_clients = i + 1;
 		path_index(p, "clients", i);
-		if ((rc = parse_client(v, p, c, i, e)) < 0)
+		if ((rc = parse_client(v, p, base_dir, c, i, e)) < 0)
 			return rc;
 	}
 	return 0;
@@ -897,6 +997,34 @@ static int parse_crl(json_t *root, struct config *c, struct errd *e)
 		return rc;
 	return get_long(o, "crl", "next_update_hours", 1, CRL_HOURS_MAX,
 			&c->crl.next_update_hours, e);
+}
+
+static int parse_est(json_t *root, struct config *c, struct errd *e)
+{
+	static const char *const keys[] = {"serial_from", NULL};
+	const char *s;
+	json_t *o, *v;
+	int rc;
+
+	if ((rc = get_object(root, "", "est", &o, e)) < 0 || o == NULL)
+		return rc;
+	if ((rc = check_keys(o, "est", keys, e)) < 0)
+		return rc;
+	v = json_object_get(o, "serial_from");
+	if (v == NULL)
+		return 0;
+	if ((rc = check_string(v, "est.serial_from", 0, &s, e)) < 0)
+		return rc;
+	if (strcmp(s, "serialNumber") == 0)
+		c->est.serial_from = EST_SERIAL_FROM_SERIALNUMBER;
+	else if (strcmp(s, "CN") == 0)
+		c->est.serial_from = EST_SERIAL_FROM_CN;
+	else
+		return err_set(e, ERR_CONFIG_INVALID,
+			       "est.serial_from: must be \"serialNumber\" or "
+			       "\"CN\" (got '%s')",
+			       s);
+	return 0;
 }
 
 /* Fills c with the documented defaults (DESIGN.md "Configuration"). */
@@ -1008,7 +1136,7 @@ int config_parse(const char *text, size_t len, const char *base_dir,
 	    "listen",  "ledger",  "ledger_anchor_interval_s",
 	    "ca",      "profile", "serials",
 	    "clients", "limits",  "crl",
-	    NULL};
+	    "est",     NULL};
 	char dup[CONFIG_PATH_MAX];
 	struct config *c = NULL;
 	json_error_t je;
@@ -1052,9 +1180,10 @@ int config_parse(const char *text, size_t len, const char *base_dir,
 	    (rc = parse_ca(root, base_dir, c, e)) < 0 ||
 	    (rc = parse_profile(root, c, e)) < 0 ||
 	    (rc = parse_serials(root, c, e)) < 0 ||
-	    (rc = parse_clients(root, c, e)) < 0 ||
+	    (rc = parse_clients(root, base_dir, c, e)) < 0 ||
 	    (rc = parse_limits(root, c, e)) < 0 ||
-	    (rc = parse_crl(root, c, e)) < 0)
+	    (rc = parse_crl(root, c, e)) < 0 ||
+	    (rc = parse_est(root, c, e)) < 0)
 		goto out;
 	*out = c;
 	c = NULL;
@@ -1122,8 +1251,12 @@ void config_free(struct config *c)
 	subject_free(c->profile.subject, c->profile.n_subject);
 	free(c->profile.thing_name);
 	free(c->profile.serial_pattern);
-	for (i = 0; i < c->n_clients; i++)
+	for (i = 0; i < c->n_clients; i++) {
 		free(c->clients[i].name);
+		free(c->clients[i].ca);
+		free(c->clients[i].ca_pem);
+		free(c->clients[i].cn);
+	}
 	free(c->clients);
 	free(c);
 }

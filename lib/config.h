@@ -46,11 +46,25 @@ struct listen_cfg {
 	int require_client_cert;
 };
 
-/* A "clients" entry. */
+/* A "clients" entry. A client has a token, a certificate, or both: the
+ * certificate either pinned by its SHA-256 or named by a CA and subject CN
+ * (docs/est.md "Clients with certificates"). */
 struct client_cfg {
 	char *name;
 	unsigned role;			/* enum role bits */
+	int has_token;			/* token_sha256 given */
 	unsigned char token_sha256[32];
+	int has_cert_sha256;		/* certificate_sha256 given */
+	unsigned char cert_sha256[32];	/* SHA-256 of the certificate's DER */
+	char *ca;			/* NULL, or the station CA file */
+	char *ca_pem;			/* its PEM text, read at load */
+	char *cn;			/* with ca: the expected subject CN */
+};
+
+/* Where EST finds the device serial in a CSR (est.serial_from). */
+enum est_serial_from {
+	EST_SERIAL_FROM_SERIALNUMBER = 0,	/* subject serialNumber */
+	EST_SERIAL_FROM_CN = 1,			/* subject CN */
 };
 
 struct ca_cfg {
@@ -99,6 +113,9 @@ struct config {
 	struct {
 		long next_update_hours;	/* crl.next_update_hours, default 168 */
 	} crl;
+	struct {
+		int serial_from;	/* enum est_serial_from */
+	} est;
 };
 
 /* Default configuration file when -c is not given. */

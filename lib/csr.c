@@ -22,7 +22,7 @@
 
 /* PEM is base64 (4/3 of the DER) plus line breaks, boundaries and any
  * explanatory text before them (RFC 7468 2): twice CSR_MAX_DER bounds it. */
-#define CSR_MAX_PEM (2 * CSR_MAX_DER)
+#define CSR_MAX_PEM ((size_t)2 * CSR_MAX_DER)
 
 struct csr {
 	X509_REQ *req;
@@ -217,7 +217,7 @@ int csr_parse_pem(const char *pem, size_t len, struct csr **out, struct errd *e)
 	}
 	if (len > CSR_MAX_PEM) {
 		rc = err_set(e, ERR_MALFORMED_CSR,
-			     "CSR is %zu bytes; the limit is %d", len,
+			     "CSR is %zu bytes; the limit is %zu", len,
 			     CSR_MAX_PEM);
 		goto out;
 	}

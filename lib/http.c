@@ -30,6 +30,7 @@
 #include <microhttpd.h>
 
 #include "http.h"
+#include "tls.h"
 
 /* Threads per listener when not configured: signing is CPU-bound but every
  * issuance also waits for its group commit (an fsync), during which the
@@ -46,6 +47,10 @@ struct listener {
 	int own_fd;		/* we created it (not inherited) */
 	char *unix_path;	/* we bound it: unlink at stop */
 	char name[160];
+	struct http_server *srv;
+	int tls;		/* HTTPS (listen[].tls) */
+	int require_client_cert;
+	struct tls_files files;	/* kept while MHD may read them */
 };
 
 struct http_server {
@@ -60,6 +65,7 @@ struct http_server {
 
 struct http_conn {
 	struct http_server *srv;
+	struct listener *l;
 	struct MHD_Connection *mhd;
 	char *body;
 	size_t len;
@@ -149,6 +155,10 @@ static enum MHD_Result respond(struct http_conn *hc, struct http_resp *resp)
 					resp->content_type);
 	if (resp->allow)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
+	for (size_t i = 0; i < HTTP_RESP_EXTRA; i++)
+		if (resp->extra[i][0] && resp->extra[i][1])
+			MHD_add_response_header(r, resp->extra[i][0],
+						resp->extra[i][1]);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	ret = MHD_queue_response(hc->mhd, (unsigned)resp->status, r);
@@ -161,7 +171,20 @@ static enum MHD_Result dispatch(struct http_conn *hc, const char *url,
 {
 	struct http_req req = {0};
 	struct http_resp resp = {0};
+	struct tls_peer tp = {0};
 
+	if (hc->l->tls) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		    hc->mhd, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+
+		tls_peer_get(ci ? ci->tls_session : NULL, &tp);
+		req.tls = 1;
+		req.client_cert_required = hc->l->require_client_cert;
+		req.peer_cert = tp.der;
+		req.peer_cert_len = tp.der_len;
+		req.peer_cert_verified = tp.verified;
+		req.peer_cert_why = tp.why;
+	}
 	req.method = method;
 	req.path = url;
 	req.body = hc->body ? hc->body : "";
@@ -180,7 +203,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c,
 				 const char *version, const char *upload,
 				 size_t *upload_size, void **con_cls)
 {
-	struct http_server *s = cls;
+	struct listener *l = cls;
+	struct http_server *s = l->srv;
 	struct http_conn *hc = *con_cls;
 
 	(void)version;
@@ -191,6 +215,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c,
 		if (!hc)
 			return MHD_NO;
 		hc->srv = s;
+		hc->l = l;
 		hc->mhd = c;
 		peer_name(c, hc->peer, sizeof(hc->peer));
 		*con_cls = hc;
@@ -250,7 +275,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c,
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
-	struct http_server *s = cls;
+	struct listener *l = cls;
+	struct http_server *s = l->srv;
 	struct http_conn *hc = *con_cls;
 
 	(void)c;
@@ -262,6 +288,41 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 	atomic_fetch_sub(&s->inflight, 1);
 	atomic_fetch_add(&s->completed, 1);
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes %XX in place as MHD_http_unescape does, except %00: a decoded NUL
+ * would cut the path or a query value short as a C string (so
+ * "/v1/ledger%00/x" was routed as "/v1/ledger" and "limit=10%00" read as
+ * 10); left as three characters, it matches no route and no value. */
+static size_t unescape_keep_nul(void *cls, struct MHD_Connection *c, char *s)
+{
+	char *r = s, *w = s;
+	int hi, lo;
+
+	(void)cls;
+	(void)c;
+	while (*r) {
+		if (r[0] == '%' && (hi = hexval(r[1])) >= 0 &&
+		    (lo = hexval(r[2])) >= 0 && (hi | lo)) {
+			*w++ = (char)(hi << 4 | lo);
+			r += 3;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -431,25 +492,57 @@ int http_start(const struct listen_cfg *listen, size_t n_listen,
 	s->n = n;
 	for (i = 0; i < n; i++) {
 		struct listener *l = &s->ls[i];
+		struct MHD_OptionItem tlsopt[5];
+		unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
+				 MHD_USE_EPOLL | MHD_USE_ITC |
+				 MHD_USE_ERROR_LOG;
+		size_t k = 0;
 
+		l->srv = s;
 		if (nfds) {
+			/* systemd's sockets are plain HTTP (docs/est.md). */
 			l->fd = fds[i];
 			listener_describe_fd(l);
 		} else {
+			if (listen[i].tls_certificate) {
+				rc = tls_files_load(&listen[i], &l->files, e);
+				if (rc)
+					goto out;
+				l->tls = 1;
+				l->require_client_cert =
+				    listen[i].require_client_cert;
+			}
 			rc = listener_bind(l, listen[i].address, e);
 			if (rc)
 				goto out;
 		}
+		if (l->tls) {
+			flags |= MHD_USE_TLS;
+			tlsopt[k++] = (struct MHD_OptionItem){
+			    MHD_OPTION_HTTPS_MEM_KEY, 0, l->files.key};
+			tlsopt[k++] = (struct MHD_OptionItem){
+			    MHD_OPTION_HTTPS_MEM_CERT, 0, l->files.cert};
+			tlsopt[k++] = (struct MHD_OptionItem){
+			    MHD_OPTION_HTTPS_PRIORITIES, 0,
+			    (void *)TLS_PRIORITIES};
+			/* MHD asks for a client certificate only when it has
+			 * a trust list; tls.c checks it per request. */
+			if (l->files.client_ca)
+				tlsopt[k++] = (struct MHD_OptionItem){
+				    MHD_OPTION_HTTPS_MEM_TRUST, 0,
+				    l->files.client_ca};
+		}
+		tlsopt[k] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 		l->mhd = MHD_start_daemon(
-			MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-				MHD_USE_ITC | MHD_USE_ERROR_LOG,
-			0, NULL, NULL, on_access, s, MHD_OPTION_LISTEN_SOCKET,
-			l->fd, MHD_OPTION_THREAD_POOL_SIZE,
-			pool_size(o->threads), MHD_OPTION_CONNECTION_LIMIT,
-			o->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-			o->connection_timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
-			on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-			NULL, MHD_OPTION_END);
+			flags, 0, NULL, NULL, on_access, l,
+			MHD_OPTION_LISTEN_SOCKET, l->fd,
+			MHD_OPTION_THREAD_POOL_SIZE, pool_size(o->threads),
+			MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
+			MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout_s,
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
+			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+			MHD_OPTION_UNESCAPE_CALLBACK, unescape_keep_nul, NULL,
+			MHD_OPTION_ARRAY, tlsopt, MHD_OPTION_END);
 		if (!l->mhd) {
 			rc = err_set(e, ERR_IO, "listen %s: cannot start server",
 				     l->name);
@@ -521,6 +614,7 @@ void http_stop(struct http_server *s)
 			unlink(l->unix_path);
 			free(l->unix_path);
 		}
+		tls_files_clear(&l->files);
 	}
 	free(s->ls);
 	free(s);

@@ -30,6 +30,15 @@ struct http_req {
 					   body is empty, answer 413 */
 	const char *peer;		/* "127.0.0.1:5555", "[::1]:5555", "unix" */
 	struct http_conn *conn;		/* opaque */
+	/* HTTPS listeners (listen[].tls) only; 0 / NULL otherwise. */
+	int tls;			/* the request came over TLS */
+	int client_cert_required;	/* tls.require_client_cert */
+	const unsigned char *peer_cert;	/* client certificate (DER, leaf),
+					   NULL when none was sent */
+	size_t peer_cert_len;
+	int peer_cert_verified;		/* 1: chains to tls.client_ca and is
+					   valid now (tls.c) */
+	const char *peer_cert_why;	/* not verified: why ("" otherwise) */
 };
 
 /* A request header or query argument, NULL when absent. */
@@ -42,6 +51,9 @@ int http_req_args_each(const struct http_req *r,
 		       int (*cb)(void *arg, const char *key, const char *value),
 		       void *arg);
 
+/* Extra response headers a handler may set (EST needs three at most). */
+#define HTTP_RESP_EXTRA 4
+
 /* The handler's answer. body is malloc'd and owned by http after the call. */
 struct http_resp {
 	int status;
@@ -49,6 +61,9 @@ struct http_resp {
 	char *body;
 	size_t body_len;
 	const char *allow;		/* "Allow" header for 405, static */
+	/* Further headers as name, value pairs (static strings; unused pairs
+	 * NULL): Retry-After, WWW-Authenticate, Content-Transfer-Encoding. */
+	const char *extra[HTTP_RESP_EXTRA][2];
 };
 
 typedef void (*http_handler_fn)(void *arg, const struct http_req *req,

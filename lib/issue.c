@@ -27,10 +27,16 @@ int issue_check_serial(struct issuer *is, const char *serial,
 	rc = profile_check_serial(is->profile, serial, thing_name, e);
 	if (rc)
 		return rc;
-	/* Allowlist and revocation block only: the key is not known yet. */
-	return ledger_check_issue(is->ledger, serial, NULL,
-				  is->cfg->require_allowlist,
-				  is->cfg->profile.unique_public_keys, NULL, e);
+	/* Allowlist and revocation block only: whether an existing
+	 * certificate is a retry or a conflict needs the key (rule 6). */
+	rc = ledger_check_issue(is->ledger, serial, NULL,
+				is->cfg->require_allowlist,
+				is->cfg->profile.unique_public_keys, NULL, e);
+	if (rc == -ERR_SERIAL_ALREADY_ISSUED) {
+		err_clear(e);
+		rc = 0;
+	}
+	return rc;
 }
 
 /* A certificate this serial already has: the same key means a station
@@ -44,7 +50,8 @@ static int existing_answer(struct ledger_entry *existing, const char *spki,
 		res->entry = *existing;
 		memset(existing, 0, sizeof(*existing));
 		snprintf(res->thing_name, sizeof(res->thing_name), "%s",
-			 thing_name);
+			 res->entry.thing_name ? res->entry.thing_name
+					       : thing_name);
 		err_clear(e);
 		return 0;
 	}

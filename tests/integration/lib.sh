@@ -18,11 +18,17 @@ _n=0
 _failed=0
 : "${THINGCA_VALGRIND:=}"
 
+# _alive PID: running and not a zombie waiting to be reaped (kill -0 still
+# succeeds on a zombie).
+_alive() {
+	[ -e "/proc/$1" ] && ! grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev/null
+}
+
 _cleanup() {
-	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
+	if [ -n "$PID" ] && _alive "$PID"; then
 		kill -TERM "$PID" 2>/dev/null
 		_i=0
-		while kill -0 "$PID" 2>/dev/null && [ $_i -lt 100 ]; do
+		while _alive "$PID" && [ $_i -lt 100 ]; do
 			sleep 0.1
 			_i=$((_i + 1))
 		done
@@ -107,20 +113,22 @@ tca_start() {
 	return 1
 }
 
-# tca_stop: SIGTERM, bounded wait; prints the exit status.
+# tca_stop: SIGTERM, bounded wait; sets STOP_RC to the exit status. (Not
+# for use inside $(...): a subshell cannot wait for our child.)
+STOP_RC=
 tca_stop() {
+	STOP_RC=
 	[ -n "$PID" ] || return 0
 	kill -TERM "$PID" 2>/dev/null
 	_i=0
-	while kill -0 "$PID" 2>/dev/null && [ $_i -lt 300 ]; do
+	while _alive "$PID" && [ $_i -lt 300 ]; do
 		sleep 0.1
 		_i=$((_i + 1))
 	done
 	kill -KILL "$PID" 2>/dev/null
 	wait "$PID"
-	_rc=$?
+	STOP_RC=$?
 	PID=
-	echo $_rc
 }
 
 # tca_csr NAME [KEYTYPE] [SUBJECT]: $T/NAME.key and $T/NAME.csr.

@@ -167,6 +167,10 @@ static void refusals(void)
 	cfg.key = (char *)copy("ca-p256.key", "k.key", 0600);
 	refuse("CA without keyCertSign", &cfg, -ERR_CA_INVALID, "keyCertSign");
 
+	cfg.certificate = (char *)fx("noski.pem");
+	refuse("CA without subjectKeyIdentifier", &cfg, -ERR_CA_INVALID,
+	       "4.2.1.2");
+
 	cfg.certificate = (char *)fx("expired.pem");
 	refuse("expired CA", &cfg, -ERR_CA_INVALID, "expired on 2021-01-01");
 

@@ -115,9 +115,8 @@ static const struct bad bad[] = {
      "clients[1].token_sha256: same token as clients[0]"},
     /* listen addresses */
     {"{\"listen\": [\"localhost\"]}", "listen[0]: expected \"host:port\""},
-    {"{\"listen\": [\"127.0.0.1:0\"]}", "listen[0]: port must be 1..65535"},
-    {"{\"listen\": [\"127.0.0.1:65536\"]}", "listen[0]: port must be 1..65535"},
-    {"{\"listen\": [\"127.0.0.1:80x\"]}", "listen[0]: port must be 1..65535"},
+    {"{\"listen\": [\"127.0.0.1:65536\"]}", "listen[0]: port must be 0..65535"},
+    {"{\"listen\": [\"127.0.0.1:80x\"]}", "listen[0]: port must be 0..65535"},
     {"{\"listen\": [\"127.0.0.1:\"]}", "listen[0]: expected \"host:port\""},
     {"{\"listen\": [\":8180\"]}", "listen[0]: expected \"host:port\""},
     {"{\"listen\": [\"::1:8180\"]}",
@@ -507,6 +506,10 @@ static void test_misc(void)
 		   "tls null means plain");
 		config_free(c);
 	}
+	c = NULL;
+	rc = config_parse("{\"listen\": [\"127.0.0.1:0\"]}", 27, NULL, &c, &e);
+	is_int(rc, 0, "port 0 (a free port) accepted (%s)", rc ? e.msg : "");
+	config_free(c);
 }
 
 int main(void)

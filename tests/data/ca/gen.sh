@@ -16,6 +16,11 @@ authorityKeyIdentifier = keyid:always
 basicConstraints = critical,CA:TRUE
 keyUsage = critical,digitalSignature
 subjectKeyIdentifier = hash
+[noski]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = none
+authorityKeyIdentifier = none
 [leaf]
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature
@@ -38,6 +43,8 @@ selfsigned ca-p384.key ca-p384.pem "/C=JP/O=thingca test/CN=Test P-384 CA" ca
 selfsigned ca-rsa2048.key ca-rsa2048.pem "/C=JP/O=thingca test/CN=Test RSA CA" ca
 # CA:TRUE but no keyCertSign.
 selfsigned ca-p256.key noku.pem "/CN=Test CA without keyCertSign" noku
+# No subjectKeyIdentifier (RFC 5280 4.2.1.2 requires it in CA certificates).
+selfsigned ca-p256.key noski.pem "/CN=Test CA without SKI" noski
 # A leaf (CA:FALSE) with its own key.
 selfsigned leaf.key leaf.pem "/CN=Test leaf" leaf
 

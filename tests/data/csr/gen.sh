@@ -64,3 +64,9 @@ cat p256.csr p384.csr > two.csr
 openssl pkey -in "$t/p256.key" -out privkey.pem
 # DER with one byte appended after the request.
 { cat p256.der; printf '\0'; } > p256-trailing.der
+
+# SPKI SHA-256 computed by the openssl CLI, for t-csr to compare against.
+for f in p256 rsa2048; do
+	openssl req -in $f.csr -pubkey -noout | openssl pkey -pubin -outform DER |
+		sha256sum | cut -d' ' -f1 > $f.spki-sha256
+done

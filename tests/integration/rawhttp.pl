@@ -1,0 +1,180 @@
+#!/usr/bin/perl
+# rawhttp.pl — raw HTTP/1.1 over 127.0.0.1 for the hostile-input tests, where
+# curl would tidy the request up. Every wait is bounded.
+#
+#   rawhttp.pl req PORT TIMEOUT < REQUEST
+#       sends the bytes of REQUEST as they are, reads the answer until the
+#       server closes or a complete response (Content-Length) has arrived,
+#       prints it. Exit 0; 3 on timeout (prints what arrived), 4 when the
+#       server closed without answering.
+#   rawhttp.pl idle PORT MAXWAIT [PREFIX]
+#       connects, sends PREFIX (perl escapes such as \r\n are expanded; may be
+#       empty), then waits for the server to close the connection. Prints
+#       "closed SECONDS BYTES" (BYTES the server sent) or "open SECONDS" when
+#       MAXWAIT passed first (exit 3). "refused" when connect failed (exit 5).
+#   rawhttp.pl trickle PORT GAP MAXWAIT TEXT
+#       sends TEXT one byte every GAP seconds; prints "closed SECONDS SENT" as
+#       soon as the server closes (or a write fails), "done SECONDS SENT" when
+#       all was sent (then waits for the answer up to MAXWAIT, printing the
+#       status line), "open SECONDS SENT" at MAXWAIT.
+#   rawhttp.pl hold PORT N MAXWAIT [PREFIX]
+#       opens N connections (each sends PREFIX), prints "opened K" once all
+#       are attempted (K connected), then one line "closed I SECONDS" as the
+#       server closes each, "open I" for those still open at MAXWAIT.
+use strict;
+use warnings;
+use IO::Socket::INET;
+use IO::Select;
+use Time::HiRes qw(time sleep);
+use Socket qw(IPPROTO_TCP TCP_NODELAY);
+
+$| = 1;
+$SIG{PIPE} = 'IGNORE';
+my $mode = shift // die "usage: rawhttp.pl req|idle|trickle|hold PORT ...\n";
+my $port = shift // die "PORT\n";
+
+sub conn {
+	my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+				      Proto => 'tcp', Timeout => 5);
+	$s->setsockopt(IPPROTO_TCP, TCP_NODELAY, 1) if $s;
+	return $s;
+}
+
+sub unescape { my $s = shift // ''; $s =~ s/\\r/\r/g; $s =~ s/\\n/\n/g; $s =~ s/\\t/\t/g; return $s; }
+
+# Has the server closed s? (readable and read returns 0 or an error.) Reads
+# and counts what it sends meanwhile.
+sub closed_by_peer {
+	my ($s, $wait, $got) = @_;
+	my $sel = IO::Select->new($s);
+	return 0 unless $sel->can_read($wait);
+	my $buf;
+	my $n = sysread($s, $buf, 65536);
+	return 1 if !defined $n || $n == 0;
+	$$got += $n if $got;
+	return 0;
+}
+
+if ($mode eq 'req') {
+	my $timeout = shift // 10;
+	local $/;
+	binmode STDIN;
+	my $req = <STDIN> // '';
+	my $s = conn() or do { print "refused\n"; exit 5 };
+	my $t0 = time;
+	my $off = 0;
+	# Write in pieces, reading meanwhile: the server may answer (413) and
+	# close before taking the whole body.
+	my $resp = '';
+	my $sel = IO::Select->new($s);
+	while ($off < length $req && time - $t0 < $timeout) {
+		my $w = syswrite($s, $req, 65536, $off);
+		last unless defined $w;
+		$off += $w;
+		if ($sel->can_read(0)) {
+			my $n = sysread($s, my $buf, 65536);
+			last if !defined $n || $n == 0;
+			$resp .= $buf;
+		}
+	}
+	while (time - $t0 < $timeout) {
+		if ($resp =~ /\r\n\r\n/s) {
+			my ($head, $body) = split /\r\n\r\n/, $resp, 2;
+			if ($head =~ /^content-length:\s*(\d+)/mi) {
+				last if length($body) >= $1;
+			}
+		}
+		next unless $sel->can_read(0.2);
+		my $n = sysread($s, my $buf, 65536);
+		last if !defined $n || $n == 0;
+		$resp .= $buf;
+	}
+	binmode STDOUT;
+	print $resp;
+	exit 4 if $resp eq '';
+	exit(time - $t0 >= $timeout ? 3 : 0);
+} elsif ($mode eq 'idle') {
+	my $max = shift // 10;
+	my $prefix = unescape(shift);
+	my $t0 = time;
+	my $s = conn() or do { print "refused\n"; exit 5 };
+	syswrite($s, $prefix) if length $prefix;
+	my $got = 0;
+	while (time - $t0 < $max) {
+		if (closed_by_peer($s, 0.05, \$got)) {
+			printf "closed %.2f %d\n", time - $t0, $got;
+			exit 0;
+		}
+	}
+	printf "open %.2f\n", time - $t0;
+	exit 3;
+} elsif ($mode eq 'trickle') {
+	my $gap = shift // 1;
+	my $max = shift // 10;
+	my $text = unescape(shift);
+	my $t0 = time;
+	my $s = conn() or do { print "refused\n"; exit 5 };
+	my $sent = 0;
+	my $got = 0;
+	for my $i (0 .. length($text) - 1) {
+		my $w = syswrite($s, substr($text, $i, 1));
+		if (!defined $w || $w != 1) {
+			printf "closed %.2f %d\n", time - $t0, $sent;
+			exit 0;
+		}
+		$sent++;
+		my $until = time + $gap;
+		while (time < $until) {
+			if (closed_by_peer($s, 0.05, \$got)) {
+				printf "closed %.2f %d\n", time - $t0, $sent;
+				exit 0;
+			}
+			if (time - $t0 >= $max) {
+				printf "open %.2f %d\n", time - $t0, $sent;
+				exit 3;
+			}
+		}
+	}
+	printf "done %.2f %d\n", time - $t0, $sent;
+	my $sel = IO::Select->new($s);
+	if ($sel->can_read($max)) {
+		sysread($s, my $buf, 65536);
+		my ($line) = split /\r\n/, $buf // '';
+		print "answer ", $line // '', "\n";
+	}
+	exit 0;
+} elsif ($mode eq 'hold') {
+	my $n = shift // 8;
+	my $max = shift // 10;
+	my $prefix = unescape(shift);
+	my $t0 = time;
+	my @s;
+	my $k = 0;
+	for my $i (0 .. $n - 1) {
+		my $s = conn();
+		if ($s) {
+			syswrite($s, $prefix) if length $prefix;
+			$k++;
+		}
+		push @s, $s;
+	}
+	print "opened $k\n";
+	my %done;
+	for my $i (0 .. $n - 1) { $done{$i} = 1 unless $s[$i] }
+	while (keys(%done) < $n && time - $t0 < $max) {
+		my $any = 0;
+		for my $i (0 .. $n - 1) {
+			next if $done{$i};
+			if (closed_by_peer($s[$i], 0, undef)) {
+				printf "closed %d %.2f\n", $i, time - $t0;
+				$done{$i} = 1;
+				$any = 1;
+			}
+		}
+		sleep 0.05 unless $any;
+	}
+	for my $i (0 .. $n - 1) { print "open $i\n" unless $done{$i} }
+	exit 0;
+} else {
+	die "unknown mode $mode\n";
+}

@@ -1,0 +1,113 @@
+#!/bin/sh
+# Slow and idle clients against limits {"connection_timeout_s": 2,
+# "max_connections": 8}: MHD's timeout is an idle timeout, so a client that
+# connects and says nothing, or stalls mid-request, is cut off after ~2 s; a
+# full set of idle connections delays new stations until the idle ones are
+# cut (the kernel queues the new connection, it is not refused) and service
+# resumes by itself; fewer slow clients than the limit do not slow issuance.
+. "$THINGCA_SRC/tests/integration/lib.sh"
+. "$THINGCA_SRC/tests/integration/hostile.sh"
+TMO=2
+
+tca_ca ec:P-256
+ST=$(tca_token station1 station)
+AD=$(tca_token ops admin)
+tca_config "\"limits\": {\"connection_timeout_s\": $TMO, \"max_connections\": 8}"
+tca_start || { fail "thingcad starts"; done_testing; }
+
+allow S-1 S-2 S-3 S-4 S-5
+for i in 1 2 3 4 5; do tca_csr "c$i" ec:P-256; done
+
+# --- (a) one slow client at a time -------------------------------------------
+out=$($RAW idle "$PORT" $((TMO + 6)))
+like "$out" "^closed" "a connection that sends nothing is closed by the server"
+t=$(echo "$out" | cut -d' ' -f2)
+if within "$t" $((TMO + 2)) && ! within "$t" $((TMO - 1)); then
+	pass "... after the idle timeout (${t}s, limit ${TMO}s)"
+else fail "... after the idle timeout" "$((TMO - 1))..$((TMO + 2))s" "${t}s"; fi
+
+out=$($RAW idle "$PORT" $((TMO + 6)) 'POST /v1/certificates HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer x')
+like "$out" "^closed" "a request stalled inside its headers is closed"
+t=$(echo "$out" | cut -d' ' -f2)
+if within "$t" $((TMO + 2)); then pass "... within the timeout + 2 s (${t}s)"
+else fail "... within the timeout + 2 s" "<= $((TMO + 2))s" "${t}s"; fi
+
+out=$($RAW idle "$PORT" $((TMO + 6)) "POST /v1/certificates HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nAuthorization: Bearer $ST\\r\\nContent-Type: application/json\\r\\nContent-Length: 400\\r\\n\\r\\n{\"serial\": \"S-1\", \"cs")
+like "$out" "^closed" "a request stalled inside its body is closed"
+t=$(echo "$out" | cut -d' ' -f2)
+if within "$t" $((TMO + 2)); then pass "... within the timeout + 2 s (${t}s)"
+else fail "... within the timeout + 2 s" "<= $((TMO + 2))s" "${t}s"; fi
+
+# One byte of the request line every TMO+1 s: the first gap is over the idle
+# timeout, so the connection is cut after a byte or two.
+out=$($RAW trickle "$PORT" $((TMO + 1)) $((TMO * 4 + 4)) 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+like "$out" "^closed" "a client trickling one byte per $((TMO + 1)) s is cut off"
+sent=$(echo "$out" | cut -d' ' -f3)
+like "$sent" "^[12]$" "... after its first byte or two (sent $sent)"
+# Documented limitation: MHD has no deadline for a whole request, so a client
+# sending one byte per second (under the idle timeout) is not cut. Observe it
+# without failing: it is what the daemon does, see the report.
+out=$($RAW trickle "$PORT" 0.5 $((TMO * 2)) 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n')
+diag "a client trickling one byte per 0.5 s for $((TMO * 2)) s: $out (idle timeout only)"
+
+# --- (a)+(c) three slow clients attached, issuance unaffected ----------------
+$RAW hold "$PORT" 3 $((TMO + 6)) 'GET /v1/ca HTTP/1.1\r\nHost: 127.0.0.1\r\n' > "$T/hold3" &
+hp=$!
+i=0
+while ! grep -q '^opened' "$T/hold3" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+is "$(head -n 1 "$T/hold3")" "opened 3" "three stalled clients attached"
+t0=$(ms)
+ok=0
+for n in 1 2 3; do
+	st=$(tca_post /v1/certificates "$ST" "$(tca_json "S-$n" "$T/c$n.csr")")
+	[ "$st" = 201 ] && ok=$((ok + 1))
+done
+t1=$(ms)
+is "$ok" 3 "a station issues 3 certificates while 3 slow clients are attached"
+if [ $((t1 - t0)) -lt $((TMO * 1000 - 200)) ]; then
+	pass "... without waiting for the slow ones ($((t1 - t0)) ms)"
+else fail "... without waiting for the slow ones" "< $((TMO * 1000 - 200)) ms" "$((t1 - t0)) ms"; fi
+st=$(tca_get /healthz)
+is "$st" 200 "health check answers meanwhile"
+wait $hp
+is "$(grep -c '^closed' "$T/hold3")" 3 "the three stalled clients were all cut off"
+
+# --- (b) the connection limit full of idle clients ---------------------------
+$RAW hold "$PORT" 8 $((TMO + 8)) > "$T/hold8" &
+hp=$!
+i=0
+while ! grep -q '^opened' "$T/hold8" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+is "$(head -n 1 "$T/hold8")" "opened 8" "8 idle connections fill max_connections"
+sleep 0.3
+# The daemon does not accept a 9th connection while 8 are open: the kernel
+# queues it (listen backlog) and it is served once the idle ones are cut. So
+# a station is delayed by at most the idle timeout, never refused or hung.
+t0=$(ms)
+st=$(curl -s -o "$T/body" -w '%{http_code}' --max-time $((TMO + 8)) \
+	-H "Authorization: Bearer $ST" -H 'Content-Type: application/json' \
+	--data-binary "$(tca_json S-4 "$T/c4.csr")" "$URL/v1/certificates")
+t1=$(ms)
+dt=$((t1 - t0))
+is "$st" 201 "a station connecting while the slots are full still gets its certificate"
+if [ $dt -le $(((TMO + 2) * 1000)) ]; then
+	pass "... once the idle connections are cut (waited $dt ms, timeout ${TMO}s)"
+else fail "... once the idle connections are cut" "<= $(((TMO + 2) * 1000)) ms" "$dt ms"; fi
+if [ $dt -ge 500 ]; then pass "... and not before: the limit held ($dt ms)"
+else fail "... and not before: the limit held" ">= 500 ms" "$dt ms"; fi
+wait $hp
+is "$(grep -c '^closed' "$T/hold8")" 8 "all 8 idle connections were cut by the server"
+late=$(awk '$1 == "closed" && $3 > '$((TMO + 2))' {print}' "$T/hold8")
+is "$late" "" "... each within the timeout + 2 s"
+
+# service fully back: fast answers again
+t0=$(ms)
+st=$(tca_post /v1/certificates "$ST" "$(tca_json S-5 "$T/c5.csr")")
+t1=$(ms)
+is "$st" 201 "after the idle connections are gone, issuance works"
+if [ $((t1 - t0)) -lt 1500 ]; then pass "... promptly ($((t1 - t0)) ms)"
+else fail "... promptly" "< 1500 ms" "$((t1 - t0)) ms"; fi
+is "$(tca_sql "SELECT count(*) FROM ledger WHERE event='issued'")" 5 "ledger holds the 5 issuances"
+
+stop_daemon
+is "$STOP_RC" 0 "thingcad stops cleanly (SIGTERM, status 0)"
+done_testing

@@ -1,0 +1,113 @@
+#!/bin/sh
+# Socket activation: systemd-socket-activate hands thingcad a TCP socket and a
+# Unix socket (LISTEN_FDS/LISTEN_PID, as thingcad.socket would); thingcad
+# serves both, issues a certificate over the Unix one, and binds none of the
+# configuration's "listen" addresses. See DESIGN.md "systemd" and
+# "Configuration" (listen).
+. "$THINGCA_SRC/tests/integration/lib.sh"
+
+command -v systemd-socket-activate >/dev/null 2>&1 ||
+	skip_all "systemd-socket-activate not installed"
+
+# free_port: prints a loopback TCP port nobody listens on right now.
+free_port() {
+	perl -MIO::Socket::INET -e '
+		for (1..50) {
+			my $p = 20000 + int(rand(40000));
+			my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => $p,
+				Proto => "tcp", Listen => 1, ReuseAddr => 1) or next;
+			close $s; print "$p\n"; exit 0;
+		}
+		exit 1;'
+}
+# alive PID: exists and is not a zombie.
+alive() { [ -e "/proc/$1" ] && ! grep -q "^[0-9]* (.*) Z" "/proc/$1/stat" 2>/dev/null; }
+
+SOCK="$T/thingcad.sock"
+tca_ca ec:P-256
+ST=$(tca_token line1-station1 station)
+AD=$(tca_token ops admin)
+tca_config
+OTHER=$(free_port) || { fail "a free port for the configuration"; done_testing; }
+# The configured "listen" names a port of its own and a Unix path; neither
+# may be bound when systemd passes sockets.
+sed -i "s|\"listen\": \[\"127.0.0.1:0\"\]|\"listen\": [\"127.0.0.1:$OTHER\", \"unix:$T/config.sock\"]|" "$T/thingca.json"
+like "$(cat "$T/thingca.json")" "127\.0\.0\.1:$OTHER" "configuration listens on 127.0.0.1:$OTHER"
+
+# Start systemd-socket-activate; retry on a port taken in the meantime. It
+# binds, waits for the first connection, then execs thingcad (same PID).
+started=
+for try in 1 2 3 4 5; do
+	PORT=$(free_port) || continue
+	[ "$PORT" = "$OTHER" ] && continue
+	: > "$T/daemon.log"
+	rm -f "$SOCK"
+	systemd-socket-activate -l "127.0.0.1:$PORT" -l "$SOCK" \
+		"$BIN/thingcad" -c "$T/thingca.json" 2>> "$T/daemon.log" &
+	PID=$!
+	_w=0
+	while [ $_w -lt 50 ]; do
+		[ "$(grep -c 'Listening on' "$T/daemon.log")" -ge 2 ] && break
+		alive "$PID" || break
+		sleep 0.1
+		_w=$((_w + 1))
+	done
+	if alive "$PID" && [ -S "$SOCK" ] && [ "$(grep -c 'Listening on' "$T/daemon.log")" -ge 2 ]; then
+		started=1
+		break
+	fi
+	diag "try $try: systemd-socket-activate did not listen: $(tr '\n' ' ' < "$T/daemon.log")"
+	kill -KILL "$PID" 2>/dev/null
+	wait "$PID" 2>/dev/null
+	PID=
+done
+[ -n "$started" ] || { fail "systemd-socket-activate listens"; done_testing; }
+pass "systemd-socket-activate listens on 127.0.0.1:$PORT and $SOCK"
+URL="http://127.0.0.1:$PORT"
+
+# The first connection makes it exec thingcad; curl waits in the backlog.
+is "$(tca_get /healthz)" 200 "GET /healthz over the inherited TCP socket"
+_w=0
+while ! grep -q 'ready: CA' "$T/daemon.log" && [ $_w -lt 100 ]; do sleep 0.1; _w=$((_w + 1)); done
+like "$(cat "$T/daemon.log")" "thingcad\[$PID\]: .*ready: CA" "thingcad runs as the activator's PID (exec, so LISTEN_PID matched)"
+like "$(cat "$T/daemon.log")" "serving on 127\.0\.0\.1:$PORT \(from systemd\)" "serves the passed TCP socket"
+like "$(cat "$T/daemon.log")" "serving on unix:$SOCK \(from systemd\)" "serves the passed Unix socket"
+is "$(grep -c 'serving on' "$T/daemon.log")" 2 "serves exactly the two passed sockets"
+
+# Nothing from the configuration's "listen" is bound.
+curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$OTHER/healthz"
+is "$?" 7 "configured listen 127.0.0.1:$OTHER is not bound (connection refused)"
+[ -e "$T/config.sock" ] && fail "configured unix:$T/config.sock is not created" ||
+	pass "configured unix:$T/config.sock is not created"
+
+# Over the Unix socket: health, serial import (admin), issuance (station).
+U="--unix-socket $SOCK"
+URL=http://localhost
+# shellcheck disable=SC2086
+is "$(tca_get /healthz '' $U)" 200 "GET /healthz over the inherited Unix socket"
+# shellcheck disable=SC2086
+st=$(tca_post /v1/serials "$AD" '{"batch": "sockact", "serials": ["SN-UNIX-1"]}' $U)
+is "$st/$(jbody .added)" 200/1 "POST /v1/serials over the Unix socket (admin)"
+tca_csr dev ec:P-256
+# shellcheck disable=SC2086
+st=$(tca_post /v1/certificates "$ST" "$(tca_json SN-UNIX-1 "$T/dev.csr")" $U)
+is "$st" 201 "certificate issued over the Unix socket"
+jbody .chain > "$T/dev.chain"
+is "$(openssl verify -CAfile "$T/ca.pem" "$T/dev.chain" 2>&1)" "$T/dev.chain: OK" "the issued chain verifies against the CA"
+is "$(jbody .thing_name)" SN-UNIX-1 "thing_name is the serial"
+like "$(cat "$T/daemon.log")" "POST /v1/certificates 201 client=line1-station1 serial=SN-UNIX-1 .*peer=unix" "issuance logged with the Unix peer"
+is "$(tca_sql "SELECT client || '|' || serial FROM ledger WHERE event='issued'")" "line1-station1|SN-UNIX-1" "issuance recorded in the ledger"
+
+# Both sockets still serve after that (the TCP one again).
+URL="http://127.0.0.1:$PORT"
+is "$(tca_get /v1/ca)" 200 "GET /v1/ca over TCP"
+
+# Stop by PID; not tca_stop inside $(...): a subshell cannot wait for it.
+kill -TERM "$PID"
+_w=0
+while alive "$PID" && [ $_w -lt 300 ]; do sleep 0.1; _w=$((_w + 1)); done
+kill -KILL "$PID" 2>/dev/null
+wait "$PID"
+is "$?" 0 "SIGTERM stops thingcad with status 0"
+PID=
+done_testing

@@ -1,0 +1,81 @@
+#!/bin/sh
+# Tamper evidence: the triggers refuse UPDATE and DELETE; with the triggers
+# dropped (an attacker with the file), `thingca ledger verify` still names
+# the first entry that no longer matches: a changed byte in any recorded
+# field, a deleted entry, a reordered entry. thingcad refuses to start on a
+# ledger whose newest entry was altered.
+. "$THINGCA_SRC/tests/integration/lib.sh"
+
+tca_ca ec:P-256
+ST=$(tca_token station1 station)
+tca_config
+tca_import T-1 T-2 T-3 T-4 T-5
+tca_start || { fail "thingcad starts"; done_testing; }
+for s in T-1 T-2 T-3 T-4 T-5; do
+	tca_csr "$s" ec:P-256
+	tca_post /v1/certificates "$ST" "$(tca_json "$s" "$T/$s.csr")" >/dev/null
+done
+tca_stop
+DB=$T/ledger.db
+is "$(tca_sql 'SELECT count(*) FROM ledger')" 6 "six entries (one import, five issuances)"
+out=$("$BIN/thingca" ledger verify --ledger "$DB" 2>&1)
+is "$?" 0 "an untouched ledger verifies"
+
+out=$(sqlite3 "$DB" "UPDATE ledger SET serial='X' WHERE seq=3" 2>&1)
+like "$out" "append-only" "the UPDATE trigger refuses changes"
+out=$(sqlite3 "$DB" "DELETE FROM ledger WHERE seq=3" 2>&1)
+like "$out" "append-only" "the DELETE trigger refuses deletions"
+
+# tamper COPY SQL: a copy of the ledger with the triggers dropped and SQL run
+# (which must change exactly one row: a tamper that did not happen is a
+# broken test, not a pass).
+tamper() {
+	cp "$DB" "$T/$1.db"
+	triggers=$(sqlite3 "$T/$1.db" "SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name='ledger'")
+	for tr in $triggers; do sqlite3 "$T/$1.db" "DROP TRIGGER $tr"; done
+	_ch=$(sqlite3 "$T/$1.db" "$2; SELECT total_changes();" 2>&1)
+	[ "$_ch" -ge 1 ] 2>/dev/null || diag "tamper $1 did not apply: $_ch"
+}
+# flip F: SQL for F with its second character changed (keeps length and
+# format, so the schema's CHECK constraints still pass).
+flip() {
+	echo "substr($1,1,1) || (CASE WHEN substr($1,2,1) = '0' THEN '1' ELSE '0' END) || substr($1,3)"
+}
+check() { # NAME DB SEQ
+	out=$("$BIN/thingca" ledger verify --ledger "$2" 2>&1)
+	rc=$?
+	is "$rc" 1 "$1: ledger verify fails"
+	like "$out" "entry $3" "$1: it names entry $3"
+}
+
+for field in client serial thing_name certificate_id certificate_serial spki_sha256 not_before not_after time; do
+	tamper "f-$field" "UPDATE ledger SET $field = $(flip $field) WHERE seq = 4"
+	check "changed $field" "$T/f-$field.db" 4
+done
+tamper der "UPDATE ledger SET der = CAST(zeroblob(length(der)) AS BLOB) WHERE seq = 2"
+check "certificate DER replaced" "$T/der.db" 2
+tamper event "UPDATE ledger SET event = 'revoked', reissue = 1 WHERE seq = 5"
+check "changed event" "$T/event.db" 5
+tamper del "DELETE FROM ledger WHERE seq = 3"
+check "deleted entry" "$T/del.db" 4
+# Swap the contents of entries 3 and 4 (seq stays, rows trade places).
+tamper swap "CREATE TEMP TABLE a AS SELECT * FROM ledger WHERE seq IN (3,4);
+UPDATE ledger SET (time, event, client, serial, thing_name, certificate_id, certificate_serial, spki_sha256, not_before, not_after, reason, reissue, der, prev_hash, hash) =
+ (SELECT time, event, client, serial, thing_name, certificate_id, certificate_serial, spki_sha256, not_before, not_after, reason, reissue, der, prev_hash, hash FROM a WHERE a.seq = 7 - ledger.seq) WHERE seq IN (3,4);"
+check "reordered entries" "$T/swap.db" 3
+# A rewritten entry with its own hash recomputed breaks the next link.
+tamper relink "UPDATE ledger SET hash = '$(printf '%064d' 1)' WHERE seq = 2"
+check "hash replaced" "$T/relink.db" 2
+
+# thingcad refuses a ledger whose newest entry was altered.
+tamper newest "UPDATE ledger SET serial = 'T-9' WHERE seq = 6"
+sed "s|$T/ledger.db|$T/newest.db|" "$T/thingca.json" > "$T/newest.json"
+"$BIN/thingcad" -c "$T/newest.json" 2> "$T/newest.log" &
+p=$!
+i=0
+while _alive $p && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+kill -KILL $p 2>/dev/null
+wait $p
+is "$?" 1 "thingcad refuses to start on a ledger with a tampered newest entry"
+like "$(cat "$T/newest.log")" "ledger verify" "and says to run thingca ledger verify / restore a backup"
+done_testing

@@ -237,6 +237,13 @@ int main(int argc, char **argv)
 
 		if (wd_usec && wd_usec / 2 < wait_us)
 			wait_us = wd_usec / 2;
+		if (next_anchor) {
+			time_t left = next_anchor - time(NULL);
+			uint64_t a_us = left > 0 ? (uint64_t)left * 1000000 : 1000;
+
+			if (a_us < wait_us)
+				wait_us = a_us;
+		}
 		ts.tv_sec = (time_t)(wait_us / 1000000);
 		ts.tv_nsec = (long)(wait_us % 1000000) * 1000;
 		sig = sigtimedwait(&sigs, NULL, &ts);

@@ -177,6 +177,18 @@ static int authorize(struct ctx *c, unsigned need)
 	return 0;
 }
 
+/* application/json, optionally with parameters ("; charset=utf-8"); not a
+ * longer type that merely starts so (application/jsonp, .../json-seq). */
+static int is_json_type(const char *ct)
+{
+	char end;
+
+	if (strncasecmp(ct, "application/json", 16) != 0)
+		return 0;
+	end = ct[16];
+	return end == '\0' || end == ';' || end == ' ' || end == '\t';
+}
+
 /* Rule 2: size, media type and JSON object. Returns the object or NULL with
  * the error answered. */
 static json_t *read_json(struct ctx *c)
@@ -192,11 +204,7 @@ static json_t *read_json(struct ctx *c)
 		send_error(c, -ERR_PAYLOAD_TOO_LARGE, msg);
 		return NULL;
 	}
-	/* application/json, optionally with parameters; not a longer type
-	 * that merely starts so (application/jsonp, application/json-seq). */
-	if (ct && (strncasecmp(ct, "application/json", 16) != 0 ||
-		   (ct[16] && ct[16] != ';' && ct[16] != ' ' &&
-		    ct[16] != '\t'))) {
+	if (ct && !is_json_type(ct)) {
 		send_error(c, -ERR_UNSUPPORTED_MEDIA_TYPE,
 			   "send the body as Content-Type: application/json");
 		return NULL;
@@ -797,7 +805,7 @@ static void route(struct ctx *c)
 	size_t plen = strlen(prefix);
 
 	if (strncmp(p, EST_PREFIX, strlen(EST_PREFIX)) == 0) {
-		struct est_outcome o;
+		struct est_outcome o = {0};
 
 		est_handle(c->a, c->req, c->resp, &o);
 		memcpy(c->client, o.client, sizeof(c->client));

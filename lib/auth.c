@@ -267,9 +267,8 @@ int auth_cert(struct auth *a, const unsigned char *der, size_t len,
 	for (i = 0; i < a->n; i++) {
 		const struct auth_client *c = &a->c[i];
 
-		if (c->has_cert && ct_equal(c->cert_hash, hash, 32))
-			found = (int)i;
-		else if (c->store && x && cert_matches_ca(x, c->store, c->cn))
+		if ((c->has_cert && ct_equal(c->cert_hash, hash, 32)) ||
+		    (c->store && x && cert_matches_ca(x, c->store, c->cn)))
 			found = (int)i;
 		if (found >= 0)
 			break;

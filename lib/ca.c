@@ -5,8 +5,8 @@
  * ca_open refuses a CA that could only fail later: a key file others can
  * read, a certificate that does not match the key, that is not a CA or not
  * valid now, a key that cannot sign. The key sits behind an internal struct
- * signer (signer.h): today a PEM file, plain or PKCS#8-encrypted; a PKCS#11
- * key only adds p11.c and the branch marked in ca_open.
+ * signer (signer.h): a PEM file, plain or PKCS#8-encrypted (here), or a
+ * key in a PKCS#11 token reached through p11.c (p11_signer_open).
  *
  * Threads: OpenSSL 3 allows many concurrent X509_sign/EVP_DigestSign calls
  * with one EVP_PKEY (each builds its own EVP_PKEY_CTX; the key's caches are
@@ -301,9 +301,16 @@ static int check_ca(struct ca *ca, const char *cert_path, const char *key_path,
 		goto out;
 	}
 	if (EVP_PKEY_eq(X509_get0_pubkey(ca->cert), ca->signer.key) != 1) {
-		rc = err_set(e, ERR_CA_INVALID,
-			     "ca.certificate %s does not match the key %s",
-			     cert_path, key_path);
+		if (strncmp(key_path, "pkcs11:", 7) == 0)
+			rc = err_set(e, ERR_CA_INVALID,
+				     "key in the token does not match "
+				     "ca.certificate %s (key %s)",
+				     cert_path, key_path);
+		else
+			rc = err_set(e, ERR_CA_INVALID,
+				     "ca.certificate %s does not match the key "
+				     "%s",
+				     cert_path, key_path);
 		ERR_clear_error();
 		goto out;
 	}
@@ -435,16 +442,10 @@ int ca_open(const struct ca_cfg *cfg, struct ca **out, struct errd *e)
 		rc = err_set(e, ERR_CA_INVALID, "ca.key is not set");
 		goto out;
 	}
-	if (!cred_key && strncmp(key_path, "pkcs11:", 7) == 0) {
-		/* The PKCS#11 branch: p11_signer_open (signer.h) fills
-		 * ca->signer once lib/p11.c exists. */
-		rc = err_set(e, ERR_CA_INVALID,
-			     "ca.key %s: PKCS#11 keys are not supported by "
-			     "this build yet",
-			     key_path);
-		goto out;
-	}
-	rc = load_file_key(cfg, key_path, &ca->signer, e);
+	if (!cred_key && strncmp(key_path, "pkcs11:", 7) == 0)
+		rc = p11_signer_open(cfg, &ca->signer, e);
+	else
+		rc = load_file_key(cfg, key_path, &ca->signer, e);
 	if (rc < 0)
 		goto out;
 
@@ -453,8 +454,18 @@ int ca_open(const struct ca_cfg *cfg, struct ca **out, struct errd *e)
 		goto out;
 	ca->md = x509_md_for_key(ca->signer.key);
 	rc = ca_selftest(ca, e);
-	if (rc < 0)
+	if (rc < 0) {
+		/* Start-up names the failed check; /readyz keeps the plain
+		 * message. */
+		char why[sizeof(e->msg)];
+
+		if (e) {
+			snprintf(why, sizeof(why), "%s", e->msg);
+			err_set(e, ERR_SIGNER_UNAVAILABLE,
+				"test signature failed: %s", why);
+		}
 		goto out;
+	}
 	rc = encode_chain(ca, e);
 	if (rc < 0)
 		goto out;

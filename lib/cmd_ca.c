@@ -3,7 +3,10 @@
  * step 1 of the seed workflow (DESIGN.md) done right: an EC P-256 key by
  * default, written 0600 as PKCS#8, and a v3 CA certificate with a random
  * positive serial and the extensions AWS IoT's register-ca-certificate and
- * RFC 5280 expect. The dispatcher for `ca` subcommands is daemon/thingca.c.
+ * RFC 5280 expect. With --key pkcs11:URI the key is one already in a token:
+ * the certificate is self-signed there and no key file is written (the one
+ * place besides ca.c that opens a signer, signer.h). The dispatcher for `ca`
+ * subcommands is daemon/thingca.c.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -20,7 +23,9 @@
 
 #include "cli.h"
 #include "config.h"
+#include "csr.h"
 #include "err.h"
+#include "signer.h"
 #include "util.h"
 #include "x509.h"
 
@@ -36,14 +41,26 @@ static void ca_init_usage(FILE *f)
 		"[--days N]\n"
 		"                       [--out-cert FILE] [--out-key FILE] "
 		"[--force]\n"
+		"       thingca [-c FILE] ca init --key pkcs11:URI "
+		"[--pkcs11-module M] [--pin-file F]\n"
+		"                       [--subject DN] [--days N] "
+		"[--out-cert FILE] [--force]\n"
 		"\n"
 		"Creates a CA key and its self-signed certificate for AWS IoT "
 		"JITP.\n"
 		"\n"
 		"  --key-type TYPE  ec:P-256 (default), ec:P-384, rsa:2048, "
 		"rsa:3072, rsa:4096\n"
-		"  --key URI        a pkcs11: URI to keep the key on a token "
-		"(not yet supported)\n"
+		"  --key URI        an RFC 7512 pkcs11: URI of a key already in "
+		"a token\n"
+		"                   (pkcs11-tool --keypairgen); it never leaves "
+		"the token\n"
+		"  --pkcs11-module M  the token's PKCS#11 module (default: "
+		"ca.pkcs11_module of -c FILE)\n"
+		"  --pin-file F     file (mode 0600) holding the token PIN "
+		"(default: ca.key_pin_file\n"
+		"                   of -c FILE, or pin-source=file: in the "
+		"URI)\n"
 		"  --subject DN     e.g. \"/C=JP/O=MyOrg/CN=thingca Root CA\"\n"
 		"                   (default \"/CN=thingca device CA\")\n"
 		"  --days N         validity in days (default %ld)\n"
@@ -162,6 +179,119 @@ out:
 	return rc;
 }
 
+/* Prints what ca init made and what to do next. */
+static void ca_init_report(X509 *x, const char *out_cert, const char *subject)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char hex[2 * EVP_MAX_MD_SIZE + 1], until[21];
+	time_t na;
+
+	X509_digest(x, EVP_sha256(), md, &mdlen);
+	hex_encode(md, mdlen, hex);
+	if (x509_time_to_time_t(X509_get0_notAfter(x), &na) == 0)
+		time_rfc3339(na, until);
+	else
+		snprintf(until, sizeof(until), "?");
+	printf("wrote %s (subject %s, valid until %s)\n", out_cert, subject,
+	       until);
+	printf("certificate id (SHA-256): %s\n", hex);
+}
+
+/* ca init --key pkcs11:URI: the self-signed certificate of a token key. The
+ * module and PIN file come from the options, else from -c FILE's ca.*. */
+static int ca_init_token(const struct cli *g, const char *uri,
+			 const char *module, const char *pin_file,
+			 X509_NAME *name, const char *subject, long days,
+			 const char *out_cert, int force)
+{
+	struct config *cfg = NULL;
+	struct ca_cfg cc;
+	struct signer sig;
+	struct errd e = {0, {0}};
+	X509 *x = NULL;
+	BIO *b = NULL;
+	char *pem;
+	long n;
+	unsigned type;
+	int status = CLI_FAIL;
+
+	memset(&cc, 0, sizeof(cc));
+	memset(&sig, 0, sizeof(sig));
+	if (g->config_given) {
+		cfg = cli_load_config(g);
+		if (!cfg)
+			goto out;
+		cc = cfg->ca;
+	}
+	cc.key = (char *)uri;
+	if (module)
+		cc.pkcs11_module = (char *)module;
+	if (pin_file)
+		cc.key_pin_file = (char *)pin_file;
+	if (!force && access(out_cert, F_OK) == 0) {
+		fprintf(stderr,
+			"thingca ca init: %s exists; refusing to replace a CA "
+			"(use --force to overwrite)\n",
+			out_cert);
+		goto out;
+	}
+	if (p11_signer_open(&cc, &sig, &e) < 0) {
+		fprintf(stderr, "thingca ca init: %s\n", e.msg);
+		goto out;
+	}
+	type = pkey_key_type(sig.key);
+	if (!type) {
+		fprintf(stderr,
+			"thingca ca init: the key at %s is not one AWS IoT "
+			"registers as a CA (RSA 2048/3072/4096, EC "
+			"P-256/P-384)\n",
+			uri);
+		goto out;
+	}
+	if (ca_init_cert(sig.key, name, days, &x, &e) < 0) {
+		fprintf(stderr, "thingca ca init: %s\n", e.msg);
+		goto out;
+	}
+	/* The token signed: prove it before anyone registers the result. */
+	if (X509_verify(x, X509_get0_pubkey(x)) != 1) {
+		fprintf(stderr, "thingca ca init: the token's signature does "
+				"not verify with its public key\n");
+		goto out;
+	}
+	b = BIO_new(BIO_s_mem());
+	if (!b || !PEM_write_bio_X509(b, x)) {
+		fprintf(stderr, "thingca ca init: out of memory\n");
+		goto out;
+	}
+	n = BIO_get_mem_data(b, &pem);
+	if (file_write(out_cert, pem, (size_t)n, 0644, !force, &e) < 0) {
+		fprintf(stderr, "thingca ca init: %s\n", e.msg);
+		goto out;
+	}
+	printf("key stays in the token: %s (%s)\n", uri,
+	       key_type_name(type));
+	ca_init_report(x, out_cert, subject);
+	printf("next: set \"ca\": {\"certificate\": \"%s\", \"key\": "
+	       "\"%s\",\n"
+	       "      \"pkcs11_module\": \"%s\", \"key_pin_file\": \"%s\"} "
+	       "in thingca.json,\n"
+	       "      then register it with AWS IoT (thingca ca "
+	       "verification-cert)\n",
+	       out_cert, uri, cc.pkcs11_module ? cc.pkcs11_module : "",
+	       cc.key_pin_file ? cc.key_pin_file : "");
+	status = CLI_OK;
+out:
+	if (sig.close)
+		sig.close(&sig);
+	else
+		EVP_PKEY_free(sig.key);
+	BIO_free(b);
+	X509_free(x);
+	config_free(cfg);
+	return status;
+}
+
 int cmd_ca_init(const struct cli *g, int argc, char **argv)
 {
 	enum {
@@ -171,7 +301,9 @@ int cmd_ca_init(const struct cli *g, int argc, char **argv)
 		O_DAYS,
 		O_OUT_CERT,
 		O_OUT_KEY,
-		O_FORCE
+		O_FORCE,
+		O_PKCS11_MODULE,
+		O_PIN_FILE
 	};
 	static const struct option opts[] = {
 	    {"key-type", required_argument, NULL, O_KEY_TYPE},
@@ -181,26 +313,24 @@ int cmd_ca_init(const struct cli *g, int argc, char **argv)
 	    {"out-cert", required_argument, NULL, O_OUT_CERT},
 	    {"out-key", required_argument, NULL, O_OUT_KEY},
 	    {"force", no_argument, NULL, O_FORCE},
+	    {"pkcs11-module", required_argument, NULL, O_PKCS11_MODULE},
+	    {"pin-file", required_argument, NULL, O_PIN_FILE},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *key_type = "ec:P-256", *key_uri = NULL;
+	const char *module = NULL, *pin_file = NULL;
 	const char *subject = "/CN=thingca device CA";
 	const char *out_cert = "ca.pem", *out_key = "ca.key";
 	struct errd e = {0, {0}};
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	char hex[2 * EVP_MAX_MD_SIZE + 1], until[21];
 	X509_NAME *name = NULL;
 	EVP_PKEY *k = NULL;
 	X509 *x = NULL;
 	unsigned type;
 	long days = CA_INIT_DAYS_DEFAULT;
-	time_t na;
 	char *end;
 	int c, force = 0, status = CLI_OK;
 
-	(void)g;
 	optind = 0; /* GNU getopt: restart scanning on this argv */
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -234,6 +364,12 @@ int cmd_ca_init(const struct cli *g, int argc, char **argv)
 		case O_FORCE:
 			force = 1;
 			break;
+		case O_PKCS11_MODULE:
+			module = optarg;
+			break;
+		case O_PIN_FILE:
+			pin_file = optarg;
+			break;
 		case 'h':
 			ca_init_usage(stdout);
 			goto out;
@@ -256,15 +392,18 @@ int cmd_ca_init(const struct cli *g, int argc, char **argv)
 		goto out;
 	}
 	if (key_uri && strncmp(key_uri, "pkcs11:", 7) == 0) {
-		/* The place for on-token key generation (lib/p11.c, later). */
-		fprintf(stderr,
-			"thingca ca init: --key %s: PKCS#11 keys are not "
-			"supported yet; omit --key to write a key file\n",
-			key_uri);
-		status = CLI_FAIL;
+		if (x509_name_parse(subject, &name, &e) < 0) {
+			fprintf(stderr, "thingca ca init: --subject: %s\n",
+				e.msg);
+			status = CLI_USAGE;
+			goto out;
+		}
+		status = ca_init_token(g, key_uri, module, pin_file, name,
+				       subject, days, out_cert, force);
 		goto out;
-	} else if (key_uri) {
-		fprintf(stderr, "thingca ca init: --key takes a pkcs11: URI; "
+	} else if (key_uri || module || pin_file) {
+		fprintf(stderr, "thingca ca init: --key takes a pkcs11: URI "
+				"(--pkcs11-module and --pin-file go with it); "
 				"use --out-key FILE for a key file\n");
 		status = CLI_USAGE;
 		goto out;
@@ -306,17 +445,9 @@ int cmd_ca_init(const struct cli *g, int argc, char **argv)
 		status = CLI_FAIL;
 		goto out;
 	}
-	X509_digest(x, EVP_sha256(), md, &mdlen);
-	hex_encode(md, mdlen, hex);
-	if (x509_time_to_time_t(X509_get0_notAfter(x), &na) == 0)
-		time_rfc3339(na, until);
-	else
-		snprintf(until, sizeof(until), "?");
 	printf("wrote %s (%s private key, PKCS#8, mode 0600)\n", out_key,
 	       key_type_name(type));
-	printf("wrote %s (subject %s, valid until %s)\n", out_cert, subject,
-	       until);
-	printf("certificate id (SHA-256): %s\n", hex);
+	ca_init_report(x, out_cert, subject);
 	printf(
 	    "next: set \"ca\": {\"certificate\": \"%s\", \"key\": \"%s\"} in "
 	    "thingca.json,\n"

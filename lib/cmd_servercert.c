@@ -154,13 +154,13 @@ static int build(struct ca *ca, EVP_PKEY *k, const char *cn, const char *san,
 				      : "critical,digitalSignature",
 				  e);
 	if (rc == 0)
-		rc = x509_add_ext(x, issuer, NID_ext_key_usage, "serverAuth",
-				  e);
+		rc =
+		    x509_add_ext(x, issuer, NID_ext_key_usage, "serverAuth", e);
 	if (rc == 0)
 		rc = x509_add_ext(x, issuer, NID_subject_alt_name, san, e);
 	if (rc == 0)
-		rc = x509_add_ext(x, issuer, NID_subject_key_identifier,
-				  "hash", e);
+		rc = x509_add_ext(x, issuer, NID_subject_key_identifier, "hash",
+				  e);
 	if (rc == 0)
 		rc = x509_add_ext(x, issuer, NID_authority_key_identifier,
 				  "keyid:always", e);
@@ -379,9 +379,10 @@ int cmd_ca_server_cert(const struct cli *g, int argc, char **argv)
 	} else {
 		cfg = cli_load_config(g);
 		if (!cfg) {
-			fprintf(stderr, "thingca ca server-cert: give --ca-cert "
-					"and --ca-key, or -c a configuration "
-					"whose ca signs\n");
+			fprintf(stderr,
+				"thingca ca server-cert: give --ca-cert "
+				"and --ca-key, or -c a configuration "
+				"whose ca signs\n");
 			status = CLI_FAIL;
 			goto out;
 		}

@@ -42,13 +42,18 @@ static void usage_verif(FILE *f)
 {
 	fprintf(f,
 		"usage: thingca [-c FILE] ca verification-cert --code CODE "
-		"[--ca-cert F] [--ca-key F]\n"
-		"                [--out-cert F] [--out-key F] [--days N]\n"
+		"[--ca-cert F] [--ca-key F|URI]\n"
+		"                [--pkcs11-module M] [--pin-file F] "
+		"[--out-cert F] [--out-key F] [--days N]\n"
 		"\n"
 		"Makes the AWS IoT verification certificate: CN=CODE (from "
 		"`aws iot get-registration-code`),\n"
 		"signed by the CA key (default: ca.certificate / ca.key of the "
 		"configuration).\n"
+		"--ca-key may be a pkcs11: URI (RFC 7512): the token signs, "
+		"with the module and PIN file\n"
+		"of --pkcs11-module / --pin-file or ca.pkcs11_module / "
+		"ca.key_pin_file.\n"
 		"Writes %s and %s (0600) unless told otherwise.\n",
 		VERIF_CERT_DEFAULT, VERIF_KEY_DEFAULT);
 }
@@ -178,12 +183,14 @@ int cmd_ca_verification_cert(const struct cli *g, int argc, char **argv)
 		{"out-cert", required_argument, NULL, 'o'},
 		{"out-key", required_argument, NULL, 'K'},
 		{"days", required_argument, NULL, 'd'},
+		{"pkcs11-module", required_argument, NULL, 'M'},
+		{"pin-file", required_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *code = NULL, *out_cert = VERIF_CERT_DEFAULT,
 		   *out_key = VERIF_KEY_DEFAULT, *opt_cert = NULL,
-		   *opt_key = NULL;
+		   *opt_key = NULL, *opt_module = NULL, *opt_pin = NULL;
 	struct config *cfg = NULL;
 	struct ca_cfg cc;
 	struct ca *ca = NULL;
@@ -205,6 +212,12 @@ int cmd_ca_verification_cert(const struct cli *g, int argc, char **argv)
 			break;
 		case 'k':
 			opt_key = optarg;
+			break;
+		case 'M':
+			opt_module = optarg;
+			break;
+		case 'P':
+			opt_pin = optarg;
 			break;
 		case 'o':
 			out_cert = optarg;
@@ -253,6 +266,10 @@ int cmd_ca_verification_cert(const struct cli *g, int argc, char **argv)
 		cc.certificate = (char *)opt_cert;
 	if (opt_key)
 		cc.key = (char *)opt_key;
+	if (opt_module)
+		cc.pkcs11_module = (char *)opt_module;
+	if (opt_pin)
+		cc.key_pin_file = (char *)opt_pin;
 	if (ca_open(&cc, &ca, &e)) {
 		fprintf(stderr, "thingca: CA: %s\n", e.msg);
 		goto out;

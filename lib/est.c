@@ -115,7 +115,7 @@ static void send_errd(struct est *s, int rc, const struct errd *e)
  * SignedData, "Simple PKI Response"), on one line: RFC 8951 3.2.2 points to
  * RFC 4648 base64, which has no line breaks, and strongSwan's `pki --est`
  * cannot decode any. NULL on failure. */
-static char *p7_base64(STACK_OF(X509) *certs, size_t *len)
+static char *p7_base64(STACK_OF(X509) * certs, size_t *len)
 {
 	PKCS7 *p7 = PKCS7_new();
 	BIO *mem = BIO_new(BIO_s_mem()), *b64 = BIO_new(BIO_f_base64());
@@ -158,7 +158,7 @@ out:
 }
 
 /* Answers a certs-only PKCS#7 of certs (200). */
-static void send_p7(struct est *s, STACK_OF(X509) *certs, const char *type)
+static void send_p7(struct est *s, STACK_OF(X509) * certs, const char *type)
 {
 	size_t len = 0;
 	char *b = p7_base64(certs, &len);
@@ -233,7 +233,7 @@ static int body_der(struct est *s, unsigned char **der, size_t *len,
 			continue;
 		clean[n++] = ch;
 	}
-	if (n == 0 || n > CSR_MAX_DER * 2) {
+	if (n == 0 || n > (size_t)CSR_MAX_DER * 2) {
 		rc = err_set(e, ERR_MALFORMED_REQUEST,
 			     "the body must be a base64 DER PKCS#10 request "
 			     "(RFC 7030 4.2.1)");
@@ -249,7 +249,7 @@ static int body_der(struct est *s, unsigned char **der, size_t *len,
 		goto out;
 	}
 	*der = buf;
-	*len = (size_t)(o1 + o2);
+	*len = (size_t)o1 + (size_t)o2;
 	buf = NULL;
 out:
 	EVP_ENCODE_CTX_free(ctx);
@@ -386,8 +386,8 @@ static int authorize(struct est *s)
 	memcpy(user, dec, (size_t)(colon - (char *)dec));
 	user[colon - (char *)dec] = '\0';
 	rc = auth_token(s->a->auth, user, colon + 1,
-			(size_t)(n - (colon + 1 - (char *)dec)),
-			s->out->client, &s->role, &e);
+			(size_t)(n - (colon + 1 - (char *)dec)), s->out->client,
+			&s->role, &e);
 	OPENSSL_cleanse(dec, sizeof(dec));
 	if (rc)
 		goto fail;
@@ -539,8 +539,7 @@ static int same_device(struct est *s, const struct csr *csr,
 	char serial[SERIAL_MAX + 1] = "", msg[400];
 	int same;
 
-	same = x && X509_NAME_cmp(X509_REQ_get_subject_name(
-				      csr_get0_req(csr)),
+	same = x && X509_NAME_cmp(X509_REQ_get_subject_name(csr_get0_req(csr)),
 				  X509_get_subject_name(x)) == 0;
 	X509_free(x);
 	ERR_clear_error();
@@ -586,10 +585,9 @@ static void simplereenroll(struct est *s)
 	if (rc == 0)
 		rc = csr_check_key(csr, is->cfg->profile.key_types, &e);
 	if (rc == 0)
-		rc = ledger_check_issue(is->ledger, cur.serial, spki,
-					is->cfg->require_allowlist,
-					is->cfg->profile.unique_public_keys,
-					&existing, &e);
+		rc = ledger_check_issue(
+		    is->ledger, cur.serial, spki, is->cfg->require_allowlist,
+		    is->cfg->profile.unique_public_keys, &existing, &e);
 	if (rc == -ERR_SERIAL_ALREADY_ISSUED) {
 		/* Expected: the serial has a certificate, the one presented
 		 * or, after a re-key, its successor (issue_with_csr then
@@ -668,8 +666,8 @@ void est_handle(struct api *a, const struct http_req *req,
 {
 	struct est s = {a, req, resp, out, 0};
 	const char *op = req->path + strlen(EST_PREFIX), *slash;
-	int get = strcmp(req->method, "GET") == 0 ||
-		  strcmp(req->method, "HEAD") == 0;
+	int get =
+	    strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
 	int post = strcmp(req->method, "POST") == 0;
 
 	memset(out, 0, sizeof(*out));

@@ -17,10 +17,10 @@
 
 /* What one EST request did, for api.c's log line and metrics. */
 struct est_outcome {
-	char client[AUTH_NAME_MAX];	/* station, or "device:<serial>" */
-	char serial[SERIAL_MAX + 1];	/* once known */
-	char cert_id[65];		/* certificate answered */
-	int rc;				/* error answered, 0 when none */
+	char client[AUTH_NAME_MAX];  /* station, or "device:<serial>" */
+	char serial[SERIAL_MAX + 1]; /* once known */
+	char cert_id[65];	     /* certificate answered */
+	int rc;			     /* error answered, 0 when none */
 	char message[640];
 };
 

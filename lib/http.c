@@ -33,9 +33,12 @@
 #include "tls.h"
 
 /* Threads per listener when not configured: signing is CPU-bound but every
- * issuance also waits for its group commit (an fsync), during which the
- * thread does nothing; four threads per core keep the cores busy then. */
-#define HTTP_THREADS_PER_CORE 4
+ * issuance also waits for its group commit (an fsync of 1-10 ms on the
+ * machines measured), during which the thread does nothing. The more
+ * threads wait on one commit, the larger the batch, so sixteen per core
+ * keep the cores busy and let one fsync carry many entries
+ * (docs/performance.md). */
+#define HTTP_THREADS_PER_CORE 16
 /* Upper bound on the pool whatever the machine says. */
 #define HTTP_THREADS_MAX 64
 /* listen(2) backlog: enough for a burst of stations reconnecting at once. */

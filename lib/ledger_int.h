@@ -108,6 +108,11 @@ void ledger_reader_put(struct ledger *l, struct ledger_conn *c);
 int ledger_row_to_entry(sqlite3_stmt *st, struct ledger_entry *en,
 			struct errd *e);
 
+/* As ledger_row_to_entry, but en borrows the row's memory (valid until the
+ * next step or reset of st; never ledger_entry_clear it): the copy-free
+ * path of ledger_verify. */
+void ledger_row_view(sqlite3_stmt *st, struct ledger_entry *en);
+
 /* hash = SHA-256(32 raw bytes of prev_hex || ledger_canonical(en)). */
 int ledger_entry_hash(const struct ledger_entry *en, const char *prev_hex,
 		      char out[65], struct errd *e);

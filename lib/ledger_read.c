@@ -25,6 +25,13 @@
  * read snapshot, which a WAL source allows while the writer goes on. */
 #define BACKUP_ALL_PAGES -1
 
+/* ledger_verify reads every page once: through mmap instead of read(2)
+ * copies it is about a third faster on a large ledger. Only that one scan
+ * maps the file (a failing disk then means SIGBUS instead of SQLITE_IOERR,
+ * acceptable for an audit run, not for the daemon's request path). 64 GiB:
+ * more than any ledger, and only address space. */
+#define VERIFY_MMAP_SIZE "68719476736"
+
 /* Normalises an RFC 3339 filter to the stored form (UTC, "Z", seconds), so
  * text comparison orders it against the stored times. */
 static int norm_time(const char *in, char out[21], const char *what,
@@ -230,14 +237,14 @@ int ledger_verify(struct ledger *l, int64_t head_seq, const char *head_hash,
 	rc = ledger_reader_get(l, &c, e);
 	if (rc < 0)
 		goto out;
+	sqlite3_exec(c->db, "PRAGMA mmap_size = " VERIFY_MMAP_SIZE, NULL,
+		     NULL, NULL);
 	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
 		rc = ledger_sql_err(c->db, e, "reading the ledger");
 		goto out;
 	}
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		rc = ledger_row_to_entry(st, &en, e);
-		if (rc < 0)
-			goto out;
+		ledger_row_view(st, &en);	/* borrowed: no clear */
 		n++;
 		if (en.seq != last + 1) {
 			*bad_seq = en.seq;
@@ -291,8 +298,9 @@ int ledger_verify(struct ledger *l, int64_t head_seq, const char *head_hash,
 out:
 	*count = n;
 	sqlite3_finalize(st);
+	if (c)
+		sqlite3_exec(c->db, "PRAGMA mmap_size = 0", NULL, NULL, NULL);
 	ledger_reader_put(l, c);
-	ledger_entry_clear(&en);
 	return rc;
 }
 

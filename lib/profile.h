@@ -50,6 +50,14 @@ int profile_issue(const struct profile *p, struct ca *ca, const char *serial,
 		  const char *thing_name, EVP_PKEY *pub, X509 **out,
 		  struct errd *e);
 
+/* As profile_issue, with the CSR's SubjectPublicKeyInfo copied into the
+ * certificate byte for byte (spki, lent; pub must be its key): no
+ * re-encoding of the key on the issuance path. */
+int profile_issue_spki(const struct profile *p, struct ca *ca,
+		       const char *serial, const char *thing_name,
+		       EVP_PKEY *pub, const X509_PUBKEY *spki, X509 **out,
+		       struct errd *e);
+
 /* The subject RDN short names a certificate of this profile carries, in
  * order, ending with "serialNumber" (when on) and "CN" (lent). */
 const struct profile_cfg *profile_get0_cfg(const struct profile *p);

@@ -19,7 +19,7 @@
  * (forward secrecy for every session), no SHA-1 or CBC suites beyond
  * what NORMAL already drops; the server's order wins. */
 #define TLS_PRIORITIES                                                         \
-	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-ANON-DH:-ANON-ECDH:"     \
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-ANON-DH:-ANON-ECDH:"      \
 	"-RSA:-NULL:%SERVER_PRECEDENCE"
 
 /* A PEM file we load for a listener: a few certificates at most. */
@@ -27,10 +27,10 @@
 
 /* The PEM texts of one HTTPS listener (NUL-terminated, malloc'd). */
 struct tls_files {
-	char *cert;		/* server certificate (+ chain) */
-	char *key;		/* its private key (0600) */
+	char *cert; /* server certificate (+ chain) */
+	char *key;  /* its private key (0600) */
 	size_t key_len;
-	char *client_ca;	/* NULL: no client certificates asked for */
+	char *client_ca; /* NULL: no client certificates asked for */
 };
 
 /* Reads and checks l's tls files: the key not readable by group or
@@ -45,12 +45,12 @@ void tls_files_clear(struct tls_files *f);
 
 /* A connection's client certificate, as far as TLS tells. */
 struct tls_peer {
-	const unsigned char *der;	/* leaf certificate, lent from the
-					   session; NULL when none was sent */
+	const unsigned char *der; /* leaf certificate, lent from the
+				     session; NULL when none was sent */
 	size_t der_len;
-	int verified;			/* 1: chains to the listener's
-					   client_ca and is valid now */
-	char why[160];			/* when not verified: why */
+	int verified;  /* 1: chains to the listener's
+			  client_ca and is valid now */
+	char why[160]; /* when not verified: why */
 };
 
 /* Fills *p from a gnutls_session_t (passed as void *; NULL gives "no

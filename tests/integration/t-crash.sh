@@ -29,9 +29,9 @@ while [ $i -le $N ]; do
 		{ fail "CSR $s generated"; done_testing; }
 	i=$((i + 1))
 done
+export T
 # All request bodies at once (PEM is base64 and newlines only).
 perl -e 'for my $s (@ARGV) { open my $f, "<", "$ENV{T}/req/$s.csr" or die; local $/; my $p = <$f>; $p =~ s/\n/\\n/g; open my $o, ">", "$ENV{T}/req/$s.json" or die; print $o qq({"serial":"$s","csr":"$p"}); }' $(cat "$T/serials.txt")
-export T
 allow $(cat "$T/serials.txt") || { fail "serials allowlisted"; done_testing; }
 is "$(tca_sql "SELECT count(*) FROM serials")" $N "$N serials allowlisted"
 
@@ -83,16 +83,16 @@ for p in $wp; do
 	alive "$p" && kill -TERM "$p" 2>/dev/null
 	wait "$p" 2>/dev/null
 done
-cat "$T"/got.* 2>/dev/null | sort > "$T/got.all"
-cat "$T"/codes.* 2>/dev/null | sort > "$T/codes.all"
-got=$(wc -l < "$T/got.all")
+cat "$T"/got.* 2>/dev/null | sort > "$T/recv.all"
+cat "$T"/codes.* 2>/dev/null | sort > "$T/allcodes.txt"
+got=$(wc -l < "$T/recv.all")
 if [ "$got" -gt 0 ] && [ "$got" -lt $N ]; then
 	pass "the kill came mid-load ($got of $N answered with a certificate)"
 else
 	fail "the kill came mid-load" "0 < answered < $N" "$got"
 fi
-is "$(awk '$2 != "201" && $2 != "000"' "$T/codes.all")" "" "before the kill every answer was 201 (or no answer at all)"
-is "$(awk 'length($3) != 64' "$T/got.all")" "" "every 201 carried a certificate_id"
+is "$(awk '$2 != "201" && $2 != "000"' "$T/allcodes.txt")" "" "before the kill every answer was 201 (or no answer at all)"
+is "$(awk 'length($3) != 64' "$T/recv.all")" "" "every 201 carried a certificate_id"
 
 # --- restart on the same ledger ----------------------------------------------
 tca_start || { fail "thingcad restarts on the ledger it was killed over"; done_testing; }
@@ -100,7 +100,7 @@ pass "thingcad restarts on the ledger it was killed over"
 is "$(tca_sql 'PRAGMA integrity_check')" ok "SQLite integrity_check: ok"
 
 { echo "CREATE TEMP TABLE got (serial TEXT, id TEXT);"
-  awk '{ printf "INSERT INTO got VALUES (\x27%s\x27, \x27%s\x27);\n", $1, $3 }' "$T/got.all"
+  awk '{ printf "INSERT INTO got VALUES (\x27%s\x27, \x27%s\x27);\n", $1, $3 }' "$T/recv.all"
   echo "SELECT g.serial || ' ' || g.id FROM got g WHERE NOT EXISTS (SELECT 1 FROM ledger l WHERE l.event = 'issued' AND l.serial = g.serial AND l.certificate_id = g.id);"
 } > "$T/check.sql"
 missing=$(sqlite3 "$T/ledger.db" < "$T/check.sql" 2>&1)
@@ -118,7 +118,7 @@ is "$rc" 0 "thingca ledger verify passes after the crash"
 
 # --- retry everything not received, same CSRs ----------------------------------
 rm -f "$T/stop" "$T"/codes.* "$T"/got.*
-cut -d' ' -f1 "$T/got.all" > "$T/done.txt"
+cut -d' ' -f1 "$T/recv.all" > "$T/done.txt"
 grep -vxF -f "$T/done.txt" "$T/serials.txt" > "$T/todo.txt"
 r201=0 r200=0 rbad=0 lost_same=0
 for s in $(cat "$T/todo.txt"); do
@@ -141,8 +141,8 @@ is "$rbad" 0 "retrying the $todo unanswered serials with their CSRs: only 201 or
 is "$r200" "$((inledger - got))" "200 exactly for those committed but unanswered ($r200)"
 is "$lost_same" "$r200" "each 200 returns the certificate the ledger committed"
 # one retry of an answered serial: the same certificate again
-s=$(head -n 1 "$T/got.all" | cut -d' ' -f1)
-id=$(head -n 1 "$T/got.all" | cut -d' ' -f3)
+s=$(head -n 1 "$T/recv.all" | cut -d' ' -f1)
+id=$(head -n 1 "$T/recv.all" | cut -d' ' -f3)
 st=$(curl -s -o "$T/body" -w '%{http_code}' --max-time 10 -H "Authorization: Bearer $ST" \
 	-H 'Content-Type: application/json' --data-binary @"$T/req/$s.json" "$URL/v1/certificates")
 is "$st $(jbody .certificate_id)" "200 $id" "a serial answered before the kill: retry gives the same certificate"

@@ -189,7 +189,7 @@ static void test_canonical(void)
 	en.client = "ops";
 	en.serial = "SN-1";
 	en.certificate_id = "ab";
-	en.reason = "key/compromise \"é\"\t";
+	en.reason = "key/compromise \"é\"\t\001\177";
 	en.reissue = 1;
 	en.der = (unsigned char *)"\x30\x82\x01";
 	en.der_len = 3;
@@ -198,7 +198,8 @@ static void test_canonical(void)
 	want = "{\"certificate_der\":\"MIIB\",\"certificate_id\":\"ab\","
 	       "\"certificate_serial\":null,\"client\":\"ops\","
 	       "\"event\":\"revoked\",\"not_after\":null,\"not_before\":null,"
-	       "\"reason\":\"key/compromise \\\"é\\\"\\t\",\"reissue\":true,"
+	       "\"reason\":\"key/compromise \\\"é\\\"\\t\\u0001\\u007f\","
+	       "\"reissue\":true,"
 	       "\"seq\":7,\"serial\":\"SN-1\",\"spki_sha256\":null,"
 	       "\"thing_name\":null,\"time\":\"2036-11-28T14:00:00Z\"}";
 	is_str(c, want, "canonical: compact, sorted keys, base64 DER");
@@ -211,7 +212,7 @@ static void test_canonical(void)
 			   "\"reissue\": true, \"serial\": \"SN-1\", "
 			   "\"event\": \"revoked\", \"client\": \"ops\", "
 			   "\"certificate_id\": \"ab\", \"reason\": "
-			   "\"key/compromise \\\"é\\\"\\t\", "
+			   "\"key/compromise \\\"é\\\"\\t\\u0001\\u007f\", "
 			   "\"certificate_der\": \"MIIB\", "
 			   "\"certificate_serial\": null, \"not_after\": null, "
 			   "\"not_before\": null, \"spki_sha256\": null, "

@@ -1,0 +1,23 @@
+# bench.mk — `make bench`: issuance throughput and latency of thingcad under
+# wrk at concurrency 1, 8, 32 and 64, against the openssl speed crypto bound
+# and cfssl measured in the same run (docs/performance.md). Not part of
+# `make check`: about six minutes on two cores.
+#
+#   make bench                          the whole table
+#   make bench BENCH_DURATION=3 BENCH_CONNS=32 BENCH_PAIRS=ec:P-256/ec:P-256
+#
+# BENCH_* variables are passed to tests/bench/bench.sh (see its header).
+
+BENCH_DURATION    ?= 10
+BENCH_CONNS       ?= 1 8 32 64
+BENCH_PAIRS       ?= ec:P-256/ec:P-256 rsa:2048/ec:P-256 rsa:2048/rsa:2048
+BENCH_CFSSL_CONNS ?= 32
+
+.PHONY: bench
+$(B)/tests/gencsr: tests/bench/gencsr.c | $(B)/tests
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
+
+bench: all $(B)/tests/gencsr
+	BENCH_DURATION="$(BENCH_DURATION)" BENCH_CONNS="$(BENCH_CONNS)" \
+	BENCH_PAIRS="$(BENCH_PAIRS)" BENCH_CFSSL_CONNS="$(BENCH_CFSSL_CONNS)" \
+	  sh tests/bench/bench.sh $(CURDIR)/$(B) $(CURDIR)/$(B)/tests/gencsr

@@ -1,0 +1,92 @@
+/*
+ * fz-request — POST /v1/certificates up to the point of signing, without the
+ * network: the body as api.c's read_json and check_keys take it (jansson
+ * with JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, an object with exactly
+ * "serial" and "csr", both strings, no NUL in the serial), then the serial
+ * rules of the default profile (profile_check_serial, as issue_check_serial
+ * does before the ledger), then csr_parse_pem and csr_check_key with the
+ * default key types, as issue_pem and issue_with_csr do. The same lib
+ * functions in the same order; the ledger and the CA are left out.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "csr.h"
+#include "fuzz.h"
+#include "profile.h"
+
+static struct config *rq_cfg;
+static struct profile *rq_prof;
+
+int fz_request_init(void)
+{
+	struct errd e = {0};
+
+	if (rq_prof)
+		return 0;
+	/* The default configuration's profile: what a fresh install runs. */
+	if (config_parse("{}", 2, "/nonexistent", &rq_cfg, &e) < 0 ||
+	    profile_new(&rq_cfg->profile, &rq_prof, &e) < 0) {
+		fprintf(stderr, "fz-request: set-up failed: %s\n", e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+void fz_request_done(void)
+{
+	profile_free(rq_prof);
+	config_free(rq_cfg);
+	rq_prof = NULL;
+	rq_cfg = NULL;
+}
+
+int fz_request_one(const uint8_t *data, size_t size)
+{
+	static const char *const keys[] = {"serial", "csr"};
+	char thing_name[THING_NAME_MAX + 1];
+	struct errd e = {0};
+	struct csr *csr = NULL;
+	json_error_t je;
+	json_t *o, *js, *jc, *v;
+	const char *k, *serial;
+	size_t i;
+
+	o = json_loadb((const char *)data, size,
+		       JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+	if (!o || !json_is_object(o))
+		goto out;
+	json_object_foreach(o, k, v) {
+		for (i = 0; i < 2 && strcmp(k, keys[i]) != 0; i++)
+			;
+		if (i == 2)
+			goto out;
+	}
+	js = json_object_get(o, "serial");
+	jc = json_object_get(o, "csr");
+	if (!json_is_string(js) || !json_is_string(jc))
+		goto out;
+	serial = json_string_value(js);
+	/* The serial_n variant sees the embedded NUL api.c refuses first. */
+	(void)profile_check_serial_n(rq_prof, serial, json_string_length(js),
+				     thing_name, &e);
+	if (strlen(serial) != json_string_length(js))
+		goto out;
+	if (profile_check_serial(rq_prof, serial, thing_name, &e) < 0)
+		goto out;
+	if (csr_parse_pem(json_string_value(jc), json_string_length(jc), &csr,
+			  &e) < 0)
+		goto out;
+	(void)csr_key_type(csr);
+	(void)csr_spki_sha256(csr);
+	(void)csr_check_key(csr, rq_cfg->profile.key_types, &e);
+out:
+	csr_free(csr);
+	json_decref(o);
+	return 0;
+}
+
+FUZZ_ENTRY(request)

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,6 +42,11 @@
 #define N_MIGRATIONS ((int)(sizeof(sql_migrations) / sizeof(sql_migrations[0])))
 
 enum job_kind { JOB_ISSUE, JOB_REVOKE, JOB_IMPORT, JOB_PING };
+
+/* Free bytes under which ledger_ping reports the ledger unwritable: a
+ * batch of issuances with its WAL frames and a checkpoint needs a few
+ * hundred KiB; below this the next commit is likely to fail. */
+#define LEDGER_MIN_FREE (256u * 1024u)
 
 struct ledger_job {
 	enum job_kind kind;
@@ -620,6 +626,12 @@ static void run_batch(struct ledger *l, struct ledger_job *batch)
 			rc = run_import(&l->w, j, &hs, hh);
 			break;
 		case JOB_PING:
+			/* A real write, undone: proves the file takes one. */
+			rc = ledger_conn_exec(&l->w,
+					      "INSERT INTO probe VALUES "
+					      "(zeroblob(4096)); DELETE FROM "
+					      "probe",
+					      &j->err);
 			break;
 		}
 		if (rc < 0)
@@ -767,11 +779,38 @@ int ledger_import_serials(struct ledger *l, const char *batch,
 	return rc;
 }
 
-/* See ledger.h. */
+/* See ledger.h. Besides the probe write, the filesystem must keep
+ * LEDGER_MIN_FREE bytes: SQLite can still commit into WAL space it already
+ * holds when the disk is full, and a probe that fits proves little about
+ * the next certificate. */
 int ledger_ping(struct ledger *l, struct errd *e)
 {
 	struct ledger_job j = {.kind = JOB_PING};
+	struct statvfs sv;
+	char *dir, *slash;
+	unsigned long long free_b;
 
+	dir = strdup(l->path);
+	if (!dir)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (statvfs(dir, &sv) == 0) {
+		free_b = (unsigned long long)sv.f_bavail * sv.f_frsize;
+		if (free_b < LEDGER_MIN_FREE) {
+			free(dir);
+			return err_set(e, ERR_LEDGER_UNAVAILABLE,
+				       "only %llu bytes free on the ledger's "
+				       "filesystem (under %u)",
+				       free_b, LEDGER_MIN_FREE);
+		}
+	}
+	free(dir);
 	return submit(l, &j, e);
 }
 

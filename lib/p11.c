@@ -749,7 +749,9 @@ int p11_signer_open(const struct ca_cfg *cfg, struct signer *s, struct errd *e)
 	p->pub_len = i2d_PUBKEY(k, &p->pub);
 	if (p->pub_len <= 0) {
 		rc = err_set(e, ERR_CA_INVALID,
-			     "the key at %s has no public key the token shows",
+			     "the key at %s comes without its public half: "
+			     "give the private and public key objects one "
+			     "CKA_ID (pkcs11-tool --keypairgen --id 01 ...)",
 			     p->shown);
 		err_add_openssl(e);
 		goto out;

@@ -129,6 +129,12 @@ tca_stop() {
 	wait "$PID"
 	STOP_RC=$?
 	PID=
+	# make check SAN=1: an ASan/LSan/UBSan report in the daemon's log
+	# (leaks are reported at exit) fails the test that stopped it.
+	if [ "${SAN:-}" = 1 ] && grep -Eq 'ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:' "$T/daemon.log"; then
+		fail "thingcad: no sanitizer report in its log"
+		grep -E -A30 'ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:' "$T/daemon.log" | head -n 60 | sed 's/^/#   /'
+	fi
 }
 
 # tca_csr NAME [KEYTYPE] [SUBJECT]: $T/NAME.key and $T/NAME.csr.

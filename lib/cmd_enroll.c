@@ -35,7 +35,7 @@
 /* First back-off in ms, doubled per attempt (0.5 s .. 8 s). */
 #define ENROLL_BACKOFF_MS 500
 /* Answers are a few KiB; anything past this is not thingcad. */
-#define ENROLL_MAX_ANSWER (1024 * 1024)
+#define ENROLL_MAX_ANSWER ((size_t)1024 * 1024)
 /* Per-attempt limit in seconds (connect + request + answer). */
 #define ENROLL_TIMEOUT_S 30
 

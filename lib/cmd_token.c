@@ -57,8 +57,8 @@ int cmd_token(const struct cli *g, int argc, char **argv)
 	}
 	if (!name || !role || optind != argc)
 		return usage(stderr, CLI_USAGE);
-	if (strcmp(role, "station") && strcmp(role, "auditor") &&
-	    strcmp(role, "admin")) {
+	if (strcmp(role, "station") != 0 && strcmp(role, "auditor") != 0 &&
+	    strcmp(role, "admin") != 0) {
 		fprintf(stderr, "thingca: --role must be station, auditor or "
 				"admin\n");
 		return CLI_USAGE;

@@ -222,6 +222,10 @@ int crl_get(struct crl_cache *c, struct ca *ca, struct ledger *l, int pem,
 		if (rc)
 			goto out;
 	}
+	if (!c->der) {
+		rc = err_set(e, ERR_INTERNAL, "no CRL was built");
+		goto out;
+	}
 	if (pem) {
 		const unsigned char *p = c->der;
 		X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)c->der_len);

@@ -97,6 +97,34 @@ out:
 	return t;
 }
 
+/* The SPKI hash of a request's key from the SubjectPublicKeyInfo as it
+ * was received, when that encoding is canonical: RSA (strict DER, OpenSSL
+ * refuses padded integers) or EC with an uncompressed point (0x04, RFC 5480
+ * 2.2). Re-encoding the key (pkey_spki_sha256) costs an OpenSSL 3.0
+ * encoder lookup, 9% of thingcad's CPU per issuance (docs/performance.md);
+ * a compressed point still takes that path, so one key always has one hash
+ * and public_key_reused cannot be dodged by re-encoding it. */
+static int spki_sha256_of(X509_REQ *req, EVP_PKEY *pub, char hex[65])
+{
+	X509_PUBKEY *xpk = X509_REQ_get_X509_PUBKEY(req);
+	const unsigned char *point;
+	unsigned char *der = NULL;
+	int plen, len;
+
+	if (xpk && X509_PUBKEY_get0_param(NULL, &point, &plen, NULL, xpk) &&
+	    (EVP_PKEY_is_a(pub, "RSA") ||
+	     (EVP_PKEY_is_a(pub, "EC") && plen > 0 && point[0] == 0x04))) {
+		len = i2d_X509_PUBKEY(xpk, &der);
+		if (len > 0) {
+			sha256_hex(der, (size_t)len, hex);
+			OPENSSL_free(der);
+			return 0;
+		}
+		OPENSSL_free(der);
+	}
+	return pkey_spki_sha256(pub, hex);
+}
+
 int pkey_spki_sha256(EVP_PKEY *k, char hex[65])
 {
 	unsigned char *der = NULL;
@@ -196,7 +224,7 @@ int csr_parse_der(const unsigned char *der, size_t len, struct csr **out,
 		goto out;
 	}
 	c->type = pkey_key_type(c->pub);
-	if (pkey_spki_sha256(c->pub, c->spki) < 0) {
+	if (spki_sha256_of(c->req, c->pub, c->spki) < 0) {
 		rc = err_set(e, ERR_MALFORMED_CSR,
 			     "the CSR's public key cannot be encoded");
 		goto out;

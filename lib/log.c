@@ -6,6 +6,7 @@
  * sd_journal_send then carries the THINGCA_* fields that make
  * `journalctl THINGCA_SERIAL=...` work.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,24 @@
 static int use_journal;
 static int log_verbose;
 
+/* JOURNAL_STREAM is "<device>:<inode>" of stderr (systemd.exec(5)).
+ * 0 or -1 when it is not two numbers. */
+static int journal_stream(const char *js, unsigned long long *dev,
+			  unsigned long long *ino)
+{
+	char *end;
+
+	errno = 0;
+	*dev = strtoull(js, &end, 10);
+	if (end == js || *end != ':' || errno)
+		return -1;
+	js = end + 1;
+	*ino = strtoull(js, &end, 10);
+	if (end == js || errno)
+		return -1;
+	return 0;
+}
+
 void log_init(int verbose)
 {
 	const char *js = getenv("JOURNAL_STREAM");
@@ -30,7 +49,7 @@ void log_init(int verbose)
 
 	log_verbose = verbose;
 	use_journal = 0;
-	if (js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+	if (js && journal_stream(js, &dev, &ino) == 0 &&
 	    fstat(STDERR_FILENO, &st) == 0 &&
 	    (unsigned long long)st.st_dev == dev &&
 	    (unsigned long long)st.st_ino == ino)
@@ -94,8 +113,11 @@ static const char *clean(const char *s, char *out, size_t n)
 
 	if (!s)
 		return NULL;
-	for (i = 0; s[i] && i + 1 < n; i++)
-		out[i] = (s[i] < 0x20 || s[i] > 0x7e) ? '?' : s[i];
+	for (i = 0; s[i] && i + 1 < n; i++) {
+		out[i] = s[i];
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			out[i] = '?';
+	}
 	out[i] = '\0';
 	return out;
 }

@@ -122,22 +122,22 @@ typedef ck_rv (*ck_get_function_list_fn)(struct ck_function_list_head **);
 /* ---- State -------------------------------------------------------------- */
 
 struct p11 {
-	ENGINE *engine;	    /* structural ref (ENGINE_by_id) */
-	int engine_init;    /* we hold a functional ref (ENGINE_init) */
-	UI_METHOD *ui;	    /* never prompts */
-	char *uri;	    /* for the engine: no pin-source/pin-value, no query */
-	char *shown;	    /* for messages: as configured */
+	ENGINE *engine;	 /* structural ref (ENGINE_by_id) */
+	int engine_init; /* we hold a functional ref (ENGINE_init) */
+	UI_METHOD *ui;	 /* never prompts */
+	char *uri;	 /* for the engine: no pin-source/pin-value, no query */
+	char *shown;	 /* for messages: as configured */
 	char *module;
 	char *token;	    /* decoded token= (NULL: any) */
 	char *manufacturer; /* decoded manufacturer=, serial=, model= */
 	char *serial;
 	char *model;
-	char *object;	    /* "object=LABEL" or "id=%01" as written */
-	char *pin;	    /* NULL: none configured */
+	char *object; /* "object=LABEL" or "id=%01" as written */
+	char *pin;    /* NULL: none configured */
 	size_t pin_len;
 	const char *pin_from; /* where the PIN came from, for messages */
 	char *pin_path;
-	unsigned char *pub;   /* DER SubjectPublicKeyInfo at open */
+	unsigned char *pub; /* DER SubjectPublicKeyInfo at open */
 	int pub_len;
 	uint64_t last_try_ns;
 	/* Why the last reopen failed, repeated in the 503s until the next. */
@@ -270,10 +270,10 @@ static int parse_uri(struct p11 *p, const char *key, struct errd *e)
 		}
 		if (name_len == 10 && strncmp(s, "pin-source", 10) == 0)
 			dst = &p->pin_path;
-		else if (name_len > 7 && strncmp(s, "module-", 7) == 0)
-			goto next; /* the module is ca.pkcs11_module */
-		else if (in_query)
-			goto next; /* other query attributes: not ours */
+		else if (in_query ||
+			 (name_len > 7 && strncmp(s, "module-", 7) == 0))
+			goto next; /* the module is ca.pkcs11_module; other
+				    * query attributes are not ours */
 		else if (name_len == 5 && strncmp(s, "token", 5) == 0)
 			dst = &p->token;
 		else if (name_len == 12 && strncmp(s, "manufacturer", 12) == 0)
@@ -284,7 +284,8 @@ static int parse_uri(struct p11 *p, const char *key, struct errd *e)
 			dst = &p->model;
 		if ((name_len == 6 && strncmp(s, "object", 6) == 0) ||
 		    (name_len == 2 && strncmp(s, "id", 2) == 0)) {
-			if (!p->object || strncmp(p->object, "object=", 7)) {
+			if (!p->object ||
+			    strncmp(p->object, "object=", 7) != 0) {
 				free(p->object);
 				p->object = strndup(s, n);
 				if (!p->object) {
@@ -298,10 +299,11 @@ static int parse_uri(struct p11 *p, const char *key, struct errd *e)
 			free(*dst);
 			*dst = pct_decode(eq + 1, n - name_len - 1);
 			if (!*dst) {
-				rc = err_set(e, ERR_CA_INVALID,
-					     "ca.key: attribute '%.*s' has a bad "
-					     "%%XX escape (RFC 3986 2.1)",
-					     (int)name_len, s);
+				rc = err_set(
+				    e, ERR_CA_INVALID,
+				    "ca.key: attribute '%.*s' has a bad "
+				    "%%XX escape (RFC 3986 2.1)",
+				    (int)name_len, s);
 				goto out;
 			}
 		}
@@ -449,7 +451,8 @@ static enum probe probe_token(const struct p11 *p, char *why, size_t why_len)
 		if ((!p->token || padded_eq(ti.label, 32, p->token)) &&
 		    (!p->manufacturer ||
 		     padded_eq(ti.manufacturer_id, 32, p->manufacturer)) &&
-		    (!p->serial || padded_eq(ti.serial_number, 16, p->serial)) &&
+		    (!p->serial ||
+		     padded_eq(ti.serial_number, 16, p->serial)) &&
 		    (!p->model || padded_eq(ti.model, 16, p->model))) {
 			res = PROBE_TOKEN_FOUND;
 			break;
@@ -501,13 +504,14 @@ static int explain_load(struct p11 *p, int code, struct errd *e)
 		p->pin_refused = 1;
 		return err_set(
 		    e, code, "PIN refused by token %s: check %s (%s)",
-		    token_name(p), p->pin_from ? p->pin_from : "ca.key_pin_file",
-		    ckr == CKR_PIN_INCORRECT   ? "PIN incorrect"
-		    : ckr == CKR_PIN_LOCKED    ? "PIN locked: unblock it "
-						 "with the SO PIN"
-		    : ckr == CKR_PIN_EXPIRED   ? "PIN expired"
-						 : "PIN invalid or of a length "
-						   "the token refuses");
+		    token_name(p),
+		    p->pin_from ? p->pin_from : "ca.key_pin_file",
+		    ckr == CKR_PIN_INCORRECT ? "PIN incorrect"
+		    : ckr == CKR_PIN_LOCKED  ? "PIN locked: unblock it "
+					       "with the SO PIN"
+		    : ckr == CKR_PIN_EXPIRED ? "PIN expired"
+					     : "PIN invalid or of a length "
+					       "the token refuses");
 	}
 	if (ui && !p->pin)
 		return err_set(e, code,
@@ -538,8 +542,8 @@ static int explain_load(struct p11 *p, int code, struct errd *e)
 	return err_set(e, code,
 		       "no private key '%s' on token %s: list keys with "
 		       "pkcs11-tool --module %s --token-label '%s' --login -O",
-		       p->object ? p->object : "(any)", token_name(p), p->module,
-		       p->token ? p->token : "");
+		       p->object ? p->object : "(any)", token_name(p),
+		       p->module, p->token ? p->token : "");
 }
 
 /* ---- Engine ---------------------------------------------------------- */
@@ -594,10 +598,10 @@ static int load_key(struct p11 *p, int code, EVP_PKEY **out, struct errd *e)
 	*out = NULL;
 	ERR_clear_error();
 	/* Set every time: libp11 forgets the PIN after a failed login. */
-	if (p->pin &&
-	    !ENGINE_ctrl_cmd_string(p->engine, "PIN", p->pin, 0)) {
-		rc = err_set(e, code, "the pkcs11 engine refused the PIN "
-				      "control");
+	if (p->pin && !ENGINE_ctrl_cmd_string(p->engine, "PIN", p->pin, 0)) {
+		rc = err_set(e, code,
+			     "the pkcs11 engine refused the PIN "
+			     "control");
 		ERR_clear_error();
 		goto out;
 	}
@@ -663,7 +667,8 @@ static int p11_reopen(struct signer *s, struct errd *e)
 	if (rc < 0)
 		goto out;
 	len = i2d_PUBKEY(k, &der);
-	if (len <= 0 || len != p->pub_len || memcmp(der, p->pub, (size_t)len)) {
+	if (len <= 0 || len != p->pub_len ||
+	    memcmp(der, p->pub, (size_t)len) != 0) {
 		rc = err_set(e, ERR_SIGNER_UNAVAILABLE,
 			     "the key now at %s on token %s is not the one "
 			     "thingcad started with (key in the token does "

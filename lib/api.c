@@ -52,7 +52,7 @@ static void set_body(struct http_resp *resp, int status, const char *type,
 
 static void send_json(struct ctx *c, int status, json_t *o)
 {
-	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL, *nl;
 	size_t n;
 
 	json_decref(o);
@@ -63,12 +63,13 @@ static void send_json(struct ctx *c, int status, json_t *o)
 	}
 	n = strlen(s);
 	/* A newline ends the body so `curl` output reads well in a shell. */
-	s = realloc(s, n + 2);
-	if (s) {
+	nl = realloc(s, n + 2);
+	if (nl) {
+		s = nl;
 		s[n++] = '\n';
 		s[n] = '\0';
 	}
-	set_body(c->resp, status, "application/json", s, s ? n : 0);
+	set_body(c->resp, status, "application/json", s, n);
 }
 
 /* Answers the documented error for rc with a message for a person. */

@@ -385,7 +385,7 @@ static int ledger_show_cmd(const struct cli *g, int argc, char **argv)
 			goto out;
 		}
 	} else {
-		for (i = 0; key[i] && i < 64; i++)
+		for (i = 0; i < 64 && key[i]; i++)
 			id[i] = (char)tolower((unsigned char)key[i]);
 		id[i] = '\0';
 		if (ledger_get_certificate(l, id, &en, &rev, &e) < 0) {

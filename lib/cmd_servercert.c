@@ -310,13 +310,13 @@ int cmd_ca_server_cert(const struct cli *g, int argc, char **argv)
 			cn = optarg;
 			break;
 		case O_DAYS:
-			days = strtol(optarg, &end, 10);
-			if (!optarg[0] || *end || days < 1 ||
+			days = optarg ? strtol(optarg, &end, 10) : 0;
+			if (!optarg || !optarg[0] || *end || days < 1 ||
 			    days > SC_DAYS_MAX) {
 				fprintf(stderr,
 					"thingca ca server-cert: --days: "
 					"expected 1 to %ld, got '%s'\n",
-					SC_DAYS_MAX, optarg);
+					SC_DAYS_MAX, optarg ? optarg : "");
 				status = CLI_USAGE;
 				goto out;
 			}

@@ -357,7 +357,7 @@ static int listener_bind(struct listener *l, const char *addr,
 			return err_set(e, ERR_CONFIG_INVALID,
 				       "listen %s: path too long", addr);
 		sun.sun_family = AF_UNIX;
-		strcpy(sun.sun_path, path);
+		memcpy(sun.sun_path, path, strlen(path) + 1);
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0) {
 			rc = err_set(e, ERR_IO, "listen %s: socket: %s", addr,
@@ -426,7 +426,7 @@ out:
 
 static void listener_describe_fd(struct listener *l)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = {0};
 	socklen_t len = sizeof(ss);
 	char host[INET6_ADDRSTRLEN] = "?";
 

@@ -46,7 +46,7 @@ enum job_kind { JOB_ISSUE, JOB_REVOKE, JOB_IMPORT, JOB_PING };
 /* Free bytes under which ledger_ping reports the ledger unwritable: a
  * batch of issuances with its WAL frames and a checkpoint needs a few
  * hundred KiB; below this the next commit is likely to fail. */
-#define LEDGER_MIN_FREE (256u * 1024u)
+#define LEDGER_MIN_FREE (256ull * 1024ull)
 
 struct ledger_job {
 	enum job_kind kind;
@@ -78,7 +78,7 @@ static int user_version(struct ledger_conn *c, int *v, struct errd *e)
 	char buf[32];
 	int rc = ledger_conn_pragma(c, "PRAGMA user_version", buf, sizeof(buf), e);
 
-	*v = atoi(buf);
+	*v = (int)strtol(buf, NULL, 10);
 	return rc;
 }
 
@@ -787,30 +787,25 @@ int ledger_ping(struct ledger *l, struct errd *e)
 {
 	struct ledger_job j = {.kind = JOB_PING};
 	struct statvfs sv;
-	char *dir, *slash;
+	char dir[4096];
+	const char *slash = strrchr(l->path, '/');
 	unsigned long long free_b;
 
-	dir = strdup(l->path);
-	if (!dir)
-		return err_set(e, ERR_NOMEM, "out of memory");
-	slash = strrchr(dir, '/');
 	if (!slash)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		dir[1] = '\0';
+		snprintf(dir, sizeof(dir), ".");
 	else
-		*slash = '\0';
+		snprintf(dir, sizeof(dir), "%.*s",
+			 slash == l->path ? 1 : (int)(slash - l->path),
+			 l->path);
 	if (statvfs(dir, &sv) == 0) {
-		free_b = (unsigned long long)sv.f_bavail * sv.f_frsize;
-		if (free_b < LEDGER_MIN_FREE) {
-			free(dir);
+		free_b = (unsigned long long)sv.f_bavail *
+			 (unsigned long long)sv.f_frsize;
+		if (free_b < LEDGER_MIN_FREE)
 			return err_set(e, ERR_LEDGER_UNAVAILABLE,
 				       "only %llu bytes free on the ledger's "
-				       "filesystem (under %u)",
+				       "filesystem (under %llu)",
 				       free_b, LEDGER_MIN_FREE);
-		}
 	}
-	free(dir);
 	return submit(l, &j, e);
 }
 

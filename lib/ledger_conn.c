@@ -588,6 +588,8 @@ int ledger_reader_get(struct ledger *l, struct ledger_conn **out,
 		if (c == NULL)
 			pthread_cond_wait(&l->pool_cv, &l->pool_mu);
 	}
+	/* The loop above ends only with c set. */
+	// cppcheck-suppress nullPointerRedundantCheck
 	c->in_use = 1;
 	*out = c;
 out:

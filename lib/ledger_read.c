@@ -23,7 +23,7 @@
 
 /* Pages copied per sqlite3_backup_step: -1 copies all at once under one
  * read snapshot, which a WAL source allows while the writer goes on. */
-#define BACKUP_ALL_PAGES -1
+#define BACKUP_ALL_PAGES (-1)
 
 /* ledger_verify reads every page once: through mmap instead of read(2)
  * copies it is about a third faster on a large ledger. Only that one scan

@@ -40,16 +40,6 @@ struct ctx {
 	char message[640];
 };
 
-static void set_body(struct http_resp *resp, int status, const char *type,
-		     char *body, size_t len)
-{
-	free(resp->body);
-	resp->status = status;
-	resp->content_type = type;
-	resp->body = body;
-	resp->body_len = len;
-}
-
 static void send_json(struct ctx *c, int status, json_t *o)
 {
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL, *nl;
@@ -57,7 +47,7 @@ static void send_json(struct ctx *c, int status, json_t *o)
 
 	json_decref(o);
 	if (!s) {
-		set_body(c->resp, 500, "application/json",
+		http_resp_set_body(c->resp, 500, "application/json",
 			 strdup("{\"error\":\"out_of_memory\"}"), 25);
 		return;
 	}
@@ -69,7 +59,7 @@ static void send_json(struct ctx *c, int status, json_t *o)
 		s[n++] = '\n';
 		s[n] = '\0';
 	}
-	set_body(c->resp, status, "application/json", s, n);
+	http_resp_set_body(c->resp, status, "application/json", s, n);
 }
 
 /* Answers the documented error for rc with a message for a person. */
@@ -101,7 +91,7 @@ static void send_text(struct ctx *c, int status, const char *type,
 	}
 	memcpy(b, data, len);
 	b[len] = '\0';
-	set_body(c->resp, status, type, b, len);
+	http_resp_set_body(c->resp, status, type, b, len);
 }
 
 /* Does the Accept header ask for type (a plain substring match on media
@@ -283,7 +273,7 @@ static void issued_answer(struct ctx *c, struct issue_result *res)
 	chain[pem_len + ca_len] = '\0';
 	snprintf(c->cert_id, sizeof(c->cert_id), "%s", en->certificate_id);
 	if (accepts(c->req, "application/pem-certificate-chain")) {
-		set_body(c->resp, status, "application/pem-certificate-chain",
+		http_resp_set_body(c->resp, status, "application/pem-certificate-chain",
 			 chain, pem_len + ca_len);
 		free(pem);
 		return;
@@ -371,7 +361,7 @@ static void get_crl(struct ctx *c)
 		send_errd(c, rc, &e);
 		return;
 	}
-	set_body(c->resp, 200, pem ? "application/x-pem-file"
+	http_resp_set_body(c->resp, 200, pem ? "application/x-pem-file"
 				   : "application/pkix-crl",
 		 (char *)out, len);
 }
@@ -512,7 +502,7 @@ static void get_ledger(struct ctx *c)
 		return;
 	}
 	if (csv) {
-		set_body(c->resp, 200, "text/csv; charset=utf-8", buf, len);
+		http_resp_set_body(c->resp, 200, "text/csv; charset=utf-8", buf, len);
 		return;
 	}
 	o = json_object();
@@ -784,7 +774,7 @@ static void get_metrics(struct ctx *c)
 		send_error(c, -ERR_NOMEM, "out of memory");
 		return;
 	}
-	set_body(c->resp, 200, "text/plain; version=0.0.4", out, len);
+	http_resp_set_body(c->resp, 200, "text/plain; version=0.0.4", out, len);
 }
 
 static void method_not_allowed(struct ctx *c, const char *allow)

@@ -379,8 +379,6 @@ out:
 static int encode_chain(struct ca *ca, struct errd *e)
 {
 	BIO *b = NULL;
-	char *p;
-	long n;
 	int i, rc = 0;
 
 	b = BIO_new(BIO_s_mem());
@@ -396,15 +394,9 @@ static int encode_chain(struct ca *ca, struct errd *e)
 			goto out;
 		}
 	}
-	n = BIO_get_mem_data(b, &p);
-	ca->chain_pem = malloc((size_t)n + 1);
-	if (!ca->chain_pem) {
+	ca->chain_pem = x509_bio_strdup(b, &ca->chain_pem_len);
+	if (!ca->chain_pem)
 		rc = err_set(e, ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	memcpy(ca->chain_pem, p, (size_t)n);
-	ca->chain_pem[n] = '\0';
-	ca->chain_pem_len = (size_t)n;
 out:
 	BIO_free(b);
 	return rc;

@@ -22,6 +22,23 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
  * NULL. */
 struct config *cli_load_config(const struct cli *g);
 
+/* --key-type name of command cmd ("ca init") into *type (enum key_type
+ * bit): CLI_OK, or CLI_USAGE after saying on stderr which names work. */
+int cli_key_type(const char *cmd, const char *name, unsigned *type);
+
+/* Before a command writes a key (key_path, may be NULL) and a certificate:
+ * CLI_OK when force or neither exists, else CLI_FAIL after saying on stderr
+ * which one exists, why ("" or e.g. "; refusing to replace a CA") and that
+ * --force overwrites. */
+int cli_no_clobber(const char *cmd, const char *key_path,
+		   const char *cert_path, int force, const char *why);
+
+/* The configuration of -c FILE or of the default path, or — when -c was
+ * not given and the default path does not exist — the built-in defaults
+ * (those of an empty file), saying so on stderr when note. Prints why and
+ * returns NULL on failure; the caller frees. */
+struct config *cli_config_or_defaults(const struct cli *g, int note);
+
 /* The ledger path a read command uses: --ledger when given, else the
  * configuration's "ledger". Prints why and returns NULL when neither works;
  * *cfg_out (may be NULL) receives the loaded configuration to free. */

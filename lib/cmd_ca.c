@@ -13,12 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
-#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "cli.h"
@@ -71,33 +68,6 @@ static void ca_init_usage(FILE *f)
 		CA_INIT_DAYS_DEFAULT);
 }
 
-/* A new key of type (enum key_type bit); NULL on failure. */
-static EVP_PKEY *ca_init_keygen(unsigned type)
-{
-	EVP_PKEY *k = NULL;
-
-	switch (type) {
-	case KEY_EC_P256:
-		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-		break;
-	case KEY_EC_P384:
-		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
-		break;
-	case KEY_RSA_2048:
-		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-		break;
-	case KEY_RSA_3072:
-		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
-		break;
-	case KEY_RSA_4096:
-		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)4096);
-		break;
-	default:
-		break;
-	}
-	return k;
-}
-
 /* The self-signed CA certificate: v3, random positive serial, subject =
  * issuer = name, now .. now + days, basicConstraints critical CA:TRUE,
  * keyUsage critical keyCertSign, cRLSign, digitalSignature, SKI and AKI. */
@@ -147,55 +117,16 @@ out:
 	return rc;
 }
 
-/* Writes the key (PKCS#8 PEM, 0600) and the certificate (PEM, 0644). */
-static int ca_init_write(EVP_PKEY *k, X509 *x, const char *key_path,
-			 const char *cert_path, int force, struct errd *e)
-{
-	BIO *kb = NULL, *cb = NULL;
-	char *p;
-	long n;
-	int rc = 0;
-
-	/* Secure heap for the key's PEM where available (zeroed on free). */
-	kb = BIO_new(BIO_s_secmem());
-	cb = BIO_new(BIO_s_mem());
-	if (!kb || !cb ||
-	    !PEM_write_bio_PrivateKey(kb, k, NULL, NULL, 0, NULL, NULL) ||
-	    !PEM_write_bio_X509(cb, x)) {
-		rc = err_set(e, ERR_INTERNAL,
-			     "cannot encode the key or certificate");
-		err_add_openssl(e);
-		goto out;
-	}
-	n = BIO_get_mem_data(kb, &p);
-	rc = file_write(key_path, p, (size_t)n, 0600, !force, e);
-	if (rc < 0)
-		goto out;
-	n = BIO_get_mem_data(cb, &p);
-	rc = file_write(cert_path, p, (size_t)n, 0644, !force, e);
-out:
-	BIO_free(kb);
-	BIO_free(cb);
-	return rc;
-}
-
 /* Prints what ca init made and what to do next. */
 static void ca_init_report(X509 *x, const char *out_cert, const char *subject)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	char hex[2 * EVP_MAX_MD_SIZE + 1], until[21];
-	time_t na;
+	char id[65], until[21];
 
-	X509_digest(x, EVP_sha256(), md, &mdlen);
-	hex_encode(md, mdlen, hex);
-	if (x509_time_to_time_t(X509_get0_notAfter(x), &na) == 0)
-		time_rfc3339(na, until);
-	else
-		snprintf(until, sizeof(until), "?");
+	x509_certificate_id(x, id);
+	x509_not_after_text(x, until);
 	printf("wrote %s (subject %s, valid until %s)\n", out_cert, subject,
 	       until);
-	printf("certificate id (SHA-256): %s\n", hex);
+	printf("certificate id (SHA-256): %s\n", id);
 }
 
 /* ca init --key pkcs11:URI: the self-signed certificate of a token key. The
@@ -210,9 +141,6 @@ static int ca_init_token(const struct cli *g, const char *uri,
 	struct signer sig;
 	struct errd e = {0, {0}};
 	X509 *x = NULL;
-	BIO *b = NULL;
-	char *pem;
-	long n;
 	unsigned type;
 	int status = CLI_FAIL;
 
@@ -229,13 +157,9 @@ static int ca_init_token(const struct cli *g, const char *uri,
 		cc.pkcs11_module = (char *)module;
 	if (pin_file)
 		cc.key_pin_file = (char *)pin_file;
-	if (!force && access(out_cert, F_OK) == 0) {
-		fprintf(stderr,
-			"thingca ca init: %s exists; refusing to replace a CA "
-			"(use --force to overwrite)\n",
-			out_cert);
+	if (cli_no_clobber("ca init", NULL, out_cert, force,
+			   "; refusing to replace a CA") != CLI_OK)
 		goto out;
-	}
 	if (p11_signer_open(&cc, &sig, &e) < 0) {
 		fprintf(stderr, "thingca ca init: %s\n", e.msg);
 		goto out;
@@ -259,13 +183,7 @@ static int ca_init_token(const struct cli *g, const char *uri,
 				"not verify with its public key\n");
 		goto out;
 	}
-	b = BIO_new(BIO_s_mem());
-	if (!b || !PEM_write_bio_X509(b, x)) {
-		fprintf(stderr, "thingca ca init: out of memory\n");
-		goto out;
-	}
-	n = BIO_get_mem_data(b, &pem);
-	if (file_write(out_cert, pem, (size_t)n, 0644, !force, &e) < 0) {
+	if (x509_write_cert(out_cert, x, NULL, force, &e) < 0) {
 		fprintf(stderr, "thingca ca init: %s\n", e.msg);
 		goto out;
 	}
@@ -286,7 +204,6 @@ out:
 		sig.close(&sig);
 	else
 		EVP_PKEY_free(sig.key);
-	BIO_free(b);
 	X509_free(x);
 	config_free(cfg);
 	return status;
@@ -408,30 +325,19 @@ int cmd_ca_init(const struct cli *g, int argc, char **argv)
 		status = CLI_USAGE;
 		goto out;
 	}
-	type = key_type_parse(key_type);
-	if (!type) {
-		fprintf(stderr,
-			"thingca ca init: --key-type '%s': use ec:P-256, "
-			"ec:P-384, rsa:2048, rsa:3072 or rsa:4096\n",
-			key_type);
-		status = CLI_USAGE;
+	status = cli_key_type("ca init", key_type, &type);
+	if (status != CLI_OK)
 		goto out;
-	}
 	if (x509_name_parse(subject, &name, &e) < 0) {
 		fprintf(stderr, "thingca ca init: --subject: %s\n", e.msg);
 		status = CLI_USAGE;
 		goto out;
 	}
-	if (!force &&
-	    (access(out_key, F_OK) == 0 || access(out_cert, F_OK) == 0)) {
-		fprintf(stderr,
-			"thingca ca init: %s exists; refusing to replace a CA "
-			"(use --force to overwrite)\n",
-			access(out_key, F_OK) == 0 ? out_key : out_cert);
-		status = CLI_FAIL;
+	status = cli_no_clobber("ca init", out_key, out_cert, force,
+				"; refusing to replace a CA");
+	if (status != CLI_OK)
 		goto out;
-	}
-	k = ca_init_keygen(type);
+	k = x509_keygen(type);
 	if (!k) {
 		err_set(&e, ERR_INTERNAL, "key generation failed");
 		err_add_openssl(&e);
@@ -440,7 +346,8 @@ int cmd_ca_init(const struct cli *g, int argc, char **argv)
 		goto out;
 	}
 	if (ca_init_cert(k, name, days, &x, &e) < 0 ||
-	    ca_init_write(k, x, out_key, out_cert, force, &e) < 0) {
+	    x509_write_key(out_key, k, force, &e) < 0 ||
+	    x509_write_cert(out_cert, x, NULL, force, &e) < 0) {
 		fprintf(stderr, "thingca ca init: %s\n", e.msg);
 		status = CLI_FAIL;
 		goto out;

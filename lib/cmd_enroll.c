@@ -28,6 +28,7 @@
 
 #include "cli.h"
 #include "util.h"
+#include "x509.h"
 
 /* Attempts on network errors and 503: covers a daemon restart or a brief
  * ledger hiccup without hammering it. */
@@ -76,29 +77,13 @@ static int usage(FILE *f, int rc)
 	return rc;
 }
 
-static EVP_PKEY *make_key(const char *type)
-{
-	if (strcmp(type, "ec:P-256") == 0)
-		return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	if (strcmp(type, "ec:P-384") == 0)
-		return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
-	if (strcmp(type, "rsa:2048") == 0)
-		return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-	if (strcmp(type, "rsa:3072") == 0)
-		return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
-	if (strcmp(type, "rsa:4096") == 0)
-		return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)4096);
-	return NULL;
-}
-
 /* PEM CSR for key with subject CN=serial (informative only). */
 static char *make_csr(EVP_PKEY *key, const char *serial)
 {
 	X509_REQ *req = X509_REQ_new();
 	X509_NAME *name = X509_NAME_new();
 	BIO *b = BIO_new(BIO_s_mem());
-	char *out = NULL, *data;
-	long n;
+	char *out = NULL;
 
 	if (!req || !name || !b ||
 	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
@@ -109,35 +94,11 @@ static char *make_csr(EVP_PKEY *key, const char *serial)
 	    !X509_REQ_sign(req, key, EVP_sha256()) ||
 	    !PEM_write_bio_X509_REQ(b, req))
 		goto out;
-	n = BIO_get_mem_data(b, &data);
-	out = malloc((size_t)n + 1);
-	if (out) {
-		memcpy(out, data, (size_t)n);
-		out[n] = '\0';
-	}
+	out = x509_bio_strdup(b, NULL);
 out:
 	BIO_free(b);
 	X509_NAME_free(name);
 	X509_REQ_free(req);
-	return out;
-}
-
-static char *key_pem(EVP_PKEY *key)
-{
-	BIO *b = BIO_new(BIO_s_mem());
-	char *out = NULL, *data;
-	long n;
-
-	if (!b || !PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL))
-		goto out;
-	n = BIO_get_mem_data(b, &data);
-	out = malloc((size_t)n + 1);
-	if (out) {
-		memcpy(out, data, (size_t)n);
-		out[n] = '\0';
-	}
-out:
-	BIO_free(b);
 	return out;
 }
 
@@ -226,8 +187,9 @@ int cmd_enroll(const struct cli *g, int argc, char **argv)
 	};
 	const char *url = NULL, *serial = NULL, *out = NULL, *cacert = NULL;
 	const char *key_type = "ec:P-256", *token_file = NULL;
-	char *token = NULL, *csr = NULL, *kpem = NULL, *body_s = NULL;
-	char endpoint[2048], auth[1200], err[CURL_ERROR_SIZE];
+	char *token = NULL, *csr = NULL, *body_s = NULL;
+	char endpoint[2048], auth[1200], err[CURL_ERROR_SIZE], path[4096];
+	struct errd e = {0};
 	struct buf ans = {0};
 	EVP_PKEY *key = NULL;
 	json_t *body = NULL, *res = NULL;
@@ -272,8 +234,6 @@ int cmd_enroll(const struct cli *g, int argc, char **argv)
 		}
 	}
 	if (token_file && !token) {
-		struct errd e = {0};
-
 		if (file_read_secret(token_file, 4096, &token, &tlen, &e) < 0) {
 			fprintf(stderr, "thingca: %s\n", e.msg);
 			goto out;
@@ -297,10 +257,12 @@ int cmd_enroll(const struct cli *g, int argc, char **argv)
 		fprintf(stderr, "thingca: reusing the key in %s/device.key\n",
 			out);
 	} else {
-		key = make_key(key_type);
-		kpem = key ? key_pem(key) : NULL;
-		if (kpem && write_out(out, "device.key", kpem, 0600) < 0)
+		key = x509_keygen(key_type_parse(key_type));
+		snprintf(path, sizeof(path), "%s/device.key", out);
+		if (key && x509_write_key(path, key, 1, &e) < 0) {
+			fprintf(stderr, "thingca: %s\n", e.msg);
 			goto out;
+		}
 	}
 	if (!key) {
 		fprintf(stderr,
@@ -380,8 +342,6 @@ int cmd_enroll(const struct cli *g, int argc, char **argv)
 out:
 	if (token)
 		secret_free(token, strlen(token));
-	if (kpem)
-		secret_free(kpem, strlen(kpem));
 	OPENSSL_cleanse(auth, sizeof(auth));
 	free(csr);
 	free(body_s);

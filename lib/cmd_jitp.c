@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/pem.h>
 
@@ -18,6 +17,7 @@
 #include "jitp.h"
 #include "ledger.h"
 #include "util.h"
+#include "x509.h"
 
 /* A registration config or template file we read: AWS caps the template
  * body at 10240 characters; escaping can double it, a policy document
@@ -76,27 +76,6 @@ out:
 	return rc;
 }
 
-/* The configuration whose profile the template follows: -c FILE, or the
- * default path, or — when that does not exist and -c was not given — the
- * built-in defaults (the same as an empty file). */
-static struct config *jitp_config(const struct cli *g)
-{
-	const char *path = g->config_path ? g->config_path :
-			   CONFIG_DEFAULT_PATH;
-	struct config *cfg = NULL;
-	struct errd e = {0};
-
-	if (g->config_given || access(path, F_OK) == 0)
-		return cli_load_config(g);
-	if (config_parse("{}", 2, NULL, &cfg, &e)) {
-		fprintf(stderr, "thingca: built-in defaults: %s\n", e.msg);
-		return NULL;
-	}
-	fprintf(stderr, "thingca: note: no %s, using the built-in default "
-			"profile (give -c FILE for yours)\n", path);
-	return cfg;
-}
-
 /* The AWS certificate ID of the configured CA, into id[65]; "<CA
  * certificate ID>" when it cannot be read (the hint still helps). */
 static void ca_cert_id(const struct config *cfg, char id[65])
@@ -110,7 +89,7 @@ static void ca_cert_id(const struct config *cfg, char id[65])
 	    file_read(cfg->ca.certificate, JITP_BUNDLE_MAX, &pem, &len, NULL))
 		goto out;
 	if (jitp_read_cert_bundle(pem, len, &x, NULL) == 0)
-		jitp_certificate_id(x, id);
+		x509_certificate_id(x, id);
 out:
 	X509_free(x);
 	free(pem);
@@ -208,7 +187,8 @@ static int jitp_template(const struct cli *g, int argc, char **argv)
 	o.n_attrs = n_attrs;
 	o.groups = groups;
 	o.n_groups = n_groups;
-	cfg = jitp_config(g);
+	/* The profile the template follows. */
+	cfg = cli_config_or_defaults(g, 1);
 	if (!cfg)
 		goto out;
 	if (jitp_registration_config(&cfg->profile, &o, &reg, &e)) {

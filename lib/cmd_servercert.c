@@ -14,11 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
-#include <openssl/bio.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "ca.h"
@@ -68,24 +65,6 @@ static void usage(FILE *f)
 		"server.key)\n"
 		"  --force          overwrite existing files\n",
 		SC_DAYS_DEFAULT);
-}
-
-static EVP_PKEY *keygen(unsigned type)
-{
-	switch (type) {
-	case KEY_EC_P256:
-		return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	case KEY_EC_P384:
-		return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
-	case KEY_RSA_2048:
-		return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-	case KEY_RSA_3072:
-		return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
-	case KEY_RSA_4096:
-		return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)4096);
-	default:
-		return NULL;
-	}
 }
 
 /* A DNS name: labels of [A-Za-z0-9-] (a leading "*." allowed), so it
@@ -176,45 +155,6 @@ out:
 	return rc;
 }
 
-/* Writes the key (PKCS#8, 0600) and the certificate, followed by the
- * issuing CA chain without self-signed roots (a TLS server sends those). */
-static int write_files(struct ca *ca, EVP_PKEY *k, X509 *x,
-		       const char *key_path, const char *cert_path, int force,
-		       struct errd *e)
-{
-	STACK_OF(X509) *chain = ca_get0_chain(ca);
-	BIO *kb = BIO_new(BIO_s_secmem()), *cb = BIO_new(BIO_s_mem());
-	int i, ok, rc = 0;
-	char *p;
-	long n;
-
-	ok = kb && cb &&
-	     PEM_write_bio_PrivateKey(kb, k, NULL, NULL, 0, NULL, NULL) &&
-	     PEM_write_bio_X509(cb, x);
-	for (i = 0; ok && i < sk_X509_num(chain); i++) {
-		X509 *c = sk_X509_value(chain, i);
-
-		if (X509_check_issued(c, c) != X509_V_OK)
-			ok = PEM_write_bio_X509(cb, c);
-	}
-	if (!ok) {
-		rc = err_set(e, ERR_INTERNAL,
-			     "cannot encode the key or certificate");
-		err_add_openssl(e);
-		goto out;
-	}
-	n = BIO_get_mem_data(kb, &p);
-	rc = file_write(key_path, p, (size_t)n, 0600, !force, e);
-	if (rc == 0) {
-		n = BIO_get_mem_data(cb, &p);
-		rc = file_write(cert_path, p, (size_t)n, 0644, !force, e);
-	}
-out:
-	BIO_free(kb);
-	BIO_free(cb);
-	return rc;
-}
-
 /* Appends "DNS:x" / "IP:x" to san (size SC_NAMES_MAX * 270). */
 static void san_add(char *san, size_t size, const char *type, const char *v)
 {
@@ -254,18 +194,16 @@ int cmd_ca_server_cert(const struct cli *g, int argc, char **argv)
 	const char *ca_cert = NULL, *ca_key = NULL, *cn = NULL;
 	const char *key_type = "ec:P-256";
 	const char *out_cert = "server.pem", *out_key = "server.key";
-	char san[SC_NAMES_MAX * 270] = "", hex[65], until[21];
+	char san[SC_NAMES_MAX * 270] = "", id[65], until[21];
 	struct config *cfg = NULL;
 	struct ca_cfg cc = {0};
 	struct errd e = {0, {0}};
 	struct ca *ca = NULL;
 	EVP_PKEY *k = NULL;
 	X509 *x = NULL;
-	unsigned char *der = NULL;
 	long days = SC_DAYS_DEFAULT;
-	int c, force = 0, names = 0, dlen, status = CLI_OK;
+	int c, force = 0, names = 0, status = CLI_OK;
 	unsigned type;
-	time_t na;
 	char *end;
 
 	optind = 0;
@@ -355,24 +293,12 @@ int cmd_ca_server_cert(const struct cli *g, int argc, char **argv)
 		status = CLI_USAGE;
 		goto out;
 	}
-	type = key_type_parse(key_type);
-	if (!type) {
-		fprintf(stderr,
-			"thingca ca server-cert: --key-type '%s': use "
-			"ec:P-256, ec:P-384, rsa:2048, rsa:3072 or rsa:4096\n",
-			key_type);
-		status = CLI_USAGE;
+	status = cli_key_type("ca server-cert", key_type, &type);
+	if (status == CLI_OK)
+		status = cli_no_clobber("ca server-cert", out_key, out_cert,
+					force, "");
+	if (status != CLI_OK)
 		goto out;
-	}
-	if (!force &&
-	    (access(out_key, F_OK) == 0 || access(out_cert, F_OK) == 0)) {
-		fprintf(stderr,
-			"thingca ca server-cert: %s exists (use --force to "
-			"overwrite)\n",
-			access(out_key, F_OK) == 0 ? out_key : out_cert);
-		status = CLI_FAIL;
-		goto out;
-	}
 	if (ca_cert) {
 		cc.certificate = (char *)ca_cert;
 		cc.key = (char *)ca_key;
@@ -393,7 +319,7 @@ int cmd_ca_server_cert(const struct cli *g, int argc, char **argv)
 		status = CLI_FAIL;
 		goto out;
 	}
-	k = keygen(type);
+	k = x509_keygen(type);
 	if (!k) {
 		err_set(&e, ERR_INTERNAL, "key generation failed");
 		err_add_openssl(&e);
@@ -402,30 +328,24 @@ int cmd_ca_server_cert(const struct cli *g, int argc, char **argv)
 		goto out;
 	}
 	if (build(ca, k, cn, san, days, &x, &e) < 0 ||
-	    write_files(ca, k, x, out_key, out_cert, force, &e) < 0) {
+	    x509_write_key(out_key, k, force, &e) < 0 ||
+	    x509_write_cert(out_cert, x, ca_get0_chain(ca), force, &e) < 0) {
 		fprintf(stderr, "thingca ca server-cert: %s\n", e.msg);
 		status = CLI_FAIL;
 		goto out;
 	}
-	dlen = i2d_X509(x, &der);
-	if (dlen > 0)
-		sha256_hex(der, (size_t)dlen, hex);
-	else
-		snprintf(hex, sizeof(hex), "?");
-	if (x509_time_to_time_t(X509_get0_notAfter(x), &na) == 0)
-		time_rfc3339(na, until);
-	else
-		snprintf(until, sizeof(until), "?");
+	if (x509_certificate_id(x, id) < 0)
+		snprintf(id, sizeof(id), "?");
+	x509_not_after_text(x, until);
 	printf("wrote %s (%s private key, PKCS#8, mode 0600)\n", out_key,
 	       key_type_name(type));
 	printf("wrote %s (CN %s, %s, serverAuth, valid until %s)\n", out_cert,
 	       cn, san, until);
-	printf("certificate SHA-256: %s\n", hex);
+	printf("certificate SHA-256: %s\n", id);
 	printf("next: \"listen\": [{\"address\": \"0.0.0.0:8443\", \"tls\": "
 	       "{\"certificate\": \"%s\", \"key\": \"%s\"}}]\n",
 	       out_cert, out_key);
 out:
-	OPENSSL_free(der);
 	X509_free(x);
 	EVP_PKEY_free(k);
 	ca_free(ca);

@@ -14,15 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "ca.h"
 #include "cli.h"
-#include "jitp.h"
 #include "util.h"
 #include "x509.h"
 
@@ -70,24 +67,6 @@ static int code_ok(const char *code)
 		    !isprint((unsigned char)code[i]))
 			return 0;
 	return 1;
-}
-
-/* The configuration for the CA paths: -c FILE or the default file, or the
- * built-in defaults when neither exists (then --ca-cert/--ca-key matter). */
-static struct config *verif_config(const struct cli *g)
-{
-	const char *path = g->config_path ? g->config_path :
-			   CONFIG_DEFAULT_PATH;
-	struct config *cfg = NULL;
-	struct errd e = {0};
-
-	if (g->config_given || access(path, F_OK) == 0)
-		return cli_load_config(g);
-	if (config_parse("{}", 2, NULL, &cfg, &e)) {
-		fprintf(stderr, "thingca: built-in defaults: %s\n", e.msg);
-		return NULL;
-	}
-	return cfg;
 }
 
 /* Builds and signs the verification certificate for key. */
@@ -144,33 +123,6 @@ static int make_cert(struct ca *ca, EVP_PKEY *key, const char *code,
 out:
 	X509_NAME_free(subj);
 	X509_free(x);
-	return rc;
-}
-
-/* PEM of a private key (unencrypted PKCS#8) or a certificate into path. */
-static int write_pem(const char *path, EVP_PKEY *key, X509 *x,
-		     struct errd *e)
-{
-	BIO *b = BIO_new(BIO_s_mem());
-	char *data = NULL;
-	long n = 0;
-	int rc = -ERR_NOMEM;
-
-	if (!b)
-		goto out;
-	if (key ? !PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL,
-					    NULL) :
-		  !PEM_write_bio_X509(b, x))
-		goto out;
-	n = BIO_get_mem_data(b, &data);
-	/* A key is written 0600 and never over an existing file: a mistyped
-	 * --out-key must not destroy the CA key. */
-	rc = file_write(path, data, (size_t)n, key ? 0600 : 0644, key != NULL,
-			e);
-out:
-	if (data && n > 0)
-		OPENSSL_cleanse(data, (size_t)n);
-	BIO_free(b);
 	return rc;
 }
 
@@ -258,7 +210,8 @@ int cmd_ca_verification_cert(const struct cli *g, int argc, char **argv)
 		goto out;
 	}
 	rc = CLI_FAIL;
-	cfg = verif_config(g);
+	/* The CA paths; --ca-cert/--ca-key matter without a file. */
+	cfg = cli_config_or_defaults(g, 0);
 	if (!cfg)
 		goto out;
 	cc = cfg->ca;
@@ -274,7 +227,7 @@ int cmd_ca_verification_cert(const struct cli *g, int argc, char **argv)
 		fprintf(stderr, "thingca: CA: %s\n", e.msg);
 		goto out;
 	}
-	key = EVP_EC_gen("P-256");
+	key = x509_keygen(KEY_EC_P256);
 	if (!key) {
 		fprintf(stderr, "thingca: cannot generate an EC P-256 key\n");
 		goto out;
@@ -284,16 +237,18 @@ int cmd_ca_verification_cert(const struct cli *g, int argc, char **argv)
 			e.msg);
 		goto out;
 	}
-	if (write_pem(out_key, key, NULL, &e)) {
+	/* Never over an existing key: a mistyped --out-key must not destroy
+	 * the CA key. */
+	if (x509_write_key(out_key, key, 0, &e)) {
 		fprintf(stderr, "thingca: %s (remove the old verification "
 				"key or give --out-key)\n", e.msg);
 		goto out;
 	}
-	if (write_pem(out_cert, NULL, x, &e)) {
+	if (x509_write_cert(out_cert, x, NULL, 1, &e)) {
 		fprintf(stderr, "thingca: %s\n", e.msg);
 		goto out;
 	}
-	if (jitp_certificate_id(ca_get0_cert(ca), id))
+	if (x509_certificate_id(ca_get0_cert(ca), id))
 		snprintf(id, sizeof(id), "<CA certificate ID>");
 	printf("wrote %s (key %s)\n"
 	       "register the CA (its certificate ID will be %s):\n"

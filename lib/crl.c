@@ -16,6 +16,7 @@
 
 #include "crl.h"
 #include "util.h"
+#include "x509.h"
 
 struct crl_cache {
 	pthread_mutex_t lock;
@@ -230,20 +231,13 @@ int crl_get(struct crl_cache *c, struct ca *ca, struct ledger *l, int pem,
 		const unsigned char *p = c->der;
 		X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)c->der_len);
 		BIO *b = BIO_new(BIO_s_mem());
-		char *data;
-		long n;
 
 		if (!crl || !b || !PEM_write_bio_X509_CRL(b, crl)) {
 			rc = err_set(e, ERR_INTERNAL, "cannot encode the CRL");
 		} else {
-			n = BIO_get_mem_data(b, &data);
-			*out = malloc((size_t)n);
-			if (*out) {
-				memcpy(*out, data, (size_t)n);
-				*len = (size_t)n;
-			} else {
+			*out = (unsigned char *)x509_bio_strdup(b, len);
+			if (!*out)
 				rc = err_set(e, ERR_NOMEM, "out of memory");
-			}
 		}
 		BIO_free(b);
 		X509_CRL_free(crl);

@@ -35,6 +35,7 @@
 
 #include "est.h"
 #include "util.h"
+#include "x509.h"
 
 /* Longest "Authorization: Basic" value we decode: a 64-character client
  * name and a token of at most 1024 bytes (auth.c), base64-encoded. */
@@ -56,16 +57,6 @@ struct est {
 	struct est_outcome *out;
 	unsigned role;
 };
-
-static void set_body(struct http_resp *resp, int status, const char *type,
-		     char *body, size_t len)
-{
-	free(resp->body);
-	resp->status = status;
-	resp->content_type = type;
-	resp->body = body;
-	resp->body_len = len;
-}
 
 static void add_header(struct http_resp *resp, const char *name,
 		       const char *value)
@@ -96,7 +87,7 @@ static void send_error(struct est *s, int rc, const char *msg)
 		b = NULL;
 		n = 0;
 	}
-	set_body(s->resp, status, "text/plain; charset=utf-8", b, (size_t)n);
+	http_resp_set_body(s->resp, status, "text/plain; charset=utf-8", b, (size_t)n);
 	if (status == 503)
 		add_header(s->resp, "Retry-After", EST_RETRY_AFTER);
 	/* RFC 7030 3.2.3: the server asks for HTTP authentication with a
@@ -120,8 +111,7 @@ static char *p7_base64(STACK_OF(X509) * certs, size_t *len)
 	PKCS7 *p7 = PKCS7_new();
 	BIO *mem = BIO_new(BIO_s_mem()), *b64 = BIO_new(BIO_f_base64());
 	unsigned char *der = NULL;
-	char *out = NULL, *data;
-	long n;
+	char *out = NULL;
 	int dlen, i, ok;
 
 	/* encapContentInfo is type id-data with no content at all, as
@@ -141,13 +131,7 @@ static char *p7_base64(STACK_OF(X509) * certs, size_t *len)
 	mem = NULL;
 	if (BIO_write(b64, der, dlen) != dlen || BIO_flush(b64) != 1)
 		goto out;
-	n = BIO_get_mem_data(b64, &data);
-	out = malloc((size_t)n + 1);
-	if (!out)
-		goto out;
-	memcpy(out, data, (size_t)n);
-	out[n] = '\0';
-	*len = (size_t)n;
+	out = x509_bio_strdup(b64, len);
 out:
 	OPENSSL_free(der);
 	BIO_free_all(b64);
@@ -167,7 +151,7 @@ static void send_p7(struct est *s, STACK_OF(X509) * certs, const char *type)
 		send_error(s, -ERR_NOMEM, "cannot encode the PKCS#7 answer");
 		return;
 	}
-	set_body(s->resp, 200, type, b, len);
+	http_resp_set_body(s->resp, 200, type, b, len);
 	/* RFC 7030 4.1.3 names it; RFC 8951 tells clients to ignore it, so
 	 * it costs nothing and keeps older clients happy. */
 	add_header(s->resp, "Content-Transfer-Encoding", "base64");
@@ -692,7 +676,7 @@ void est_handle(struct api *a, const struct http_req *req,
 		/* RFC 7030 4.5.2: 204, no attributes required. */
 		if (!get)
 			return method_not_allowed(&s, "GET");
-		set_body(resp, 204, NULL, NULL, 0);
+		http_resp_set_body(resp, 204, NULL, NULL, 0);
 		return;
 	}
 	if (strcmp(op, "serverkeygen") == 0 || strcmp(op, "fullcmc") == 0)

@@ -31,6 +31,7 @@
 
 #include "http.h"
 #include "tls.h"
+#include "util.h"
 
 /* Threads per listener when not configured: signing is CPU-bound but every
  * issuance also waits for its group commit (an fsync of 1-10 ms on the
@@ -293,17 +294,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	atomic_fetch_add(&s->completed, 1);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes %XX in place as MHD_http_unescape does, except %00: a decoded NUL
  * would cut the path or a query value short as a C string (so
  * "/v1/ledger%00/x" was routed as "/v1/ledger" and "limit=10%00" read as
@@ -316,8 +306,8 @@ static size_t unescape_keep_nul(void *cls, struct MHD_Connection *c, char *s)
 	(void)cls;
 	(void)c;
 	while (*r) {
-		if (r[0] == '%' && (hi = hexval(r[1])) >= 0 &&
-		    (lo = hexval(r[2])) >= 0 && (hi | lo)) {
+		if (r[0] == '%' && (hi = hex_digit(r[1])) >= 0 &&
+		    (lo = hex_digit(r[2])) >= 0 && (hi | lo)) {
 			*w++ = (char)(hi << 4 | lo);
 			r += 3;
 		} else {
@@ -621,4 +611,14 @@ void http_stop(struct http_server *s)
 	}
 	free(s->ls);
 	free(s);
+}
+
+void http_resp_set_body(struct http_resp *resp, int status, const char *type,
+			char *body, size_t len)
+{
+	free(resp->body);
+	resp->status = status;
+	resp->content_type = type;
+	resp->body = body;
+	resp->body_len = len;
 }

@@ -69,6 +69,11 @@ struct http_resp {
 typedef void (*http_handler_fn)(void *arg, const struct http_req *req,
 				struct http_resp *resp);
 
+/* Sets resp's status, content type (a static string) and body (malloc'd,
+ * taken over; len bytes), freeing any body resp held. */
+void http_resp_set_body(struct http_resp *resp, int status, const char *type,
+			char *body, size_t len);
+
 struct http_opts {
 	size_t max_body_bytes;
 	unsigned max_connections;	/* per listener */

@@ -11,6 +11,7 @@
 
 #include "issue.h"
 #include "util.h"
+#include "x509.h"
 
 void issue_result_clear(struct issue_result *res)
 {
@@ -205,20 +206,14 @@ int issue_pem(struct issuer *is, const char *client, const char *serial,
 char *issue_der_to_pem(const unsigned char *der, size_t len)
 {
 	BIO *b = NULL;
-	char *out = NULL, *data;
-	long n;
+	char *out = NULL;
 
 	if (!der || len == 0 || len > (size_t)LONG_MAX)
 		goto out;
 	b = BIO_new(BIO_s_mem());
 	if (!b || PEM_write_bio(b, PEM_STRING_X509, "", der, (long)len) <= 0)
 		goto out;
-	n = BIO_get_mem_data(b, &data);
-	out = malloc((size_t)n + 1);
-	if (!out)
-		goto out;
-	memcpy(out, data, (size_t)n);
-	out[n] = '\0';
+	out = x509_bio_strdup(b, NULL);
 out:
 	BIO_free(b);
 	return out;

@@ -99,10 +99,6 @@ int jitp_policy(const char *region, const char *account, json_t **out,
 int jitp_read_cert_bundle(const char *pem, size_t len, X509 **out,
 			  struct errd *e);
 
-/* AWS IoT certificate ID of x: lowercase hex SHA-256 of its DER into
- * hex[65]. 0 or -ERR_INTERNAL. */
-int jitp_certificate_id(X509 *x, char hex[65]);
-
 /* Evaluates text — a registration config ({"templateBody": string,
  * "roleArn": string}) or a bare template body — against cert as AWS IoT
  * would on the device's first connect.

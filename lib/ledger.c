@@ -213,6 +213,35 @@ out:
 	return rc;
 }
 
+/* The key-reuse lookup id (ST_SPKI_OTHER, ST_SPKI_REVOKED) for spki and
+ * serial: 1 with the first column of the row found in other[80], 0 when
+ * there is none, or a negative error. */
+static int spki_lookup(struct ledger_conn *c, enum ledger_stmt id,
+		       const char *spki, const char *serial, char other[80],
+		       struct errd *e)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, s;
+
+	rc = ledger_conn_stmt(c, id, &st, e);
+	if (rc < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, spki, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, serial, -1, SQLITE_STATIC);
+	s = sqlite3_step(st);
+	if (s == SQLITE_ROW) {
+		snprintf(other, 80, "%s",
+			 (const char *)sqlite3_column_text(st, 0));
+		rc = 1;
+	} else if (s != SQLITE_DONE) {
+		rc = ledger_sql_err(c->db, e, "checking keys");
+	}
+out:
+	if (st)
+		sqlite3_reset(st);
+	return rc;
+}
+
 /* The issuance rules on connection c (a reader, or the writer inside its
  * transaction): one implementation for both, so the pre-check and the
  * authoritative check cannot drift apart. */
@@ -257,44 +286,24 @@ static int check_issue_conn(struct ledger_conn *c, const char *serial,
 		goto out;
 	}
 	if (spki && unique_keys) {
-		rc = ledger_conn_stmt(c, ST_SPKI_OTHER, &st, e);
-		if (rc < 0)
-			goto out;
-		sqlite3_bind_text(st, 1, spki, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, serial, -1, SQLITE_STATIC);
-		s = sqlite3_step(st);
-		if (s == SQLITE_ROW) {
-			snprintf(other, sizeof(other), "%s",
-				 (const char *)sqlite3_column_text(st, 0));
+		rc = spki_lookup(c, ST_SPKI_OTHER, spki, serial, other, e);
+		if (rc > 0)
 			rc = err_set(e, ERR_PUBLIC_KEY_REUSED,
 				     "this public key was already certified "
 				     "for serial %s: a cloned device or a key "
 				     "generator without entropy",
 				     other);
+		if (rc != 0)
 			goto out;
-		} else if (s != SQLITE_DONE) {
-			rc = ledger_sql_err(c->db, e, "checking keys");
-			goto out;
-		}
-		rc = ledger_conn_stmt(c, ST_SPKI_REVOKED, &st, e);
-		if (rc < 0)
-			goto out;
-		sqlite3_bind_text(st, 1, spki, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, serial, -1, SQLITE_STATIC);
-		s = sqlite3_step(st);
-		if (s == SQLITE_ROW) {
-			snprintf(other, sizeof(other), "%s",
-				 (const char *)sqlite3_column_text(st, 0));
+		rc = spki_lookup(c, ST_SPKI_REVOKED, spki, serial, other, e);
+		if (rc > 0)
 			rc = err_set(e, ERR_PUBLIC_KEY_REUSED,
 				     "this public key belongs to revoked "
 				     "certificate %s of serial %s: a reissue "
 				     "needs a new key",
 				     other, serial);
+		if (rc != 0)
 			goto out;
-		} else if (s != SQLITE_DONE) {
-			rc = ledger_sql_err(c->db, e, "checking keys");
-			goto out;
-		}
 	}
 	rc = ledger_conn_stmt(c, ST_CURRENT, &st, e);
 	if (rc < 0)
@@ -329,10 +338,7 @@ int ledger_check_issue(struct ledger *l, const char *serial,
 	struct ledger_conn *c = NULL;
 	int rc;
 
-	rc = ledger_reader_get(l, &c, e);
-	if (rc < 0)
-		goto out;
-	rc = ledger_conn_exec(c, "BEGIN", e);
+	rc = ledger_reader_begin(l, &c, e);
 	if (rc < 0)
 		goto out;
 	rc = check_issue_conn(c, serial, spki_sha256, require_allowlist,

@@ -597,6 +597,18 @@ out:
 	return rc;
 }
 
+/* See ledger_int.h. */
+int ledger_reader_begin(struct ledger *l, struct ledger_conn **out,
+			struct errd *e)
+{
+	int rc;
+
+	rc = ledger_reader_get(l, out, e);
+	if (rc == 0)
+		rc = ledger_conn_exec(*out, "BEGIN", e);
+	return rc;
+}
+
 /* See ledger_int.h. c NULL is a no-op. Ends any transaction left open. */
 void ledger_reader_put(struct ledger *l, struct ledger_conn *c)
 {

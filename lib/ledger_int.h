@@ -103,6 +103,10 @@ int ledger_sql_err(sqlite3 *db, struct errd *e, const char *what);
 int ledger_reader_get(struct ledger *l, struct ledger_conn **out,
 		      struct errd *e);
 void ledger_reader_put(struct ledger *l, struct ledger_conn *c);
+/* ledger_reader_get, then BEGIN: a reader inside a read transaction, so
+ * several lookups see one state. ledger_reader_put ends it. */
+int ledger_reader_begin(struct ledger *l, struct ledger_conn **out,
+			struct errd *e);
 
 /* Copies the current row (columns LEDGER_COLS) into en (cleared first). */
 int ledger_row_to_entry(sqlite3_stmt *st, struct ledger_entry *en,

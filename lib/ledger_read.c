@@ -167,10 +167,7 @@ int ledger_get_certificate(struct ledger *l, const char *certificate_id,
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	rc = ledger_reader_get(l, &c, e);
-	if (rc < 0)
-		goto out;
-	rc = ledger_conn_exec(c, "BEGIN", e);
+	rc = ledger_reader_begin(l, &c, e);
 	if (rc < 0)
 		goto out;
 	rc = ledger_conn_stmt(c, ST_BY_CERT, &st, e);

@@ -171,17 +171,6 @@ static void p11_free(struct p11 *p)
 
 /* ---- URI (RFC 7512) -------------------------------------------------- */
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The n bytes at s, %XX decoded (RFC 3986 2.1), as a new string; NULL on a
  * bad escape, an embedded NUL or ENOMEM. */
 static char *pct_decode(const char *s, size_t n)
@@ -201,8 +190,8 @@ static char *pct_decode(const char *s, size_t n)
 			free(out);
 			return NULL;
 		}
-		hi = hexval((unsigned char)s[i + 1]);
-		lo = hexval((unsigned char)s[i + 2]);
+		hi = hex_digit((unsigned char)s[i + 1]);
+		lo = hex_digit((unsigned char)s[i + 2]);
 		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
 			free(out);
 			return NULL;

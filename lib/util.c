@@ -36,8 +36,7 @@ void hex_encode(const unsigned char *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-/* Value of one hex digit, -1 when c is none. */
-static int hex_value(char c)
+int hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -55,13 +54,13 @@ int hex_decode(const char *in, unsigned char *out, size_t n)
 	size_t i;
 
 	for (i = 0; i < 2 * n; i++)
-		if (hex_value(in[i]) < 0)
+		if (hex_digit(in[i]) < 0)
 			return -ERR_MALFORMED_REQUEST;
 	if (in[2 * n] != '\0')
 		return -ERR_MALFORMED_REQUEST;
 	for (i = 0; i < n; i++)
-		out[i] = (unsigned char)((unsigned)hex_value(in[2 * i]) << 4 |
-					 (unsigned)hex_value(in[2 * i + 1]));
+		out[i] = (unsigned char)((unsigned)hex_digit(in[2 * i]) << 4 |
+					 (unsigned)hex_digit(in[2 * i + 1]));
 	return 0;
 }
 

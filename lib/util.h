@@ -14,6 +14,8 @@
 
 /* Lowercase hex of n bytes into out (2n+1 bytes, NUL-terminated). */
 void hex_encode(const unsigned char *in, size_t n, char *out);
+/* Value of the hex digit c (0-9, a-f, A-F), -1 when c is none. */
+int hex_digit(int c);
 /* Parses exactly 2n lowercase/uppercase hex chars into out; 0 or -ERR_MALFORMED_REQUEST. */
 int hex_decode(const char *in, unsigned char *out, size_t n);
 

@@ -1,9 +1,12 @@
 /*
  * x509 — building blocks shared by everything in thingca that makes a
- * certificate: the device profile, `ca init` and the AWS verification
- * certificate. Keeps ASN.1 string types, serial numbers and validity
- * encoding in one place so all three follow RFC 5280 the same way.
+ * certificate: the device profile, `ca init`, `ca server-cert` and the AWS
+ * verification certificate. Keeps ASN.1 string types, serial numbers and
+ * validity encoding in one place so all of them follow RFC 5280 the same
+ * way, and the key generation, PEM files and certificate IDs the commands
+ * share.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -13,9 +16,12 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "config.h"
+#include "util.h"
 #include "x509.h"
 
 /* Longest "/C=../CN=.." subject we parse: 8 attributes of at most 128
@@ -293,5 +299,138 @@ int x509_time_to_time_t(const ASN1_TIME *t, time_t *out)
 	}
 	*out = timegm(&tm);
 out:
+	return rc;
+}
+
+void x509_not_after_text(X509 *x, char out[21])
+{
+	time_t na;
+
+	if (x509_time_to_time_t(X509_get0_notAfter(x), &na) == 0)
+		time_rfc3339(na, out);
+	else
+		snprintf(out, 21, "?");
+}
+
+int x509_certificate_id(X509 *x, char hex[65])
+{
+	unsigned char *der = NULL, md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	int len, rc = -ERR_INTERNAL;
+
+	hex[0] = '\0';
+	len = i2d_X509(x, &der);
+	if (len <= 0)
+		goto out;
+	if (!EVP_Digest(der, (size_t)len, md, &mdlen, EVP_sha256(), NULL) ||
+	    mdlen != 32)
+		goto out;
+	hex_encode(md, mdlen, hex);
+	rc = 0;
+out:
+	OPENSSL_free(der);
+	return rc;
+}
+
+char *x509_bio_strdup(BIO *b, size_t *len)
+{
+	char *data = NULL, *out = NULL;
+	long n = BIO_get_mem_data(b, &data);
+
+	if (n < 0)
+		n = 0;
+	out = malloc((size_t)n + 1);
+	if (!out)
+		goto out;
+	if (n > 0)
+		memcpy(out, data, (size_t)n);
+	out[n] = '\0';
+	if (len)
+		*len = (size_t)n;
+out:
+	return out;
+}
+
+EVP_PKEY *x509_keygen(unsigned type)
+{
+	EVP_PKEY *k = NULL;
+
+	switch (type) {
+	case KEY_EC_P256:
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+		break;
+	case KEY_EC_P384:
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+		break;
+	case KEY_RSA_2048:
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+		break;
+	case KEY_RSA_3072:
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
+		break;
+	case KEY_RSA_4096:
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)4096);
+		break;
+	default:
+		break;
+	}
+	return k;
+}
+
+/* What memory BIO b holds into path (file_write, refusing an existing path
+ * unless overwrite), then zeroed: it may be a key. */
+static int bio_write_file(BIO *b, const char *path, unsigned mode,
+			  int overwrite, struct errd *e)
+{
+	char *data = NULL;
+	long n = BIO_get_mem_data(b, &data);
+	int rc;
+
+	rc = file_write(path, data, n > 0 ? (size_t)n : 0, mode, !overwrite,
+			e);
+	if (data && n > 0)
+		OPENSSL_cleanse(data, (size_t)n);
+	return rc;
+}
+
+int x509_write_key(const char *path, EVP_PKEY *k, int overwrite,
+		   struct errd *e)
+{
+	/* The secure heap where available: zeroed when freed. */
+	BIO *b = BIO_new(BIO_s_secmem());
+	int rc = 0;
+
+	if (!b || !PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL)) {
+		rc = err_set(e, ERR_INTERNAL, "cannot encode the key");
+		err_add_openssl(e);
+		goto out;
+	}
+	rc = bio_write_file(b, path, 0600, overwrite, e);
+out:
+	BIO_free(b);
+	return rc;
+}
+
+int x509_write_cert(const char *path, X509 *x, STACK_OF(X509) *chain,
+		    int overwrite, struct errd *e)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	int i, ok, rc = 0;
+
+	ok = b && PEM_write_bio_X509(b, x);
+	for (i = 0; ok && i < sk_X509_num(chain); i++) {
+		X509 *c = sk_X509_value(chain, i);
+
+		if (X509_check_issued(c, c) != X509_V_OK)
+			ok = PEM_write_bio_X509(b, c);
+	}
+	if (!ok) {
+		rc = err_set(e, ERR_INTERNAL, "cannot encode the certificate");
+		err_add_openssl(e);
+		goto out;
+	}
+	rc = bio_write_file(b, path, 0644, overwrite, e);
+out:
+	BIO_free(b);
 	return rc;
 }

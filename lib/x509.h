@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <time.h>
+#include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -59,5 +60,35 @@ const EVP_MD *x509_md_for_key(EVP_PKEY *k);
 
 /* Seconds since the epoch of an ASN1_TIME; 0 or -ERR_INTERNAL. */
 int x509_time_to_time_t(const ASN1_TIME *t, time_t *out);
+
+/* x's notAfter as RFC 3339 UTC into out[21], "?" when it cannot be read. */
+void x509_not_after_text(X509 *x, char out[21]);
+
+/* AWS IoT certificate ID of x: lowercase hex SHA-256 of its DER into
+ * hex[65]. 0 or -ERR_INTERNAL (hex is then ""). */
+int x509_certificate_id(X509 *x, char hex[65]);
+
+/* A NUL-terminated malloc'd copy of what memory BIO b (or the memory BIO
+ * at the end of its chain) holds; *len (may be NULL) gets its length
+ * without the NUL. The caller frees; NULL on out-of-memory. */
+char *x509_bio_strdup(BIO *b, size_t *len);
+
+/* A new key of type, one enum key_type bit (config.h): EC P-256 or P-384,
+ * RSA 2048, 3072 or 4096. The caller frees; NULL for any other type or
+ * when OpenSSL fails (its error queue says why). */
+EVP_PKEY *x509_keygen(unsigned type);
+
+/* Writes k as unencrypted PKCS#8 PEM to path, mode 0600, encoded in the
+ * secure heap where there is one. Refuses an existing path (-ERR_IO)
+ * unless overwrite. 0, -ERR_INTERNAL or file_write's error. */
+int x509_write_key(const char *path, EVP_PKEY *k, int overwrite,
+		   struct errd *e);
+
+/* Writes x as PEM to path, mode 0644, followed by the certificates of
+ * chain (may be NULL) that are not self-signed: a TLS server sends its
+ * intermediates, never the root. Refuses an existing path (-ERR_IO) unless
+ * overwrite. 0, -ERR_INTERNAL or file_write's error. */
+int x509_write_cert(const char *path, X509 *x, STACK_OF(X509) *chain,
+		    int overwrite, struct errd *e);
 
 #endif

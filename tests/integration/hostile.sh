@@ -4,30 +4,6 @@
 
 RAW="perl $SRC/tests/integration/rawhttp.pl"
 
-# alive PID: is the process running (a zombie waiting to be reaped is not)?
-alive() {
-	[ -r "/proc/$1/stat" ] || return 1
-	! sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | grep -q '^Z'
-}
-
-# stop_daemon [SIGNAL]: signals $PID (default TERM), waits (bounded, 30 s),
-# then KILL; sets STOP_RC to its exit status and clears PID. Runs in the
-# calling shell (not in $(...), where `wait` cannot reap the daemon).
-stop_daemon() {
-	STOP_RC=
-	[ -n "$PID" ] || return 0
-	kill -"${1:-TERM}" "$PID" 2>/dev/null
-	_i=0
-	while alive "$PID" && [ $_i -lt 300 ]; do
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	kill -KILL "$PID" 2>/dev/null
-	wait "$PID"
-	STOP_RC=$?
-	PID=
-}
-
 # allow SERIAL...: allowlists through POST /v1/serials with the admin token
 # (batches of 1000). Returns 1 when the daemon refused.
 allow() {

@@ -18,21 +18,28 @@ _n=0
 _failed=0
 : "${THINGCA_VALGRIND:=}"
 
-# _alive PID: running and not a zombie waiting to be reaped (kill -0 still
+# alive PID: running and not a zombie waiting to be reaped (kill -0 still
 # succeeds on a zombie).
-_alive() {
+alive() {
 	[ -e "/proc/$1" ] && ! grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev/null
 }
 
+# stop_pid PID [SIGNAL] [TENTHS]: signals PID (default TERM), waits for it
+# to end (bounded: TENTHS tenths of a second, default 300), then KILLs it.
+# Does not reap it: the caller `wait`s for its status.
+stop_pid() {
+	kill -"${2:-TERM}" "$1" 2>/dev/null
+	_i=0
+	while alive "$1" && [ $_i -lt "${3:-300}" ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	kill -KILL "$1" 2>/dev/null
+}
+
 _cleanup() {
-	if [ -n "$PID" ] && _alive "$PID"; then
-		kill -TERM "$PID" 2>/dev/null
-		_i=0
-		while _alive "$PID" && [ $_i -lt 100 ]; do
-			sleep 0.1
-			_i=$((_i + 1))
-		done
-		kill -KILL "$PID" 2>/dev/null
+	if [ -n "$PID" ] && alive "$PID"; then
+		stop_pid "$PID" TERM 100
 	fi
 	[ -n "${KEEP_TMP:-}" ] || rm -rf "$T"
 }
@@ -113,19 +120,14 @@ tca_start() {
 	return 1
 }
 
-# tca_stop: SIGTERM, bounded wait; sets STOP_RC to the exit status. (Not
-# for use inside $(...): a subshell cannot wait for our child.)
+# tca_stop [SIGNAL]: signals $PID (default TERM), waits (bounded, 30 s),
+# then KILL; sets STOP_RC to its exit status and clears PID. (Not for use
+# inside $(...): a subshell cannot wait for our child.)
 STOP_RC=
 tca_stop() {
 	STOP_RC=
 	[ -n "$PID" ] || return 0
-	kill -TERM "$PID" 2>/dev/null
-	_i=0
-	while _alive "$PID" && [ $_i -lt 300 ]; do
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	kill -KILL "$PID" 2>/dev/null
+	stop_pid "$PID" "${1:-TERM}"
 	wait "$PID"
 	STOP_RC=$?
 	PID=

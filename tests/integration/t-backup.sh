@@ -44,7 +44,7 @@ out=$("$BIN/thingca" ledger backup --ledger "$T/ledger.db" --to "$T/backup.db" 2
 is "$?" 0 "online backup while stations issue"
 like "$out" "OK: [0-9]+ entries, head [0-9]+ [0-9a-f]{64}" "backup reports the copy's head"
 i=0
-while { _alive $L1 || _alive $L2; } && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+while { alive $L1 || alive $L2; } && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
 missing=0
 while read -r s id; do
 	[ "$(sqlite3 "$T/backup.db" "SELECT count(*) FROM ledger WHERE certificate_id='$id' AND serial='$s'")" = 1 ] || missing=$((missing + 1))
@@ -99,7 +99,7 @@ sqlite3 "$T/ledger.db" "PRAGMA user_version = 999"
 "$BIN/thingcad" -c "$T/thingca.json" 2> "$T/newer.log" &
 p=$!
 i=0
-while _alive $p && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+while alive $p && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 kill -KILL $p 2>/dev/null
 wait $p
 is "$?" 1 "thingcad refuses a ledger schema newer than it knows"

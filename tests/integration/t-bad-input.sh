@@ -411,6 +411,6 @@ is "$(tca_sql "SELECT count(*) FROM ledger WHERE event='issued'")" 2 "the ledger
 "$BIN/thingca" ledger verify --ledger "$T/ledger.db" > "$T/verify.out" 2>&1
 is "$?" 0 "thingca ledger verify passes"
 
-stop_daemon
+tca_stop
 is "$STOP_RC" 0 "thingcad stops cleanly"
 done_testing

@@ -157,6 +157,6 @@ is "$rc" 0 "thingca ledger verify passes after more issuance"
 st=$(tca_get /v1/ledger/head "$AU")
 is "$st $(jbody .seq)" "200 $(tca_sql 'SELECT max(seq) FROM ledger')" "GET /v1/ledger/head names the newest entry"
 
-stop_daemon
+tca_stop
 is "$STOP_RC" 0 "thingcad stops cleanly"
 done_testing

@@ -18,13 +18,7 @@ MQPORT=
 # _mq_stop: stop mosquitto by its PID, bounded.
 _mq_stop() {
 	[ -n "$MQPID" ] || return 0
-	kill -TERM "$MQPID" 2>/dev/null
-	_j=0
-	while _alive "$MQPID" && [ $_j -lt 100 ]; do
-		sleep 0.1
-		_j=$((_j + 1))
-	done
-	kill -KILL "$MQPID" 2>/dev/null
+	stop_pid "$MQPID" TERM 100
 	wait "$MQPID" 2>/dev/null
 	MQ_RC=$?
 	MQPID=
@@ -56,7 +50,7 @@ _mq_start() {
 			if grep -q "mosquitto version .* running" "$T/mosquitto.log"; then
 				return 0
 			fi
-			_alive "$MQPID" || break
+			alive "$MQPID" || break
 			sleep 0.1
 			_j=$((_j + 1))
 		done
@@ -136,7 +130,7 @@ mqtt_sub() {
 	_j=0
 	while [ $_j -lt 100 ]; do
 		[ "$(grep -cF "Sending SUBACK to $3" "$T/mosquitto.log")" -gt "$_before" ] && return 0
-		_alive "$SUBPID" || break
+		alive "$SUBPID" || break
 		sleep 0.1
 		_j=$((_j + 1))
 	done
@@ -243,7 +237,7 @@ rc=$?
 	fail "a client without a certificate is refused" "exit != 0" "exit 0"
 
 # Still alive after all that, then stopped by PID.
-_alive "$MQPID" && pass "mosquitto still running" || fail "mosquitto still running"
+alive "$MQPID" && pass "mosquitto still running" || fail "mosquitto still running"
 _mq_stop
 is "$MQ_RC" 0 "mosquitto stops on SIGTERM with status 0"
 done_testing

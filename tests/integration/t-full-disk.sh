@@ -14,7 +14,7 @@ mount -t tmpfs -o size=1m,mode=0700 tmpfs "$SMALL" 2>/dev/null || skip_all "need
 MOUNTED=1
 
 _fd_cleanup() {
-	[ -n "$PID" ] && stop_daemon KILL
+	[ -n "$PID" ] && tca_stop KILL
 	if [ -n "${MOUNTED:-}" ]; then
 		umount "$SMALL" 2>/dev/null || umount -l "$SMALL" 2>/dev/null
 	fi
@@ -108,7 +108,7 @@ rc=$?
 is "$rc" 0 "thingca ledger verify passes"
 [ $rc -eq 0 ] || sed 's/^/#   /' "$T/verify.out"
 
-stop_daemon
+tca_stop
 is "$STOP_RC" 0 "thingcad stops cleanly"
 umount "$SMALL" && MOUNTED=
 is "$MOUNTED" "" "tmpfs unmounted"

@@ -102,9 +102,6 @@ start() {
 	fi
 	PID=$!
 }
-# alive PID: the process exists and is not a zombie (kill -0 succeeds on a
-# zombie until the shell reaps it, so it cannot tell an exit by itself).
-alive() { [ -e "/proc/$1" ] && ! grep -q "^[0-9]* (.*) Z" "/proc/$1/stat" 2>/dev/null; }
 # wait_exit: bounded wait for $PID to end by itself; its status in RC. Not in
 # \$(...): a subshell cannot wait for the main shell's children.
 wait_exit() {

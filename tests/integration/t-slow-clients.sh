@@ -108,6 +108,6 @@ if [ $((t1 - t0)) -lt 1500 ]; then pass "... promptly ($((t1 - t0)) ms)"
 else fail "... promptly" "< 1500 ms" "$((t1 - t0)) ms"; fi
 is "$(tca_sql "SELECT count(*) FROM ledger WHERE event='issued'")" 5 "ledger holds the 5 issuances"
 
-stop_daemon
+tca_stop
 is "$STOP_RC" 0 "thingcad stops cleanly (SIGTERM, status 0)"
 done_testing

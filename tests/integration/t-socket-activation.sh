@@ -20,8 +20,6 @@ free_port() {
 		}
 		exit 1;'
 }
-# alive PID: exists and is not a zombie.
-alive() { [ -e "/proc/$1" ] && ! grep -q "^[0-9]* (.*) Z" "/proc/$1/stat" 2>/dev/null; }
 
 SOCK="$T/thingcad.sock"
 tca_ca ec:P-256

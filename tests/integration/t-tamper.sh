@@ -73,7 +73,7 @@ sed "s|$T/ledger.db|$T/newest.db|" "$T/thingca.json" > "$T/newest.json"
 "$BIN/thingcad" -c "$T/newest.json" 2> "$T/newest.log" &
 p=$!
 i=0
-while _alive $p && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+while alive $p && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 kill -KILL $p 2>/dev/null
 wait $p
 is "$?" 1 "thingcad refuses to start on a ledger with a tampered newest entry"

@@ -29,6 +29,7 @@
 
 #include <microhttpd.h>
 
+#include "deadline.h"
 #include "http.h"
 #include "tls.h"
 #include "util.h"
@@ -63,6 +64,8 @@ struct http_server {
 	http_handler_fn handler;
 	void *arg;
 	size_t max_body;
+	struct deadlines *dl;	/* headers and body each within this: */
+	uint64_t part_ns;	/* connection_timeout_s, in ns */
 	atomic_uint inflight;
 	atomic_uint_fast64_t completed;
 };
@@ -71,6 +74,7 @@ struct http_conn {
 	struct http_server *srv;
 	struct listener *l;
 	struct MHD_Connection *mhd;
+	struct deadline *dl;	/* the connection's, lent */
 	char *body;
 	size_t len;
 	size_t cap;
@@ -189,6 +193,9 @@ static enum MHD_Result dispatch(struct http_conn *hc, const char *url,
 		req.peer_cert_verified = tp.verified;
 		req.peer_cert_why = tp.why;
 	}
+	/* The request is complete: signing and the commit take the time
+	 * they take. */
+	deadline_set(hc->srv->dl, hc->dl, 0);
 	req.method = method;
 	req.path = url;
 	req.body = hc->body ? hc->body : "";
@@ -213,6 +220,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c,
 
 	(void)version;
 	if (!hc) {
+		const union MHD_ConnectionInfo *ci;
 		const char *cl;
 
 		hc = calloc(1, sizeof(*hc));
@@ -221,6 +229,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c,
 		hc->srv = s;
 		hc->l = l;
 		hc->mhd = c;
+		ci = MHD_get_connection_info(c,
+					     MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		hc->dl = ci ? ci->socket_context : NULL;
+		/* Headers are in; the body gets its own allowance. */
+		deadline_set(s->dl, hc->dl, s->part_ns);
 		peer_name(c, hc->peer, sizeof(hc->peer));
 		*con_cls = hc;
 		atomic_fetch_add(&s->inflight, 1);
@@ -287,11 +300,38 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)toe;
 	if (!hc)
 		return;
+	/* Answered: the next request's headers get a fresh allowance (an
+	 * idle keep-alive connection is cut as MHD's timeout would). */
+	deadline_set(s->dl, hc->dl, s->part_ns);
 	free(hc->body);
 	free(hc);
 	*con_cls = NULL;
 	atomic_fetch_sub(&s->inflight, 1);
 	atomic_fetch_add(&s->completed, 1);
+}
+
+/* Tracks each connection's deadline from its first byte: a client that
+ * trickles its headers or body is cut at connection_timeout_s per part
+ * (deadline.h), which MHD's idle timeout alone does not do. MHD calls
+ * CLOSED before it closes the descriptor. */
+static void on_connection(void *cls, struct MHD_Connection *c,
+			  void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct listener *l = cls;
+	struct http_server *s = l->srv;
+	const union MHD_ConnectionInfo *ci;
+	struct deadline *t;
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		deadline_remove(s->dl, *socket_context);
+		*socket_context = NULL;
+		return;
+	}
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	t = ci ? deadline_add(s->dl, ci->connect_fd) : NULL;
+	deadline_set(s->dl, t, s->part_ns);
+	*socket_context = t;
 }
 
 /* Decodes %XX in place as MHD_http_unescape does, except %00: a decoded NUL
@@ -480,6 +520,13 @@ int http_start(const struct listen_cfg *listen, size_t n_listen,
 	s->handler = handler;
 	s->arg = arg;
 	s->max_body = o->max_body_bytes;
+	s->part_ns = (uint64_t)o->connection_timeout_s * 1000000000ULL;
+	s->dl = deadlines_new();
+	if (!s->dl) {
+		free(s->ls);
+		free(s);
+		return err_set(e, ERR_NOMEM, "cannot start the deadline thread");
+	}
 	for (i = 0; i < n; i++)
 		s->ls[i].fd = -1;
 	s->n = n;
@@ -533,6 +580,7 @@ int http_start(const struct listen_cfg *listen, size_t n_listen,
 			MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
 			MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout_s,
 			MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
+			MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
 			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 			MHD_OPTION_UNESCAPE_CALLBACK, unescape_keep_nul, NULL,
 			MHD_OPTION_ARRAY, tlsopt, MHD_OPTION_END);
@@ -609,6 +657,9 @@ void http_stop(struct http_server *s)
 		}
 		tls_files_clear(&l->files);
 	}
+	/* After the daemons: their CLOSED notifications removed every
+	 * entry. */
+	deadlines_free(s->dl);
 	free(s->ls);
 	free(s);
 }

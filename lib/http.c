@@ -482,6 +482,21 @@ static void listener_describe_fd(struct listener *l)
 	}
 }
 
+/* The listen entry an inherited socket stands for: the one whose address
+ * reads the same as the socket's bound address ("127.0.0.1:8443",
+ * "[::1]:8443", "unix:/run/thingca/thingcad.sock"), so a socket from
+ * thingcad.socket gets that entry's TLS settings. NULL: plain HTTP. */
+static const struct listen_cfg *match_listen(const struct listen_cfg *ls,
+					     size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (ls[i].address && strcmp(ls[i].address, name) == 0)
+			return &ls[i];
+	return NULL;
+}
+
 static unsigned pool_size(unsigned want)
 {
 	long ncpu;
@@ -538,21 +553,25 @@ int http_start(const struct listen_cfg *listen, size_t n_listen,
 				 MHD_USE_ERROR_LOG;
 		size_t k = 0;
 
+		const struct listen_cfg *cfg;
+
 		l->srv = s;
 		if (nfds) {
-			/* systemd's sockets are plain HTTP (docs/est.md). */
 			l->fd = fds[i];
 			listener_describe_fd(l);
+			cfg = match_listen(listen, n_listen, l->name);
 		} else {
-			if (listen[i].tls_certificate) {
-				rc = tls_files_load(&listen[i], &l->files, e);
-				if (rc)
-					goto out;
-				l->tls = 1;
-				l->require_client_cert =
-				    listen[i].require_client_cert;
-			}
-			rc = listener_bind(l, listen[i].address, e);
+			cfg = &listen[i];
+		}
+		if (cfg && cfg->tls_certificate) {
+			rc = tls_files_load(cfg, &l->files, e);
+			if (rc)
+				goto out;
+			l->tls = 1;
+			l->require_client_cert = cfg->require_client_cert;
+		}
+		if (!nfds) {
+			rc = listener_bind(l, cfg->address, e);
 			if (rc)
 				goto out;
 		}

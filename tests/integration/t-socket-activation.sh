@@ -108,4 +108,23 @@ kill -KILL "$PID" 2>/dev/null
 wait "$PID"
 is "$?" 0 "SIGTERM stops thingcad with status 0"
 PID=
+
+# An inherited socket whose address matches an HTTPS "listen" entry gets
+# that entry's TLS settings (thingcad.socket in front of an HTTPS listener).
+"$BIN/thingca" -c "$T/thingca.json" ca server-cert --ip 127.0.0.1 \
+	--ca-cert "$T/ca.pem" --ca-key "$T/ca.key" \
+	--out-cert "$T/srv.pem" --out-key "$T/srv.key" >/dev/null 2>&1
+TPORT=$(free_port) || { fail "a free port for TLS"; done_testing; }
+sed -i "s|\"listen\": \[[^]]*\]|\"listen\": [{\"address\": \"127.0.0.1:$TPORT\", \"tls\": {\"certificate\": \"$T/srv.pem\", \"key\": \"$T/srv.key\"}}]|" "$T/thingca.json"
+: > "$T/daemon.log"
+systemd-socket-activate -l "127.0.0.1:$TPORT" "$BIN/thingcad" -c "$T/thingca.json" 2>> "$T/daemon.log" &
+PID=$!
+_w=0
+while ! grep -q 'Listening on' "$T/daemon.log" && alive "$PID" && [ $_w -lt 50 ]; do sleep 0.1; _w=$((_w + 1)); done
+st=$(curl -s -o "$T/body" -w '%{http_code}' --max-time 10 --cacert "$T/ca.pem" "https://127.0.0.1:$TPORT/healthz")
+is "$st" 200 "HTTPS over the inherited socket that matches a TLS listen entry"
+st=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$TPORT/healthz")
+is "$st" 000 "plain HTTP is not served there"
+tca_stop
+is "$STOP_RC" 0 "stops with status 0"
 done_testing

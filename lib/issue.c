@@ -127,23 +127,37 @@ int issue_with_csr(struct issuer *is, const char *client, const char *serial,
 	const struct config *cfg = is->cfg;
 	struct ledger_entry existing = {0};
 	const char *spki = csr_spki_sha256(csr);
+	struct errd le = {0};
 	X509 *x = NULL;
-	int rc;
+	int rc, lrc;
 
 	memset(res, 0, sizeof(*res));
+	/* One look at the ledger, before signing, answers rules 3, 5 and 6
+	 * (a retry costs no signature); the key type (rule 4) is judged
+	 * between them so the documented order of errors holds. */
+	lrc = ledger_check_issue(is->ledger, serial, spki,
+				 cfg->require_allowlist,
+				 cfg->profile.unique_public_keys, &existing, &le);
+	if (lrc && lrc != -ERR_PUBLIC_KEY_REUSED &&
+	    lrc != -ERR_SERIAL_ALREADY_ISSUED) {
+		rc = lrc;
+		if (e)
+			*e = le;
+		goto out;
+	}
 	rc = csr_check_key(csr, cfg->profile.key_types, e);
 	if (rc)
 		goto out;
-	/* Rules 5 and 6 before signing: a retry costs no signature. */
-	rc = ledger_check_issue(is->ledger, serial, spki,
-				cfg->require_allowlist,
-				cfg->profile.unique_public_keys, &existing, e);
-	if (rc == -ERR_SERIAL_ALREADY_ISSUED) {
+	if (lrc == -ERR_SERIAL_ALREADY_ISSUED) {
 		rc = existing_answer(&existing, spki, thing_name, res, e);
 		goto out;
 	}
-	if (rc)
+	if (lrc) {
+		rc = lrc;
+		if (e)
+			*e = le;
 		goto out;
+	}
 	rc = profile_issue_spki(is->profile, is->ca, serial, thing_name,
 				csr_get0_pubkey(csr),
 				X509_REQ_get_X509_PUBKEY(csr_get0_req(csr)),
@@ -187,12 +201,25 @@ int issue_pem(struct issuer *is, const char *client, const char *serial,
 	int rc;
 
 	memset(res, 0, sizeof(*res));
-	rc = issue_check_serial(is, serial, thing_name, e);
+	rc = profile_check_serial(is->profile, serial, thing_name, e);
 	if (rc)
 		return rc;
 	rc = csr_parse_pem(csr_pem, csr_len, &csr, e);
-	if (rc)
+	if (rc) {
+		/* Rule 3 before rule 4: a serial the ledger refuses is
+		 * reported as such even when its CSR is broken too. (The
+		 * ledger is read here only on this error path; a good CSR
+		 * gets its one look in issue_with_csr.) */
+		struct errd le = {0};
+		int lrc = issue_check_serial(is, serial, thing_name, &le);
+
+		if (lrc) {
+			if (e)
+				*e = le;
+			return lrc;
+		}
 		return rc;
+	}
 	rc = issue_with_csr(is, client, serial, thing_name, csr, res, e);
 	csr_free(csr);
 	return rc;

@@ -45,8 +45,11 @@ void issue_result_clear(struct issue_result *res);
 int issue_check_serial(struct issuer *is, const char *serial,
 		       char *thing_name, struct errd *e);
 
-/* Rules 4 (key type; the CSR is already parsed and its signature checked)
- * to 7 for a serial that passed issue_check_serial. 0 with *res. */
+/* Rules 3 to 7 for a parsed CSR (its signature already checked) of a serial
+ * that passed profile_check_serial: one ledger read answers the allowlist,
+ * revocation, key reuse and existing-certificate rules, the key type is
+ * judged in its place between them, then sign, record, answer. 0 with
+ * *res. */
 int issue_with_csr(struct issuer *is, const char *client, const char *serial,
 		   const char *thing_name, const struct csr *csr,
 		   struct issue_result *res, struct errd *e);

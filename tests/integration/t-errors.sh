@@ -84,6 +84,12 @@ tca_csr weak rsa:1024
 st=$(tca_post /v1/certificates "$ST" "$(tca_json E-0001 "$T/weak.csr")")
 expect "RSA-1024 key" 422 key_type_not_allowed
 
+# Rule order: the serial's rules (3) come before the CSR's (4).
+st=$(tca_post /v1/certificates "$ST" '{"serial": "E-9999", "csr": "not a csr"}')
+expect "unknown serial with a broken CSR: the serial rule answers" 404 serial_unknown
+st=$(tca_post /v1/certificates "$ST" "$(tca_json E-9999 "$T/ed.csr")")
+expect "unknown serial with an Ed25519 key: the serial rule answers" 404 serial_unknown
+
 is "$(count)" "$before" "no refusal changed the ledger"
 
 st=$(tca_post /v1/certificates "$ST" "$GOOD")

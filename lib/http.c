@@ -521,7 +521,7 @@ int http_start(const struct listen_cfg *listen, size_t n_listen,
 	int rc = 0;
 
 	*out = NULL;
-	if (n == 0)
+	if (n == 0 || (!nfds && !listen))
 		return err_set(e, ERR_CONFIG_INVALID,
 			       "listen: no address to serve on");
 	s = calloc(1, sizeof(*s));
@@ -552,7 +552,6 @@ int http_start(const struct listen_cfg *listen, size_t n_listen,
 				 MHD_USE_EPOLL | MHD_USE_ITC |
 				 MHD_USE_ERROR_LOG;
 		size_t k = 0;
-
 		const struct listen_cfg *cfg;
 
 		l->srv = s;
@@ -571,7 +570,7 @@ int http_start(const struct listen_cfg *listen, size_t n_listen,
 			l->require_client_cert = cfg->require_client_cert;
 		}
 		if (!nfds) {
-			rc = listener_bind(l, cfg->address, e);
+			rc = listener_bind(l, listen[i].address, e);
 			if (rc)
 				goto out;
 		}

@@ -43,6 +43,10 @@
 #define HTTP_THREADS_PER_CORE 16
 /* Upper bound on the pool whatever the machine says. */
 #define HTTP_THREADS_MAX 64
+/* Connections MHD accepts beyond max_connections only to refuse them at
+ * once (on_connection): a burst of this many is refused promptly, a larger
+ * one waits in the backlog until those are gone (milliseconds). */
+#define HTTP_REFUSE_HEADROOM 64u
 /* listen(2) backlog: enough for a burst of stations reconnecting at once. */
 #define HTTP_BACKLOG 512
 
@@ -54,6 +58,7 @@ struct listener {
 	char name[160];
 	struct http_server *srv;
 	int tls;		/* HTTPS (listen[].tls) */
+	atomic_uint conns;	/* open connections */
 	int require_client_cert;
 	struct tls_files files;	/* kept while MHD may read them */
 };
@@ -64,6 +69,7 @@ struct http_server {
 	http_handler_fn handler;
 	void *arg;
 	size_t max_body;
+	unsigned max_conns;	/* per listener; more are refused at once */
 	struct deadlines *dl;	/* headers and body each within this: */
 	uint64_t part_ns;	/* connection_timeout_s, in ns */
 	atomic_uint inflight;
@@ -326,9 +332,19 @@ static void on_connection(void *cls, struct MHD_Connection *c,
 	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
 		deadline_remove(s->dl, *socket_context);
 		*socket_context = NULL;
+		atomic_fetch_sub(&l->conns, 1);
 		return;
 	}
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	/* Past max_connections: refuse now (the client sees the connection
+	 * close and can retry) rather than leave it waiting in the backlog
+	 * while the slots are held. */
+	if (atomic_fetch_add(&l->conns, 1) >= s->max_conns) {
+		if (ci)
+			shutdown(ci->connect_fd, SHUT_RDWR);
+		*socket_context = NULL;
+		return;
+	}
 	t = ci ? deadline_add(s->dl, ci->connect_fd) : NULL;
 	deadline_set(s->dl, t, s->part_ns);
 	*socket_context = t;
@@ -536,6 +552,7 @@ int http_start(const struct listen_cfg *listen, size_t n_listen,
 	s->arg = arg;
 	s->max_body = o->max_body_bytes;
 	s->part_ns = (uint64_t)o->connection_timeout_s * 1000000000ULL;
+	s->max_conns = o->max_connections;
 	s->dl = deadlines_new();
 	if (!s->dl) {
 		free(s->ls);
@@ -595,7 +612,11 @@ int http_start(const struct listen_cfg *listen, size_t n_listen,
 			flags, 0, NULL, NULL, on_access, l,
 			MHD_OPTION_LISTEN_SOCKET, l->fd,
 			MHD_OPTION_THREAD_POOL_SIZE, pool_size(o->threads),
-			MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
+			/* MHD stops accepting at its limit, leaving clients in
+			 * the backlog; ours (on_connection) refuses instead,
+			 * so MHD's is set above it. */
+			MHD_OPTION_CONNECTION_LIMIT,
+			o->max_connections + HTTP_REFUSE_HEADROOM,
 			MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout_s,
 			MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
 			MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,

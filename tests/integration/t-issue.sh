@@ -137,6 +137,20 @@ is "$(cat "$T"/race*.code | grep -c '^201$')" 1 "32 racing keys for one serial: 
 is "$(cat "$T"/race*.code | grep -c '^409$')" 31 "the other 31 get 409"
 is "$(tca_sql "SELECT count(*) FROM ledger WHERE serial='SN-RACE' AND event='issued'")" 1 "exactly one certificate in the ledger"
 
+# --- thingca enroll: a rerun in the same directory reuses the key ---
+out1=$("$BIN/thingca" enroll --url "$URL" --token "$ST" --serial SN-0005 --out "$T/enr" 2>&1)
+is "$?" 0 "thingca enroll issues"
+is "$(stat -c %a "$T/enr/device.key")" 600 "device.key is written 0600"
+is "$(openssl verify -CAfile "$T/ca.pem" "$T/enr/device-bundle.pem" 2>&1)" "$T/enr/device-bundle.pem: OK" "the enrolled bundle verifies"
+id1=$(openssl x509 -in "$T/enr/device.crt" -outform DER | sha256sum | cut -d' ' -f1)
+out2=$("$BIN/thingca" enroll --url "$URL" --token "$ST" --serial SN-0005 --out "$T/enr" 2>&1)
+is "$?" 0 "running enroll again (say after a lost answer) succeeds"
+like "$out2" "received the existing certificate" "... with the certificate already issued"
+is "$(openssl x509 -in "$T/enr/device.crt" -outform DER | sha256sum | cut -d' ' -f1)" "$id1" "... the same one, for the key kept in device.key"
+out3=$("$BIN/thingca" enroll --url "$URL" --token "$ST" --serial SN-0005 --out "$T/enr-other" 2>&1)
+is "$?" 1 "enroll with a new key for an issued serial is refused"
+like "$out3" "serial_already_issued" "... naming the error code"
+
 tca_stop
 is "$STOP_RC" 0 "SIGTERM stops thingcad with status 0"
 like "$(cat "$T/daemon.log")" "POST /v1/certificates 201 client=line1-station1 serial=SN-0001 cert_id=$id" "one log line per request outcome"

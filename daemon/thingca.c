@@ -11,68 +11,69 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: thingca [-c CONFIG] COMMAND [ARGS]\n"
-		"\n"
-		"CA and AWS IoT registration:\n"
-		"  ca init [--key-type T] [--subject S] [--days N]      new CA "
-		"key and certificate\n"
-		"  ca verification-cert --code CODE                      AWS "
-		"registration verification certificate\n"
-		"  ca server-cert --dns NAME --ip ADDR [...]             "
-		"thingcad's TLS server certificate\n"
-		"  jitp template --role-arn ARN [...]                    JITP "
-		"registration config\n"
-		"  jitp policy --region R --account A                    IoT "
-		"policy\n"
-		"  jitp simulate --template F (--cert B | --ledger DB)   what "
-		"AWS IoT would do on first connect\n"
-		"Ledger and serials (read-only unless noted):\n"
-		"  serials import [--batch B] FILE                       add "
-		"allowed serials (writes)\n"
-		"  ledger list|show|export|verify|head|backup [...]      audit "
-		"the ledger\n"
-		"  revoke CERT_ID [--reason R] [--reissue]               revoke "
-		"a certificate (writes)\n"
-		"Clients and stations:\n"
-		"  token new --name N --role station|auditor|admin       a new "
-		"client token\n"
-		"  enroll --url U --token T --serial S --out DIR         "
-		"enrol a device from a station\n"
-		"\n"
-		"  -c, --config FILE  configuration (default %s)\n"
-		"  -h, --help         this help; COMMAND --help for a "
-		"command's options\n"
-		"  -V, --version      print the version\n",
-		CONFIG_DEFAULT_PATH);
+	fprintf(
+	    f,
+	    "usage: thingca [-c CONFIG] COMMAND [ARGS]\n"
+	    "\n"
+	    "CA and AWS IoT registration:\n"
+	    "  ca init [--key-type T] [--subject S] [--days N]      new CA "
+	    "key and certificate\n"
+	    "  ca verification-cert --code CODE                      AWS "
+	    "registration verification certificate\n"
+	    "  ca server-cert --dns NAME --ip ADDR [...]             "
+	    "thingcad's TLS server certificate\n"
+	    "  jitp template --role-arn ARN [...]                    JITP "
+	    "registration config\n"
+	    "  jitp policy --region R --account A                    IoT "
+	    "policy\n"
+	    "  jitp simulate --template F (--cert B | --ledger DB)   what "
+	    "AWS IoT would do on first connect\n"
+	    "Ledger and serials (read-only unless noted):\n"
+	    "  serials import [--batch B] FILE                       add "
+	    "allowed serials (writes)\n"
+	    "  ledger list|show|export|verify|head|backup [...]      audit "
+	    "the ledger\n"
+	    "  revoke CERT_ID [--reason R] [--reissue]               revoke "
+	    "a certificate (writes)\n"
+	    "Clients and stations:\n"
+	    "  token new --name N --role station|auditor|admin       a new "
+	    "client token\n"
+	    "  enroll --url U --token T --serial S --out DIR         "
+	    "enrol a device from a station\n"
+	    "\n"
+	    "  -c, --config FILE  configuration (default %s)\n"
+	    "  -h, --help         this help; COMMAND --help for a "
+	    "command's options\n"
+	    "  -V, --version      print the version\n",
+	    CONFIG_DEFAULT_PATH);
 }
 
 struct command {
 	const char *name;
-	const char *sub;	/* NULL: any */
+	const char *sub; /* NULL: any */
 	int (*fn)(const struct cli *, int, char **);
-	int shift;		/* pass argv from the subcommand on */
+	int shift; /* pass argv from the subcommand on */
 };
 
 static const struct command commands[] = {
-	{"ca", "init", cmd_ca_init, 1},
-	{"ca", "verification-cert", cmd_ca_verification_cert, 1},
-	{"ca", "server-cert", cmd_ca_server_cert, 1},
-	{"jitp", NULL, cmd_jitp, 0},
-	{"serials", NULL, cmd_serials, 0},
-	{"ledger", NULL, cmd_ledger, 0},
-	{"revoke", NULL, cmd_revoke, 0},
-	{"token", NULL, cmd_token, 0},
-	{"enroll", NULL, cmd_enroll, 0},
+    {"ca", "init", cmd_ca_init, 1},
+    {"ca", "verification-cert", cmd_ca_verification_cert, 1},
+    {"ca", "server-cert", cmd_ca_server_cert, 1},
+    {"jitp", NULL, cmd_jitp, 0},
+    {"serials", NULL, cmd_serials, 0},
+    {"ledger", NULL, cmd_ledger, 0},
+    {"revoke", NULL, cmd_revoke, 0},
+    {"token", NULL, cmd_token, 0},
+    {"enroll", NULL, cmd_enroll, 0},
 };
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct cli g = {CONFIG_DEFAULT_PATH, 0};
 	size_t i;
@@ -115,8 +116,9 @@ int main(int argc, char **argv)
 			return c->fn(&g, argc - 1, argv + 1);
 		return c->fn(&g, argc, argv);
 	}
-	fprintf(stderr, "thingca: unknown command '%s%s%s'; see thingca "
-			"--help\n",
+	fprintf(stderr,
+		"thingca: unknown command '%s%s%s'; see thingca "
+		"--help\n",
 		argv[0], argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
 	return CLI_USAGE;
 }

@@ -121,11 +121,11 @@ static int healthy(struct api *a, struct http_server *srv,
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *path = CONFIG_DEFAULT_PATH;
 	struct config *cfg = NULL;
@@ -218,8 +218,7 @@ int main(int argc, char **argv)
 			nfds ? " (from systemd)" : "");
 	log_msg(LOG_NOTICE,
 		"thingcad %s ready: CA %ld days to expiry, %zu clients",
-		THINGCA_VERSION, ca_days_left(a.issuer.ca),
-		auth_count(a.auth));
+		THINGCA_VERSION, ca_days_left(a.issuer.ca), auth_count(a.auth));
 	log_head(a.issuer.ledger, "start");
 	sd_notify(0, "READY=1");
 	notify_status(&a);
@@ -243,7 +242,8 @@ int main(int argc, char **argv)
 			wait_us = wd_usec / 2;
 		if (next_anchor) {
 			time_t left = next_anchor - time(NULL);
-			uint64_t a_us = left > 0 ? (uint64_t)left * 1000000 : 1000;
+			uint64_t a_us =
+			    left > 0 ? (uint64_t)left * 1000000 : 1000;
 
 			if (a_us < wait_us)
 				wait_us = a_us;
@@ -256,8 +256,8 @@ int main(int argc, char **argv)
 		if (sig == SIGHUP)
 			reload(&a, path);
 		now = time(NULL);
-		if (wd_usec && healthy(&a, srv, &last_completed,
-				       &last_progress, stall_s))
+		if (wd_usec &&
+		    healthy(&a, srv, &last_completed, &last_progress, stall_s))
 			sd_notify(0, "WATCHDOG=1");
 		if (now >= next_status) {
 			notify_status(&a);

@@ -34,9 +34,9 @@ struct ctx {
 	struct http_resp *resp;
 	char client[AUTH_NAME_MAX];
 	unsigned role;
-	char serial[SERIAL_MAX + 1];	/* once it passed the serial rules */
+	char serial[SERIAL_MAX + 1]; /* once it passed the serial rules */
 	char cert_id[65];
-	int rc;			/* error answered, 0 when none */
+	int rc; /* error answered, 0 when none */
 	char message[640];
 };
 
@@ -48,7 +48,7 @@ static void send_json(struct ctx *c, int status, json_t *o)
 	json_decref(o);
 	if (!s) {
 		http_resp_set_body(c->resp, 500, "application/json",
-			 strdup("{\"error\":\"out_of_memory\"}"), 25);
+				   strdup("{\"error\":\"out_of_memory\"}"), 25);
 		return;
 	}
 	n = strlen(s);
@@ -226,7 +226,8 @@ static int check_keys(struct ctx *c, json_t *o, const char *const *keys,
 	size_t i;
 	char msg[256];
 
-	json_object_foreach(o, k, v) {
+	json_object_foreach(o, k, v)
+	{
 		for (i = 0; i < n && strcmp(k, keys[i]) != 0; i++)
 			;
 		if (i == n) {
@@ -273,8 +274,9 @@ static void issued_answer(struct ctx *c, struct issue_result *res)
 	chain[pem_len + ca_len] = '\0';
 	snprintf(c->cert_id, sizeof(c->cert_id), "%s", en->certificate_id);
 	if (accepts(c->req, "application/pem-certificate-chain")) {
-		http_resp_set_body(c->resp, status, "application/pem-certificate-chain",
-			 chain, pem_len + ca_len);
+		http_resp_set_body(c->resp, status,
+				   "application/pem-certificate-chain", chain,
+				   pem_len + ca_len);
 		free(pem);
 		return;
 	}
@@ -321,8 +323,8 @@ static void post_certificate(struct ctx *c)
 			   "serial contains a NUL character");
 		goto out;
 	}
-	rc = issue_pem(&c->a->issuer, c->client, serial,
-		       json_string_value(jc), json_string_length(jc), &res, &e);
+	rc = issue_pem(&c->a->issuer, c->client, serial, json_string_value(jc),
+		       json_string_length(jc), &res, &e);
 	/* Only a serial that passed the rules goes into the log. */
 	if (rc != -ERR_SERIAL_INVALID)
 		snprintf(c->serial, sizeof(c->serial), "%s", serial);
@@ -355,15 +357,16 @@ static void get_crl(struct ctx *c)
 	int pem = accepts(c->req, "application/x-pem-file");
 	int rc;
 
-	rc = crl_get(c->a->crl, c->a->issuer.ca, c->a->issuer.ledger, pem,
-		     &out, &len, &e);
+	rc = crl_get(c->a->crl, c->a->issuer.ca, c->a->issuer.ledger, pem, &out,
+		     &len, &e);
 	if (rc) {
 		send_errd(c, rc, &e);
 		return;
 	}
-	http_resp_set_body(c->resp, 200, pem ? "application/x-pem-file"
-				   : "application/pkix-crl",
-		 (char *)out, len);
+	http_resp_set_body(c->resp, 200,
+			   pem ? "application/x-pem-file"
+			       : "application/pkix-crl",
+			   (char *)out, len);
 }
 
 /* Filters and cursor of GET /v1/ledger. */
@@ -427,8 +430,7 @@ static int list_arg(void *arg, const char *k, const char *v)
 		n = strtoll(v, &end, 10);
 		if (!*v || *end || n < 0 ||
 		    (k[0] == 'l' && (n < 1 || n > LEDGER_PAGE_MAX))) {
-			snprintf(msg, sizeof(msg),
-				 "%s must be %s", k,
+			snprintf(msg, sizeof(msg), "%s must be %s", k,
 				 k[0] == 'l' ? "an integer from 1 to 1000"
 					     : "a non-negative integer");
 			goto bad;
@@ -502,7 +504,8 @@ static void get_ledger(struct ctx *c)
 		return;
 	}
 	if (csv) {
-		http_resp_set_body(c->resp, 200, "text/csv; charset=utf-8", buf, len);
+		http_resp_set_body(c->resp, 200, "text/csv; charset=utf-8", buf,
+				   len);
 		return;
 	}
 	o = json_object();
@@ -678,7 +681,8 @@ static void post_serials(struct ctx *c)
 		send_error(c, -ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	json_array_foreach(js, i, v) {
+	json_array_foreach(js, i, v)
+	{
 		const char *s = json_string_value(v);
 
 		if (!s || strlen(s) != json_string_length(v)) {
@@ -750,7 +754,8 @@ static void get_readyz(struct ctx *c)
 	json_t *o = json_object();
 	int rc = api_ready(c->a, reason, sizeof(reason));
 
-	json_object_set_new(o, "status", json_string(rc ? "not_ready" : "ready"));
+	json_object_set_new(o, "status",
+			    json_string(rc ? "not_ready" : "ready"));
 	json_object_set_new(o, "reason", json_string(reason));
 	if (rc)
 		snprintf(c->message, sizeof(c->message), "%s", reason);

@@ -15,7 +15,7 @@
 #include "metrics.h"
 
 struct api {
-	struct issuer issuer;		/* cfg, ca, profile, ledger */
+	struct issuer issuer; /* cfg, ca, profile, ledger */
 	struct auth *auth;
 	struct metrics *metrics;
 	struct crl_cache *crl;

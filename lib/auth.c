@@ -25,10 +25,10 @@ struct auth_client {
 	unsigned role;
 	int has_token;
 	unsigned char hash[32];
-	int has_cert;			/* certificate_sha256 */
+	int has_cert; /* certificate_sha256 */
 	unsigned char cert_hash[32];
-	X509_STORE *store;		/* ca: the station CA; NULL when none */
-	char cn[65];			/* with store: the expected CN */
+	X509_STORE *store; /* ca: the station CA; NULL when none */
+	char cn[65];	   /* with store: the expected CN */
 };
 
 struct auth {
@@ -101,8 +101,7 @@ static struct auth_client *table_copy(const struct client_cfg *clients,
 				table_free(t, n);
 				return NULL;
 			}
-			snprintf(t[i].cn, sizeof(t[i].cn), "%s",
-				 clients[i].cn);
+			snprintf(t[i].cn, sizeof(t[i].cn), "%s", clients[i].cn);
 		}
 	}
 	return t;
@@ -248,8 +247,8 @@ out:
 	return ok;
 }
 
-int auth_cert(struct auth *a, const unsigned char *der, size_t len,
-	      char *name, unsigned *role, struct errd *e)
+int auth_cert(struct auth *a, const unsigned char *der, size_t len, char *name,
+	      unsigned *role, struct errd *e)
 {
 	const unsigned char *p = der;
 	unsigned char hash[32];

@@ -46,8 +46,8 @@ int auth_token(struct auth *a, const char *user, const char *token,
  * is the SHA-256 of der, or whose station CA (clients[].ca) it chains to as
  * a TLS client certificate with exactly one subject CN equal to
  * clients[].cn. Same results as auth_bearer. */
-int auth_cert(struct auth *a, const unsigned char *der, size_t len,
-	      char *name, unsigned *role, struct errd *e);
+int auth_cert(struct auth *a, const unsigned char *der, size_t len, char *name,
+	      unsigned *role, struct errd *e);
 
 /* Number of clients per role, for logs. */
 size_t auth_count(struct auth *a);

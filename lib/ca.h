@@ -34,9 +34,10 @@ void ca_free(struct ca *ca);
 X509 *ca_get0_cert(const struct ca *ca);
 
 /* Issuing CA then ca.chain in file order, duplicates dropped (lent). */
-STACK_OF(X509) *ca_get0_chain(const struct ca *ca);
+STACK_OF(X509) * ca_get0_chain(const struct ca *ca);
 
-/* The same chain as PEM text, encoded once at ca_open (lent, NUL-terminated). */
+/* The same chain as PEM text, encoded once at ca_open (lent, NUL-terminated).
+ */
 const char *ca_chain_pem(const struct ca *ca, size_t *len);
 
 /* Digest the CA signs with: SHA-384 for a P-384 key, else SHA-256. */

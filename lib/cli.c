@@ -36,8 +36,8 @@ int cli_key_type(const char *cmd, const char *name, unsigned *type)
 	return CLI_USAGE;
 }
 
-int cli_no_clobber(const char *cmd, const char *key_path,
-		   const char *cert_path, int force, const char *why)
+int cli_no_clobber(const char *cmd, const char *key_path, const char *cert_path,
+		   int force, const char *why)
 {
 	const char *found = NULL;
 
@@ -56,8 +56,8 @@ int cli_no_clobber(const char *cmd, const char *key_path,
 
 struct config *cli_config_or_defaults(const struct cli *g, int note)
 {
-	const char *path = g->config_path ? g->config_path :
-			   CONFIG_DEFAULT_PATH;
+	const char *path =
+	    g->config_path ? g->config_path : CONFIG_DEFAULT_PATH;
 	struct config *cfg = NULL;
 	struct errd e = {0};
 
@@ -68,8 +68,9 @@ struct config *cli_config_or_defaults(const struct cli *g, int note)
 		return NULL;
 	}
 	if (note)
-		fprintf(stderr, "thingca: note: no %s, using the built-in "
-				"default profile (give -c FILE for yours)\n",
+		fprintf(stderr,
+			"thingca: note: no %s, using the built-in "
+			"default profile (give -c FILE for yours)\n",
 			path);
 	return cfg;
 }

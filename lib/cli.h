@@ -12,8 +12,8 @@
 
 /* Global options given before the command. */
 struct cli {
-	const char *config_path;	/* -c FILE, default CONFIG_DEFAULT_PATH */
-	int config_given;		/* -c was given */
+	const char *config_path; /* -c FILE, default CONFIG_DEFAULT_PATH */
+	int config_given;	 /* -c was given */
 };
 
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
@@ -30,8 +30,8 @@ int cli_key_type(const char *cmd, const char *name, unsigned *type);
  * CLI_OK when force or neither exists, else CLI_FAIL after saying on stderr
  * which one exists, why ("" or e.g. "; refusing to replace a CA") and that
  * --force overwrites. */
-int cli_no_clobber(const char *cmd, const char *key_path,
-		   const char *cert_path, int force, const char *why);
+int cli_no_clobber(const char *cmd, const char *key_path, const char *cert_path,
+		   int force, const char *why);
 
 /* The configuration of -c FILE or of the default path, or — when -c was
  * not given and the default path does not exist — the built-in defaults
@@ -46,15 +46,18 @@ const char *cli_ledger_path(const struct cli *g, const char *ledger_opt,
 			    struct config **cfg_out);
 
 /* Each takes argv[0] = its own name ("ca", "ledger", ...). */
-int cmd_ca(const struct cli *g, int argc, char **argv);		/* init, verification-cert, server-cert */
+int cmd_ca(const struct cli *g, int argc,
+	   char **argv); /* init, verification-cert, server-cert */
 int cmd_ca_init(const struct cli *g, int argc, char **argv);
 int cmd_ca_verification_cert(const struct cli *g, int argc, char **argv);
 int cmd_ca_server_cert(const struct cli *g, int argc, char **argv);
-int cmd_jitp(const struct cli *g, int argc, char **argv);	/* template, policy, simulate */
-int cmd_serials(const struct cli *g, int argc, char **argv);	/* import */
-int cmd_ledger(const struct cli *g, int argc, char **argv);	/* list, show, verify, export, head, backup */
+int cmd_jitp(const struct cli *g, int argc,
+	     char **argv); /* template, policy, simulate */
+int cmd_serials(const struct cli *g, int argc, char **argv); /* import */
+int cmd_ledger(const struct cli *g, int argc,
+	       char **argv); /* list, show, verify, export, head, backup */
 int cmd_revoke(const struct cli *g, int argc, char **argv);
-int cmd_token(const struct cli *g, int argc, char **argv);	/* new */
+int cmd_token(const struct cli *g, int argc, char **argv); /* new */
 int cmd_enroll(const struct cli *g, int argc, char **argv);
 
 #endif

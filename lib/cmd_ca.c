@@ -33,39 +33,40 @@
 
 static void ca_init_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: thingca ca init [--key-type TYPE] [--subject DN] "
-		"[--days N]\n"
-		"                       [--out-cert FILE] [--out-key FILE] "
-		"[--force]\n"
-		"       thingca [-c FILE] ca init --key pkcs11:URI "
-		"[--pkcs11-module M] [--pin-file F]\n"
-		"                       [--subject DN] [--days N] "
-		"[--out-cert FILE] [--force]\n"
-		"\n"
-		"Creates a CA key and its self-signed certificate for AWS IoT "
-		"JITP.\n"
-		"\n"
-		"  --key-type TYPE  ec:P-256 (default), ec:P-384, rsa:2048, "
-		"rsa:3072, rsa:4096\n"
-		"  --key URI        an RFC 7512 pkcs11: URI of a key already in "
-		"a token\n"
-		"                   (pkcs11-tool --keypairgen); it never leaves "
-		"the token\n"
-		"  --pkcs11-module M  the token's PKCS#11 module (default: "
-		"ca.pkcs11_module of -c FILE)\n"
-		"  --pin-file F     file (mode 0600) holding the token PIN "
-		"(default: ca.key_pin_file\n"
-		"                   of -c FILE, or pin-source=file: in the "
-		"URI)\n"
-		"  --subject DN     e.g. \"/C=JP/O=MyOrg/CN=thingca Root CA\"\n"
-		"                   (default \"/CN=thingca device CA\")\n"
-		"  --days N         validity in days (default %ld)\n"
-		"  --out-cert FILE  certificate to write (default ca.pem)\n"
-		"  --out-key FILE   private key to write, mode 0600 (default "
-		"ca.key)\n"
-		"  --force          overwrite existing files\n",
-		CA_INIT_DAYS_DEFAULT);
+	fprintf(
+	    f,
+	    "usage: thingca ca init [--key-type TYPE] [--subject DN] "
+	    "[--days N]\n"
+	    "                       [--out-cert FILE] [--out-key FILE] "
+	    "[--force]\n"
+	    "       thingca [-c FILE] ca init --key pkcs11:URI "
+	    "[--pkcs11-module M] [--pin-file F]\n"
+	    "                       [--subject DN] [--days N] "
+	    "[--out-cert FILE] [--force]\n"
+	    "\n"
+	    "Creates a CA key and its self-signed certificate for AWS IoT "
+	    "JITP.\n"
+	    "\n"
+	    "  --key-type TYPE  ec:P-256 (default), ec:P-384, rsa:2048, "
+	    "rsa:3072, rsa:4096\n"
+	    "  --key URI        an RFC 7512 pkcs11: URI of a key already in "
+	    "a token\n"
+	    "                   (pkcs11-tool --keypairgen); it never leaves "
+	    "the token\n"
+	    "  --pkcs11-module M  the token's PKCS#11 module (default: "
+	    "ca.pkcs11_module of -c FILE)\n"
+	    "  --pin-file F     file (mode 0600) holding the token PIN "
+	    "(default: ca.key_pin_file\n"
+	    "                   of -c FILE, or pin-source=file: in the "
+	    "URI)\n"
+	    "  --subject DN     e.g. \"/C=JP/O=MyOrg/CN=thingca Root CA\"\n"
+	    "                   (default \"/CN=thingca device CA\")\n"
+	    "  --days N         validity in days (default %ld)\n"
+	    "  --out-cert FILE  certificate to write (default ca.pem)\n"
+	    "  --out-key FILE   private key to write, mode 0600 (default "
+	    "ca.key)\n"
+	    "  --force          overwrite existing files\n",
+	    CA_INIT_DAYS_DEFAULT);
 }
 
 /* The self-signed CA certificate: v3, random positive serial, subject =
@@ -187,8 +188,7 @@ static int ca_init_token(const struct cli *g, const char *uri,
 		fprintf(stderr, "thingca ca init: %s\n", e.msg);
 		goto out;
 	}
-	printf("key stays in the token: %s (%s)\n", uri,
-	       key_type_name(type));
+	printf("key stays in the token: %s (%s)\n", uri, key_type_name(type));
 	ca_init_report(x, out_cert, subject);
 	printf("next: set \"ca\": {\"certificate\": \"%s\", \"key\": "
 	       "\"%s\",\n"

@@ -175,15 +175,15 @@ static int write_out(const char *dir, const char *name, const char *data,
 int cmd_enroll(const struct cli *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"url", required_argument, NULL, 'u'},
-		{"token", required_argument, NULL, 't'},
-		{"token-file", required_argument, NULL, 'T'},
-		{"serial", required_argument, NULL, 's'},
-		{"key-type", required_argument, NULL, 'k'},
-		{"out", required_argument, NULL, 'o'},
-		{"cacert", required_argument, NULL, 'C'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"url", required_argument, NULL, 'u'},
+	    {"token", required_argument, NULL, 't'},
+	    {"token-file", required_argument, NULL, 'T'},
+	    {"serial", required_argument, NULL, 's'},
+	    {"key-type", required_argument, NULL, 'k'},
+	    {"out", required_argument, NULL, 'o'},
+	    {"cacert", required_argument, NULL, 'C'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *url = NULL, *serial = NULL, *out = NULL, *cacert = NULL;
 	const char *key_type = "ec:P-256", *token_file = NULL;
@@ -238,9 +238,9 @@ int cmd_enroll(const struct cli *g, int argc, char **argv)
 			fprintf(stderr, "thingca: %s\n", e.msg);
 			goto out;
 		}
-		while (tlen && (token[tlen - 1] == '\n' ||
-				token[tlen - 1] == '\r' ||
-				token[tlen - 1] == ' '))
+		while (tlen &&
+		       (token[tlen - 1] == '\n' || token[tlen - 1] == '\r' ||
+			token[tlen - 1] == ' '))
 			token[--tlen] = '\0';
 	}
 	if (!url || !token || !serial || !out || optind != argc) {
@@ -288,11 +288,12 @@ int cmd_enroll(const struct cli *g, int argc, char **argv)
 		ans.p = NULL;
 		ans.n = 0;
 		if (post(endpoint, auth, body_s, cacert, &ans, &status, err) ==
-			    0 &&
+			0 &&
 		    status != 503)
 			break;
-		fprintf(stderr, "thingca: attempt %d/%d: %s; retrying with "
-				"the same key\n",
+		fprintf(stderr,
+			"thingca: attempt %d/%d: %s; retrying with "
+			"the same key\n",
 			attempt, ENROLL_TRIES,
 			status ? "thingcad is unavailable (503)" : err);
 		if (attempt < ENROLL_TRIES)
@@ -306,8 +307,10 @@ int cmd_enroll(const struct cli *g, int argc, char **argv)
 	}
 	res = ans.p ? json_loads(ans.p, 0, NULL) : NULL;
 	if (status != 200 && status != 201) {
-		const char *code = json_string_value(json_object_get(res, "error"));
-		const char *msg = json_string_value(json_object_get(res, "message"));
+		const char *code =
+		    json_string_value(json_object_get(res, "error"));
+		const char *msg =
+		    json_string_value(json_object_get(res, "message"));
 
 		fprintf(stderr, "thingca: refused (%ld %s): %s\n", status,
 			code ? code : "?", msg ? msg : (ans.p ? ans.p : ""));
@@ -315,8 +318,9 @@ int cmd_enroll(const struct cli *g, int argc, char **argv)
 	}
 	if (!json_is_string(json_object_get(res, "certificate")) ||
 	    !json_is_string(json_object_get(res, "chain"))) {
-		fprintf(stderr, "thingca: %s answered %ld without a "
-				"certificate\n",
+		fprintf(stderr,
+			"thingca: %s answered %ld without a "
+			"certificate\n",
 			endpoint, status);
 		goto out;
 	}

@@ -98,15 +98,15 @@ out:
 static int jitp_template(const struct cli *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"role-arn", required_argument, NULL, 'r'},
-		{"policy-name", required_argument, NULL, 'p'},
-		{"policy-document", required_argument, NULL, 'd'},
-		{"thing-type", required_argument, NULL, 't'},
-		{"group", required_argument, NULL, 'g'},
-		{"attribute", required_argument, NULL, 'a'},
-		{"out", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"role-arn", required_argument, NULL, 'r'},
+	    {"policy-name", required_argument, NULL, 'p'},
+	    {"policy-document", required_argument, NULL, 'd'},
+	    {"thing-type", required_argument, NULL, 't'},
+	    {"group", required_argument, NULL, 'g'},
+	    {"attribute", required_argument, NULL, 'a'},
+	    {"out", required_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct jitp_template_opts o = {0};
 	struct jitp_attr *attrs = NULL;
@@ -147,9 +147,11 @@ static int jitp_template(const struct cli *g, int argc, char **argv)
 		case 'a':
 			eq = strchr(optarg, '=');
 			if (!eq) {
-				fprintf(stderr, "thingca: --attribute %s: "
-						"expected KEY=REF (e.g. "
-						"country=Country)\n", optarg);
+				fprintf(stderr,
+					"thingca: --attribute %s: "
+					"expected KEY=REF (e.g. "
+					"country=Country)\n",
+					optarg);
 				goto out;
 			}
 			*eq = '\0';
@@ -220,11 +222,11 @@ out:
 static int jitp_policy_cmd(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"region", required_argument, NULL, 'r'},
-		{"account", required_argument, NULL, 'a'},
-		{"out", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"region", required_argument, NULL, 'r'},
+	    {"account", required_argument, NULL, 'a'},
+	    {"out", required_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *region = NULL, *account = NULL, *out_path = NULL;
 	json_t *pol = NULL;
@@ -294,10 +296,12 @@ static int simulate_cert(const char *text, const char *bundle)
 	}
 	src = jitp_simulate(text, x, &result, &reasons, &e);
 	if (src == -ERR_MALFORMED_REQUEST) {
-		fprintf(stderr, "thingca: AWS IoT would refuse this "
-				"certificate (%zu reasons):\n",
+		fprintf(stderr,
+			"thingca: AWS IoT would refuse this "
+			"certificate (%zu reasons):\n",
 			json_array_size(reasons));
-		json_array_foreach(reasons, i, r) {
+		json_array_foreach(reasons, i, r)
+		{
 			fprintf(stderr, "%s\n", json_string_value(r));
 		}
 		goto out;
@@ -336,7 +340,8 @@ static int simulate_entry(void *arg, const struct ledger_entry *en)
 	if (!p || !(x = d2i_X509(NULL, &p, (long)en->der_len))) {
 		t->failed++;
 		printf("%s serial=%s: certificate DER in the ledger does not "
-		       "parse\n", en->certificate_id ? en->certificate_id : "?",
+		       "parse\n",
+		       en->certificate_id ? en->certificate_id : "?",
 		       en->serial ? en->serial : "?");
 		goto out;
 	}
@@ -351,7 +356,8 @@ static int simulate_entry(void *arg, const struct ledger_entry *en)
 		       en->certificate_id ? en->certificate_id : "?",
 		       en->serial ? en->serial : "?",
 		       en->thing_name ? en->thing_name : "?");
-		json_array_foreach(reasons, i, r) {
+		json_array_foreach(reasons, i, r)
+		{
 			printf("  %s\n", json_string_value(r));
 		}
 	}
@@ -368,7 +374,9 @@ static int simulate_ledger(const struct cli *g, const char *text,
 			   const char *ledger_opt)
 {
 	struct ledger_query q = {
-		.event = LEDGER_ISSUED, .limit = LEDGER_PAGE_MAX, .with_der = 1,
+	    .event = LEDGER_ISSUED,
+	    .limit = LEDGER_PAGE_MAX,
+	    .with_der = 1,
 	};
 	struct sim_tally t = {.text = text};
 	struct config *cfg = NULL;
@@ -400,9 +408,10 @@ static int simulate_ledger(const struct cli *g, const char *text,
 	printf("%ld certificates checked, %ld would fail\n", t.checked,
 	       t.failed);
 	if (t.failed) {
-		fprintf(stderr, "thingca: AWS IoT would refuse %ld of %ld "
-				"certificates: fix the template (or the "
-				"profile) before these devices connect\n",
+		fprintf(stderr,
+			"thingca: AWS IoT would refuse %ld of %ld "
+			"certificates: fix the template (or the "
+			"profile) before these devices connect\n",
 			t.failed, t.checked);
 		goto out;
 	}
@@ -416,11 +425,11 @@ out:
 static int jitp_simulate_cmd(const struct cli *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"template", required_argument, NULL, 't'},
-		{"cert", required_argument, NULL, 'c'},
-		{"ledger", required_argument, NULL, 'l'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"template", required_argument, NULL, 't'},
+	    {"cert", required_argument, NULL, 'c'},
+	    {"ledger", required_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *tpath = NULL, *cert = NULL, *ledger = NULL;
 	struct errd e = {0};
@@ -460,8 +469,8 @@ static int jitp_simulate_cmd(const struct cli *g, int argc, char **argv)
 		fprintf(stderr, "thingca: %s\n", e.msg);
 		goto out;
 	}
-	rc = cert ? simulate_cert(text, cert) :
-		    simulate_ledger(g, text, ledger);
+	rc =
+	    cert ? simulate_cert(text, cert) : simulate_ledger(g, text, ledger);
 out:
 	free(text);
 	return rc;

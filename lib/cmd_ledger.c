@@ -37,17 +37,18 @@
 
 static int ledger_usage(FILE *f, int rc)
 {
-	fprintf(f,
-		"usage: thingca ledger list [filters] [--after SEQ] [--limit N]\n"
-		"       thingca ledger show SEQ|CERT_ID [--pem]\n"
-		"       thingca ledger export [--format json|csv] [filters]\n"
-		"       thingca ledger verify [--head SEQ:HASH]\n"
-		"       thingca ledger head [--json]\n"
-		"       thingca ledger backup --to FILE [--force]\n"
-		"filters: --serial S --thing-name T --station N --event E\n"
-		"         --certificate-id ID --since TIME --until TIME\n"
-		"every command takes --ledger DB (default: the configuration's "
-		"\"ledger\")\n");
+	fprintf(
+	    f,
+	    "usage: thingca ledger list [filters] [--after SEQ] [--limit N]\n"
+	    "       thingca ledger show SEQ|CERT_ID [--pem]\n"
+	    "       thingca ledger export [--format json|csv] [filters]\n"
+	    "       thingca ledger verify [--head SEQ:HASH]\n"
+	    "       thingca ledger head [--json]\n"
+	    "       thingca ledger backup --to FILE [--force]\n"
+	    "filters: --serial S --thing-name T --station N --event E\n"
+	    "         --certificate-id ID --since TIME --until TIME\n"
+	    "every command takes --ledger DB (default: the configuration's "
+	    "\"ledger\")\n");
 	return rc;
 }
 
@@ -112,26 +113,41 @@ static void print_json(json_t *j, size_t flags)
 
 /* Filter options shared by list and export. */
 enum {
-	OPT_SERIAL = 256, OPT_THING, OPT_STATION, OPT_EVENT, OPT_SINCE,
-	OPT_UNTIL, OPT_AFTER, OPT_LIMIT, OPT_LEDGER, OPT_FORMAT, OPT_CERT,
-	OPT_HEAD, OPT_JSON, OPT_TO, OPT_FORCE, OPT_PEM, OPT_BATCH,
-	OPT_REASON, OPT_REISSUE,
+	OPT_SERIAL = 256,
+	OPT_THING,
+	OPT_STATION,
+	OPT_EVENT,
+	OPT_SINCE,
+	OPT_UNTIL,
+	OPT_AFTER,
+	OPT_LIMIT,
+	OPT_LEDGER,
+	OPT_FORMAT,
+	OPT_CERT,
+	OPT_HEAD,
+	OPT_JSON,
+	OPT_TO,
+	OPT_FORCE,
+	OPT_PEM,
+	OPT_BATCH,
+	OPT_REASON,
+	OPT_REISSUE,
 };
 
 static const struct option query_opts[] = {
-	{"serial", required_argument, NULL, OPT_SERIAL},
-	{"thing-name", required_argument, NULL, OPT_THING},
-	{"station", required_argument, NULL, OPT_STATION},
-	{"event", required_argument, NULL, OPT_EVENT},
-	{"certificate-id", required_argument, NULL, OPT_CERT},
-	{"since", required_argument, NULL, OPT_SINCE},
-	{"until", required_argument, NULL, OPT_UNTIL},
-	{"after", required_argument, NULL, OPT_AFTER},
-	{"limit", required_argument, NULL, OPT_LIMIT},
-	{"ledger", required_argument, NULL, OPT_LEDGER},
-	{"format", required_argument, NULL, OPT_FORMAT},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+    {"serial", required_argument, NULL, OPT_SERIAL},
+    {"thing-name", required_argument, NULL, OPT_THING},
+    {"station", required_argument, NULL, OPT_STATION},
+    {"event", required_argument, NULL, OPT_EVENT},
+    {"certificate-id", required_argument, NULL, OPT_CERT},
+    {"since", required_argument, NULL, OPT_SINCE},
+    {"until", required_argument, NULL, OPT_UNTIL},
+    {"after", required_argument, NULL, OPT_AFTER},
+    {"limit", required_argument, NULL, OPT_LIMIT},
+    {"ledger", required_argument, NULL, OPT_LEDGER},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 static int parse_i64(const char *s, int64_t *out)
@@ -156,25 +172,41 @@ static int parse_query(int argc, char **argv, struct ledger_query *q,
 	memset(q, 0, sizeof(*q));
 	while ((opt = getopt_long(argc, argv, "h", query_opts, NULL)) != -1) {
 		switch (opt) {
-		case OPT_SERIAL: q->serial = optarg; break;
-		case OPT_THING: q->thing_name = optarg; break;
-		case OPT_STATION: q->station = optarg; break;
-		case OPT_CERT: q->certificate_id = optarg; break;
-		case OPT_SINCE: q->since = optarg; break;
-		case OPT_UNTIL: q->until = optarg; break;
-		case OPT_LEDGER: *ledger_opt = optarg; break;
+		case OPT_SERIAL:
+			q->serial = optarg;
+			break;
+		case OPT_THING:
+			q->thing_name = optarg;
+			break;
+		case OPT_STATION:
+			q->station = optarg;
+			break;
+		case OPT_CERT:
+			q->certificate_id = optarg;
+			break;
+		case OPT_SINCE:
+			q->since = optarg;
+			break;
+		case OPT_UNTIL:
+			q->until = optarg;
+			break;
+		case OPT_LEDGER:
+			*ledger_opt = optarg;
+			break;
 		case OPT_EVENT:
 			q->event = ledger_event_parse(optarg);
 			if (q->event == 0) {
-				fprintf(stderr, "thingca: --event is issued, "
-						"revoked or serials_imported\n");
+				fprintf(stderr,
+					"thingca: --event is issued, "
+					"revoked or serials_imported\n");
 				return CLI_USAGE;
 			}
 			break;
 		case OPT_AFTER:
 		case OPT_LIMIT:
 			if (parse_i64(optarg, &v) < 0) {
-				fprintf(stderr, "thingca: --%s needs a number\n",
+				fprintf(stderr,
+					"thingca: --%s needs a number\n",
 					opt == OPT_AFTER ? "after" : "limit");
 				return CLI_USAGE;
 			}
@@ -206,9 +238,8 @@ static int parse_query(int argc, char **argv, struct ledger_query *q,
 static int list_row(void *arg, const struct ledger_entry *en)
 {
 	(void)arg;
-	printf("%-7lld %-20s %-16s %-16s %-20s %-20s %s\n",
-	       (long long)en->seq, en->time ? en->time : "-",
-	       ledger_event_name(en->event),
+	printf("%-7lld %-20s %-16s %-16s %-20s %-20s %s\n", (long long)en->seq,
+	       en->time ? en->time : "-", ledger_event_name(en->event),
 	       en->client ? en->client : "-", en->serial ? en->serial : "-",
 	       en->thing_name ? en->thing_name : "-",
 	       en->certificate_id ? en->certificate_id : "-");
@@ -323,10 +354,10 @@ static int grab_entry(void *arg, const struct ledger_entry *en)
 	out->client = en->client ? strdup(en->client) : NULL;
 	out->serial = en->serial ? strdup(en->serial) : NULL;
 	out->thing_name = en->thing_name ? strdup(en->thing_name) : NULL;
-	out->certificate_id = en->certificate_id ? strdup(en->certificate_id)
-						 : NULL;
+	out->certificate_id =
+	    en->certificate_id ? strdup(en->certificate_id) : NULL;
 	out->certificate_serial =
-		en->certificate_serial ? strdup(en->certificate_serial) : NULL;
+	    en->certificate_serial ? strdup(en->certificate_serial) : NULL;
 	out->spki_sha256 = en->spki_sha256 ? strdup(en->spki_sha256) : NULL;
 	out->not_before = en->not_before ? strdup(en->not_before) : NULL;
 	out->not_after = en->not_after ? strdup(en->not_after) : NULL;
@@ -334,16 +365,16 @@ static int grab_entry(void *arg, const struct ledger_entry *en)
 	out->der = NULL;
 	if (en->der && (out->der = malloc(en->der_len ? en->der_len : 1)))
 		memcpy(out->der, en->der, en->der_len);
-	return 1;	/* one is enough */
+	return 1; /* one is enough */
 }
 
 static int ledger_show_cmd(const struct cli *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"pem", no_argument, NULL, OPT_PEM},
-		{"ledger", required_argument, NULL, OPT_LEDGER},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"pem", no_argument, NULL, OPT_PEM},
+	    {"ledger", required_argument, NULL, OPT_LEDGER},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct ledger_entry en = {.reissue = -1}, rev = {.reissue = -1};
 	struct ledger_query q = {0};
@@ -358,10 +389,16 @@ static int ledger_show_cmd(const struct cli *g, int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
-		case OPT_PEM: pem = 1; break;
-		case OPT_LEDGER: lopt = optarg; break;
-		case 'h': return ledger_usage(stdout, CLI_OK);
-		default: return ledger_usage(stderr, CLI_USAGE);
+		case OPT_PEM:
+			pem = 1;
+			break;
+		case OPT_LEDGER:
+			lopt = optarg;
+			break;
+		case 'h':
+			return ledger_usage(stdout, CLI_OK);
+		default:
+			return ledger_usage(stderr, CLI_USAGE);
 		}
 	}
 	if (optind + 1 != argc)
@@ -428,12 +465,14 @@ static int verify_print(struct ledger *l, int64_t aseq, const char *ahash,
 
 	if (ledger_verify(l, aseq, ahash, &n, &bad, &e) < 0) {
 		why = e.msg;
-		snprintf(prefix, sizeof(prefix), "entry %lld: ", (long long)bad);
+		snprintf(prefix, sizeof(prefix),
+			 "entry %lld: ", (long long)bad);
 		if (strncmp(why, prefix, strlen(prefix)) == 0)
 			why += strlen(prefix);
 		if (bad)
-			fprintf(stderr, "%s verification FAILED at entry %lld: "
-					"%s\n",
+			fprintf(stderr,
+				"%s verification FAILED at entry %lld: "
+				"%s\n",
 				what, (long long)bad, why);
 		else
 			fprintf(stderr, "%s verification FAILED: %s\n", what,
@@ -454,10 +493,10 @@ static int verify_print(struct ledger *l, int64_t aseq, const char *ahash,
 static int ledger_verify_cmd(const struct cli *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"head", required_argument, NULL, OPT_HEAD},
-		{"ledger", required_argument, NULL, OPT_LEDGER},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"head", required_argument, NULL, OPT_HEAD},
+	    {"ledger", required_argument, NULL, OPT_LEDGER},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct ledger *l = NULL;
 	const char *lopt = NULL, *head = NULL, *colon;
@@ -467,10 +506,16 @@ static int ledger_verify_cmd(const struct cli *g, int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
-		case OPT_HEAD: head = optarg; break;
-		case OPT_LEDGER: lopt = optarg; break;
-		case 'h': return ledger_usage(stdout, CLI_OK);
-		default: return ledger_usage(stderr, CLI_USAGE);
+		case OPT_HEAD:
+			head = optarg;
+			break;
+		case OPT_LEDGER:
+			lopt = optarg;
+			break;
+		case 'h':
+			return ledger_usage(stdout, CLI_OK);
+		default:
+			return ledger_usage(stderr, CLI_USAGE);
 		}
 	}
 	if (optind != argc)
@@ -485,8 +530,9 @@ static int ledger_verify_cmd(const struct cli *g, int argc, char **argv)
 		}
 		snprintf(seqs, sizeof(seqs), "%.*s", (int)(colon - head), head);
 		if (parse_i64(seqs, &aseq) < 0 || aseq == 0) {
-			fprintf(stderr, "thingca: --head SEQ must be a positive "
-					"number\n");
+			fprintf(stderr,
+				"thingca: --head SEQ must be a positive "
+				"number\n");
 			return CLI_USAGE;
 		}
 		head = colon + 1;
@@ -501,10 +547,10 @@ static int ledger_verify_cmd(const struct cli *g, int argc, char **argv)
 static int ledger_head_cmd(const struct cli *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"json", no_argument, NULL, OPT_JSON},
-		{"ledger", required_argument, NULL, OPT_LEDGER},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {"ledger", required_argument, NULL, OPT_LEDGER},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct ledger *l = NULL;
 	struct errd e = {0};
@@ -516,10 +562,16 @@ static int ledger_head_cmd(const struct cli *g, int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
-		case OPT_JSON: json = 1; break;
-		case OPT_LEDGER: lopt = optarg; break;
-		case 'h': return ledger_usage(stdout, CLI_OK);
-		default: return ledger_usage(stderr, CLI_USAGE);
+		case OPT_JSON:
+			json = 1;
+			break;
+		case OPT_LEDGER:
+			lopt = optarg;
+			break;
+		case 'h':
+			return ledger_usage(stdout, CLI_OK);
+		default:
+			return ledger_usage(stderr, CLI_USAGE);
 		}
 	}
 	if (optind != argc)
@@ -547,11 +599,11 @@ out:
 static int ledger_backup_cmd(const struct cli *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"to", required_argument, NULL, OPT_TO},
-		{"force", no_argument, NULL, OPT_FORCE},
-		{"ledger", required_argument, NULL, OPT_LEDGER},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"to", required_argument, NULL, OPT_TO},
+	    {"force", no_argument, NULL, OPT_FORCE},
+	    {"ledger", required_argument, NULL, OPT_LEDGER},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct config *cfg = NULL;
 	struct ledger *l = NULL;
@@ -561,11 +613,19 @@ static int ledger_backup_cmd(const struct cli *g, int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
-		case OPT_TO: to = optarg; break;
-		case OPT_FORCE: force = 1; break;
-		case OPT_LEDGER: lopt = optarg; break;
-		case 'h': return ledger_usage(stdout, CLI_OK);
-		default: return ledger_usage(stderr, CLI_USAGE);
+		case OPT_TO:
+			to = optarg;
+			break;
+		case OPT_FORCE:
+			force = 1;
+			break;
+		case OPT_LEDGER:
+			lopt = optarg;
+			break;
+		case 'h':
+			return ledger_usage(stdout, CLI_OK);
+		default:
+			return ledger_usage(stderr, CLI_USAGE);
 		}
 	}
 	if (optind != argc || to == NULL)
@@ -585,8 +645,9 @@ static int ledger_backup_cmd(const struct cli *g, int argc, char **argv)
 	}
 	if (rc != CLI_OK) {
 		unlink(to);
-		fprintf(stderr, "thingca: removed %s; the source ledger may be "
-				"damaged: run `thingca ledger verify`\n",
+		fprintf(stderr,
+			"thingca: removed %s; the source ledger may be "
+			"damaged: run `thingca ledger verify`\n",
 			to);
 	}
 out:
@@ -703,8 +764,8 @@ static int read_serials(const char *file, const struct profile *prof,
 	struct errd e = {0};
 	size_t cap = 0, n = 0, lcap = 0;
 	long lineno = 0;
-	int col = -1, mode = 0, nc, i, rc = CLI_FAIL;	/* mode 0: undecided,
-							   1 plain, 2 CSV */
+	int col = -1, mode = 0, nc, i, rc = CLI_FAIL; /* mode 0: undecided,
+							 1 plain, 2 CSV */
 	ssize_t len;
 	FILE *f;
 
@@ -726,8 +787,9 @@ static int read_serials(const char *file, const struct profile *prof,
 		if (mode == 0 || mode == 2) {
 			nc = csv_split(s, cells, SERIALS_CSV_COLS);
 			if (nc < 0) {
-				fprintf(stderr, "%s:%ld: unterminated quote or "
-						"more than %d columns\n",
+				fprintf(stderr,
+					"%s:%ld: unterminated quote or "
+					"more than %d columns\n",
 					file, lineno, SERIALS_CSV_COLS);
 				goto out;
 			}
@@ -738,7 +800,7 @@ static int read_serials(const char *file, const struct profile *prof,
 						col = i;
 				if (col >= 0) {
 					mode = 2;
-					continue;	/* the header row */
+					continue; /* the header row */
 				}
 				if (nc > 1) {
 					fprintf(stderr,
@@ -751,8 +813,9 @@ static int read_serials(const char *file, const struct profile *prof,
 				mode = 1;
 			} else {
 				if (col >= nc) {
-					fprintf(stderr, "%s:%ld: no serial "
-							"column on this row\n",
+					fprintf(stderr,
+						"%s:%ld: no serial "
+						"column on this row\n",
 						file, lineno);
 					goto out;
 				}
@@ -764,8 +827,9 @@ static int read_serials(const char *file, const struct profile *prof,
 			goto out;
 		}
 		if (n == SERIALS_IMPORT_MAX) {
-			fprintf(stderr, "%s:%ld: more than %d serials: split "
-					"the file\n",
+			fprintf(stderr,
+				"%s:%ld: more than %d serials: split "
+				"the file\n",
 				file, lineno, SERIALS_IMPORT_MAX);
 			goto out;
 		}
@@ -804,15 +868,15 @@ out:
 int cmd_serials(const struct cli *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"batch", required_argument, NULL, OPT_BATCH},
-		{"ledger", required_argument, NULL, OPT_LEDGER},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"batch", required_argument, NULL, OPT_BATCH},
+	    {"ledger", required_argument, NULL, OPT_LEDGER},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	static const char usage[] =
-		"usage: thingca serials import [--batch B] [--ledger DB] FILE\n"
-		"FILE (\"-\" = stdin): one serial a line, or CSV with a "
-		"header row naming a \"serial\" column\n";
+	    "usage: thingca serials import [--batch B] [--ledger DB] FILE\n"
+	    "FILE (\"-\" = stdin): one serial a line, or CSV with a "
+	    "header row naming a \"serial\" column\n";
 	struct ledger_entry en = {.reissue = -1};
 	struct config *cfg = NULL;
 	struct profile *prof = NULL;
@@ -826,19 +890,27 @@ int cmd_serials(const struct cli *g, int argc, char **argv)
 
 	if (argc < 2 || strcmp(argv[1], "import") != 0) {
 		fputs(usage, argc >= 2 && strcmp(argv[1], "--help") == 0
-				     ? stdout
-				     : stderr);
+				 ? stdout
+				 : stderr);
 		return argc >= 2 && strcmp(argv[1], "--help") == 0 ? CLI_OK
-								    : CLI_USAGE;
+								   : CLI_USAGE;
 	}
 	argc--;
 	argv++;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
-		case OPT_BATCH: batch = optarg; break;
-		case OPT_LEDGER: lopt = optarg; break;
-		case 'h': fputs(usage, stdout); return CLI_OK;
-		default: fputs(usage, stderr); return CLI_USAGE;
+		case OPT_BATCH:
+			batch = optarg;
+			break;
+		case OPT_LEDGER:
+			lopt = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return CLI_OK;
+		default:
+			fputs(usage, stderr);
+			return CLI_USAGE;
 		}
 	}
 	if (optind + 1 != argc) {
@@ -896,18 +968,18 @@ out:
 int cmd_revoke(const struct cli *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"reason", required_argument, NULL, OPT_REASON},
-		{"reissue", no_argument, NULL, OPT_REISSUE},
-		{"ledger", required_argument, NULL, OPT_LEDGER},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"reason", required_argument, NULL, OPT_REASON},
+	    {"reissue", no_argument, NULL, OPT_REISSUE},
+	    {"ledger", required_argument, NULL, OPT_LEDGER},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	static const char usage[] =
-		"usage: thingca revoke CERT_ID [--reason R] [--reissue] "
-		"[--ledger DB]\n"
-		"--reissue: the serial may be issued once more, with a new key "
-		"(a reworked board);\nwithout it the serial stays blocked "
-		"(scrapped or stolen device)\n";
+	    "usage: thingca revoke CERT_ID [--reason R] [--reissue] "
+	    "[--ledger DB]\n"
+	    "--reissue: the serial may be issued once more, with a new key "
+	    "(a reworked board);\nwithout it the serial stays blocked "
+	    "(scrapped or stolen device)\n";
 	struct ledger_entry en = {.reissue = -1};
 	struct ledger *l = NULL;
 	struct errd e = {0};
@@ -919,11 +991,21 @@ int cmd_revoke(const struct cli *g, int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
-		case OPT_REASON: reason = optarg; break;
-		case OPT_REISSUE: reissue = 1; break;
-		case OPT_LEDGER: lopt = optarg; break;
-		case 'h': fputs(usage, stdout); return CLI_OK;
-		default: fputs(usage, stderr); return CLI_USAGE;
+		case OPT_REASON:
+			reason = optarg;
+			break;
+		case OPT_REISSUE:
+			reissue = 1;
+			break;
+		case OPT_LEDGER:
+			lopt = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return CLI_OK;
+		default:
+			fputs(usage, stderr);
+			return CLI_USAGE;
 		}
 	}
 	if (optind + 1 != argc) {
@@ -934,7 +1016,8 @@ int cmd_revoke(const struct cli *g, int argc, char **argv)
 	for (i = 0; argv[optind][i] && i < 64; i++)
 		id[i] = (char)tolower((unsigned char)argv[optind][i]);
 	id[i] = '\0';
-	if (strlen(argv[optind]) != 64 || strspn(id, "0123456789abcdef") != 64) {
+	if (strlen(argv[optind]) != 64 ||
+	    strspn(id, "0123456789abcdef") != 64) {
 		fprintf(stderr, "thingca: CERT_ID is the 64 hex digits of the "
 				"AWS IoT certificate ID\n");
 		return CLI_USAGE;

@@ -70,8 +70,8 @@ static int code_ok(const char *code)
 }
 
 /* Builds and signs the verification certificate for key. */
-static int make_cert(struct ca *ca, EVP_PKEY *key, const char *code,
-		     long days, X509 **out, struct errd *e)
+static int make_cert(struct ca *ca, EVP_PKEY *key, const char *code, long days,
+		     X509 **out, struct errd *e)
 {
 	X509 *cacert = ca_get0_cert(ca), *x = NULL;
 	X509_NAME *subj = NULL;
@@ -109,8 +109,8 @@ static int make_cert(struct ca *ca, EVP_PKEY *key, const char *code,
 		rc = x509_add_ext(x, cacert, NID_key_usage,
 				  "critical,digitalSignature", e);
 	if (!rc)
-		rc = x509_add_ext(x, cacert, NID_subject_key_identifier,
-				  "hash", e);
+		rc = x509_add_ext(x, cacert, NID_subject_key_identifier, "hash",
+				  e);
 	if (!rc)
 		rc = x509_add_ext(x, cacert, NID_authority_key_identifier,
 				  "keyid:always", e);
@@ -129,16 +129,16 @@ out:
 int cmd_ca_verification_cert(const struct cli *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"code", required_argument, NULL, 'C'},
-		{"ca-cert", required_argument, NULL, 'c'},
-		{"ca-key", required_argument, NULL, 'k'},
-		{"out-cert", required_argument, NULL, 'o'},
-		{"out-key", required_argument, NULL, 'K'},
-		{"days", required_argument, NULL, 'd'},
-		{"pkcs11-module", required_argument, NULL, 'M'},
-		{"pin-file", required_argument, NULL, 'P'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"code", required_argument, NULL, 'C'},
+	    {"ca-cert", required_argument, NULL, 'c'},
+	    {"ca-key", required_argument, NULL, 'k'},
+	    {"out-cert", required_argument, NULL, 'o'},
+	    {"out-key", required_argument, NULL, 'K'},
+	    {"days", required_argument, NULL, 'd'},
+	    {"pkcs11-module", required_argument, NULL, 'M'},
+	    {"pin-file", required_argument, NULL, 'P'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *code = NULL, *out_cert = VERIF_CERT_DEFAULT,
 		   *out_key = VERIF_KEY_DEFAULT, *opt_cert = NULL,
@@ -181,9 +181,10 @@ int cmd_ca_verification_cert(const struct cli *g, int argc, char **argv)
 			days = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || days < 1 ||
 			    days > VERIF_DAYS_MAX) {
-				fprintf(stderr, "thingca: --days %s: expected "
-						"1..%d\n", optarg,
-					VERIF_DAYS_MAX);
+				fprintf(stderr,
+					"thingca: --days %s: expected "
+					"1..%d\n",
+					optarg, VERIF_DAYS_MAX);
 				goto out;
 			}
 			break;
@@ -203,9 +204,10 @@ int cmd_ca_verification_cert(const struct cli *g, int argc, char **argv)
 		goto out;
 	}
 	if (!code_ok(code)) {
-		fprintf(stderr, "thingca: --code: expected 1..%d printable "
-				"ASCII characters, as `aws iot "
-				"get-registration-code` prints\n",
+		fprintf(stderr,
+			"thingca: --code: expected 1..%d printable "
+			"ASCII characters, as `aws iot "
+			"get-registration-code` prints\n",
 			VERIF_CODE_MAX);
 		goto out;
 	}
@@ -240,8 +242,10 @@ int cmd_ca_verification_cert(const struct cli *g, int argc, char **argv)
 	/* Never over an existing key: a mistyped --out-key must not destroy
 	 * the CA key. */
 	if (x509_write_key(out_key, key, 0, &e)) {
-		fprintf(stderr, "thingca: %s (remove the old verification "
-				"key or give --out-key)\n", e.msg);
+		fprintf(stderr,
+			"thingca: %s (remove the old verification "
+			"key or give --out-key)\n",
+			e.msg);
 		goto out;
 	}
 	if (x509_write_cert(out_cert, x, NULL, 1, &e)) {
@@ -262,8 +266,8 @@ int cmd_ca_verification_cert(const struct cli *g, int argc, char **argv)
 	       "--registration-config file://registration-config.json\n"
 	       "(registration-config.json: thingca jitp template --role-arn "
 	       "ARN --out registration-config.json)\n",
-	       out_cert, out_key, id, cc.certificate ? cc.certificate : "ca.pem",
-	       out_cert, id);
+	       out_cert, out_key, id,
+	       cc.certificate ? cc.certificate : "ca.pem", out_cert, id);
 	rc = CLI_OK;
 out:
 	X509_free(x);

@@ -90,18 +90,19 @@ static int parse_ca(json_t *root, const char *base_dir, struct config *c,
 		return rc;
 	if ((rc = config_check_keys(o, "ca", keys, e)) < 0)
 		return rc;
-	if ((rc = config_get_string(o, "ca", "certificate", 0, STR_PATH, base_dir,
-			     &c->ca.certificate, e)) < 0 ||
+	if ((rc = config_get_string(o, "ca", "certificate", 0, STR_PATH,
+				    base_dir, &c->ca.certificate, e)) < 0 ||
 	    (rc = config_get_string(o, "ca", "chain", 1, STR_PATH, base_dir,
-			     &c->ca.chain, e)) < 0 ||
-	    (rc = config_get_string(o, "ca", "key", 0, STR_KEY, base_dir, &c->ca.key,
-			     e)) < 0 ||
+				    &c->ca.chain, e)) < 0 ||
+	    (rc = config_get_string(o, "ca", "key", 0, STR_KEY, base_dir,
+				    &c->ca.key, e)) < 0 ||
 	    (rc = config_get_string(o, "ca", "key_passphrase_file", 1, STR_PATH,
-			     base_dir, &c->ca.key_passphrase_file, e)) < 0 ||
-	    (rc = config_get_string(o, "ca", "pkcs11_module", 1, STR_MODULE, base_dir,
-			     &c->ca.pkcs11_module, e)) < 0 ||
-	    (rc = config_get_string(o, "ca", "key_pin_file", 1, STR_PATH, base_dir,
-			     &c->ca.key_pin_file, e)) < 0)
+				    base_dir, &c->ca.key_passphrase_file, e)) <
+		0 ||
+	    (rc = config_get_string(o, "ca", "pkcs11_module", 1, STR_MODULE,
+				    base_dir, &c->ca.pkcs11_module, e)) < 0 ||
+	    (rc = config_get_string(o, "ca", "key_pin_file", 1, STR_PATH,
+				    base_dir, &c->ca.key_pin_file, e)) < 0)
 		return rc;
 	return 0;
 }
@@ -279,24 +280,28 @@ static int parse_profile(json_t *root, struct config *c, struct errd *e)
 	json_t *o;
 	int rc;
 
-	if ((rc = config_get_object(root, "", "profile", &o, e)) < 0 || o == NULL)
+	if ((rc = config_get_object(root, "", "profile", &o, e)) < 0 ||
+	    o == NULL)
 		return rc;
 	if ((rc = config_check_keys(o, "profile", keys, e)) < 0 ||
 	    (rc = parse_subject(o, pc, e)) < 0 ||
-	    (rc = config_get_string(o, "profile", "thing_name", 0, STR_PLAIN, NULL,
-			     &pc->thing_name, e)) < 0 ||
+	    (rc = config_get_string(o, "profile", "thing_name", 0, STR_PLAIN,
+				    NULL, &pc->thing_name, e)) < 0 ||
 	    (rc = check_thing_name(pc->thing_name, e)) < 0 ||
-	    (rc = config_get_string(o, "profile", "serial_pattern", 0, STR_PLAIN, NULL,
-			     &pc->serial_pattern, e)) < 0 ||
+	    (rc = config_get_string(o, "profile", "serial_pattern", 0,
+				    STR_PLAIN, NULL, &pc->serial_pattern, e)) <
+		0 ||
 	    (rc = config_get_bool(o, "profile", "subject_serial_number",
-			   &pc->subject_serial_number, e)) < 0 ||
-	    (rc = config_get_long(o, "profile", "validity_days", 1, VALIDITY_DAYS_MAX,
-			   &pc->validity_days, e)) < 0 ||
-	    (rc = config_get_long(o, "profile", "backdate_seconds", 0, BACKDATE_MAX,
-			   &pc->backdate_seconds, e)) < 0 ||
+				  &pc->subject_serial_number, e)) < 0 ||
+	    (rc = config_get_long(o, "profile", "validity_days", 1,
+				  VALIDITY_DAYS_MAX, &pc->validity_days, e)) <
+		0 ||
+	    (rc = config_get_long(o, "profile", "backdate_seconds", 0,
+				  BACKDATE_MAX, &pc->backdate_seconds, e)) <
+		0 ||
 	    (rc = parse_key_types(o, pc, e)) < 0 ||
 	    (rc = config_get_bool(o, "profile", "unique_public_keys",
-			   &pc->unique_public_keys, e)) < 0)
+				  &pc->unique_public_keys, e)) < 0)
 		return rc;
 	rc = regcomp(&re, pc->serial_pattern, REG_EXTENDED | REG_NOSUB);
 	if (rc != 0) {
@@ -316,12 +321,13 @@ static int parse_serials(json_t *root, struct config *c, struct errd *e)
 	json_t *o;
 	int rc;
 
-	if ((rc = config_get_object(root, "", "serials", &o, e)) < 0 || o == NULL)
+	if ((rc = config_get_object(root, "", "serials", &o, e)) < 0 ||
+	    o == NULL)
 		return rc;
 	if ((rc = config_check_keys(o, "serials", keys, e)) < 0)
 		return rc;
 	return config_get_bool(o, "serials", "require_allowlist",
-			&c->require_allowlist, e);
+			       &c->require_allowlist, e);
 }
 
 static int parse_limits(json_t *root, struct config *c, struct errd *e)
@@ -334,15 +340,16 @@ static int parse_limits(json_t *root, struct config *c, struct errd *e)
 	json_t *o;
 	int rc;
 
-	if ((rc = config_get_object(root, "", "limits", &o, e)) < 0 || o == NULL)
+	if ((rc = config_get_object(root, "", "limits", &o, e)) < 0 ||
+	    o == NULL)
 		return rc;
 	if ((rc = config_check_keys(o, "limits", keys, e)) < 0 ||
-	    (rc = config_get_long(o, "limits", "max_body_bytes", BODY_MIN, BODY_MAX,
-			   &body, e)) < 0 ||
-	    (rc = config_get_long(o, "limits", "max_connections", 1, CONN_MAX, &conns,
-			   e)) < 0 ||
-	    (rc = config_get_long(o, "limits", "connection_timeout_s", 1, TIMEOUT_MAX,
-			   &timeout, e)) < 0)
+	    (rc = config_get_long(o, "limits", "max_body_bytes", BODY_MIN,
+				  BODY_MAX, &body, e)) < 0 ||
+	    (rc = config_get_long(o, "limits", "max_connections", 1, CONN_MAX,
+				  &conns, e)) < 0 ||
+	    (rc = config_get_long(o, "limits", "connection_timeout_s", 1,
+				  TIMEOUT_MAX, &timeout, e)) < 0)
 		return rc;
 	c->limits.max_body_bytes = (size_t)body;
 	c->limits.max_connections = (unsigned)conns;
@@ -361,7 +368,7 @@ static int parse_crl(json_t *root, struct config *c, struct errd *e)
 	if ((rc = config_check_keys(o, "crl", keys, e)) < 0)
 		return rc;
 	return config_get_long(o, "crl", "next_update_hours", 1, CRL_HOURS_MAX,
-			&c->crl.next_update_hours, e);
+			       &c->crl.next_update_hours, e);
 }
 
 static int parse_est(json_t *root, struct config *c, struct errd *e)
@@ -406,17 +413,20 @@ static int config_defaults(struct config *c, struct errd *e)
 	c->profile.n_subject = n;
 	for (i = 0; i < n; i++)
 		if ((rc = config_set_str(&c->profile.subject[i].type,
-				  default_subject[i].type, e)) < 0 ||
+					 default_subject[i].type, e)) < 0 ||
 		    (rc = config_set_str(&c->profile.subject[i].value,
-				  default_subject[i].value, e)) < 0)
+					 default_subject[i].value, e)) < 0)
 			return rc;
-	if ((rc = config_set_str(&c->listen[0].address, "127.0.0.1:8180", e)) < 0 ||
-	    (rc = config_set_str(&c->ledger, "/var/lib/thingca/ledger.db", e)) < 0 ||
-	    (rc = config_set_str(&c->ca.certificate, "/etc/thingca/ca.pem", e)) < 0 ||
+	if ((rc = config_set_str(&c->listen[0].address, "127.0.0.1:8180", e)) <
+		0 ||
+	    (rc = config_set_str(&c->ledger, "/var/lib/thingca/ledger.db", e)) <
+		0 ||
+	    (rc = config_set_str(&c->ca.certificate, "/etc/thingca/ca.pem",
+				 e)) < 0 ||
 	    (rc = config_set_str(&c->ca.key, "/etc/thingca/ca.key", e)) < 0 ||
 	    (rc = config_set_str(&c->profile.thing_name, "{serial}", e)) < 0 ||
-	    (rc = config_set_str(&c->profile.serial_pattern, "^[A-Za-z0-9-]{1,64}$",
-			  e)) < 0)
+	    (rc = config_set_str(&c->profile.serial_pattern,
+				 "^[A-Za-z0-9-]{1,64}$", e)) < 0)
 		return rc;
 	c->ledger_anchor_interval_s = 3600;
 	c->profile.subject_serial_number = 1;
@@ -539,9 +549,10 @@ int config_parse(const char *text, size_t len, const char *base_dir,
 	if ((rc = config_check_keys(root, "", keys, e)) < 0 ||
 	    (rc = config_parse_listen(root, base_dir, c, e)) < 0 ||
 	    (rc = config_get_string(root, "", "ledger", 0, STR_PATH, base_dir,
-			     &c->ledger, e)) < 0 ||
-	    (rc = config_get_long(root, "", "ledger_anchor_interval_s", 0, ANCHOR_MAX,
-			   &c->ledger_anchor_interval_s, e)) < 0 ||
+				    &c->ledger, e)) < 0 ||
+	    (rc = config_get_long(root, "", "ledger_anchor_interval_s", 0,
+				  ANCHOR_MAX, &c->ledger_anchor_interval_s,
+				  e)) < 0 ||
 	    (rc = parse_ca(root, base_dir, c, e)) < 0 ||
 	    (rc = parse_profile(root, c, e)) < 0 ||
 	    (rc = parse_serials(root, c, e)) < 0 ||

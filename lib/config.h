@@ -39,8 +39,8 @@ const char *key_type_name(unsigned type);
 
 /* A "listen" entry. */
 struct listen_cfg {
-	char *address;		/* "host:port" or "unix:/path" */
-	char *tls_certificate;	/* NULL: plain HTTP */
+	char *address;	       /* "host:port" or "unix:/path" */
+	char *tls_certificate; /* NULL: plain HTTP */
 	char *tls_key;
 	char *tls_client_ca;
 	int require_client_cert;
@@ -51,26 +51,26 @@ struct listen_cfg {
  * (docs/est.md "Clients with certificates"). */
 struct client_cfg {
 	char *name;
-	unsigned role;			/* enum role bits */
-	int has_token;			/* token_sha256 given */
+	unsigned role; /* enum role bits */
+	int has_token; /* token_sha256 given */
 	unsigned char token_sha256[32];
-	int has_cert_sha256;		/* certificate_sha256 given */
-	unsigned char cert_sha256[32];	/* SHA-256 of the certificate's DER */
-	char *ca;			/* NULL, or the station CA file */
-	char *ca_pem;			/* its PEM text, read at load */
-	char *cn;			/* with ca: the expected subject CN */
+	int has_cert_sha256;	       /* certificate_sha256 given */
+	unsigned char cert_sha256[32]; /* SHA-256 of the certificate's DER */
+	char *ca;		       /* NULL, or the station CA file */
+	char *ca_pem;		       /* its PEM text, read at load */
+	char *cn;		       /* with ca: the expected subject CN */
 };
 
 /* Where EST finds the device serial in a CSR (est.serial_from). */
 enum est_serial_from {
-	EST_SERIAL_FROM_SERIALNUMBER = 0,	/* subject serialNumber */
-	EST_SERIAL_FROM_CN = 1,			/* subject CN */
+	EST_SERIAL_FROM_SERIALNUMBER = 0, /* subject serialNumber */
+	EST_SERIAL_FROM_CN = 1,		  /* subject CN */
 };
 
 struct ca_cfg {
-	char *certificate;	/* PEM, the issuing CA */
-	char *chain;		/* NULL or PEM certificates appended after it */
-	char *key;		/* path, or RFC 7512 "pkcs11:" URI */
+	char *certificate; /* PEM, the issuing CA */
+	char *chain;	   /* NULL or PEM certificates appended after it */
+	char *key;	   /* path, or RFC 7512 "pkcs11:" URI */
 	char *key_passphrase_file;
 	char *pkcs11_module;
 	char *key_pin_file;
@@ -78,31 +78,31 @@ struct ca_cfg {
 
 /* One subject RDN of the profile, in configuration order. */
 struct rdn_cfg {
-	char *type;	/* "C", "ST", "L", "O", "OU" or "dnQualifier" */
+	char *type; /* "C", "ST", "L", "O", "OU" or "dnQualifier" */
 	char *value;
 };
 
 struct profile_cfg {
 	struct rdn_cfg *subject;
 	size_t n_subject;
-	char *thing_name;		/* template, "{serial}" substituted */
-	char *serial_pattern;		/* POSIX extended regex */
-	int subject_serial_number;	/* bool */
+	char *thing_name;	   /* template, "{serial}" substituted */
+	char *serial_pattern;	   /* POSIX extended regex */
+	int subject_serial_number; /* bool */
 	long validity_days;
 	long backdate_seconds;
-	unsigned key_types;		/* enum key_type bits */
-	int unique_public_keys;		/* bool */
+	unsigned key_types;	/* enum key_type bits */
+	int unique_public_keys; /* bool */
 };
 
 struct config {
 	struct listen_cfg *listen;
 	size_t n_listen;
-	int listen_given;		/* "listen" present in the file */
+	int listen_given; /* "listen" present in the file */
 	char *ledger;
 	long ledger_anchor_interval_s;
 	struct ca_cfg ca;
 	struct profile_cfg profile;
-	int require_allowlist;		/* serials.require_allowlist */
+	int require_allowlist; /* serials.require_allowlist */
 	struct client_cfg *clients;
 	size_t n_clients;
 	struct {
@@ -111,10 +111,10 @@ struct config {
 		unsigned connection_timeout_s;
 	} limits;
 	struct {
-		long next_update_hours;	/* crl.next_update_hours, default 168 */
+		long next_update_hours; /* crl.next_update_hours, default 168 */
 	} crl;
 	struct {
-		int serial_from;	/* enum est_serial_from */
+		int serial_from; /* enum est_serial_from */
 	} est;
 };
 

@@ -23,7 +23,7 @@ struct crl_cache {
 	long next_update_hours;
 	unsigned char *der;
 	size_t der_len;
-	int64_t max_seq;	/* newest revocation the cached CRL holds */
+	int64_t max_seq; /* newest revocation the cached CRL holds */
 	time_t built;
 	int64_t number;
 };
@@ -56,15 +56,15 @@ static int reason_code(const char *r)
 		const char *name;
 		int code;
 	} map[] = {
-		{"keyCompromise", CRL_REASON_KEY_COMPROMISE},
-		{"key_compromise", CRL_REASON_KEY_COMPROMISE},
-		{"cACompromise", CRL_REASON_CA_COMPROMISE},
-		{"affiliationChanged", CRL_REASON_AFFILIATION_CHANGED},
-		{"superseded", CRL_REASON_SUPERSEDED},
-		{"cessationOfOperation", CRL_REASON_CESSATION_OF_OPERATION},
-		{"cessation_of_operation", CRL_REASON_CESSATION_OF_OPERATION},
-		{"certificateHold", CRL_REASON_CERTIFICATE_HOLD},
-		{"privilegeWithdrawn", CRL_REASON_PRIVILEGE_WITHDRAWN},
+	    {"keyCompromise", CRL_REASON_KEY_COMPROMISE},
+	    {"key_compromise", CRL_REASON_KEY_COMPROMISE},
+	    {"cACompromise", CRL_REASON_CA_COMPROMISE},
+	    {"affiliationChanged", CRL_REASON_AFFILIATION_CHANGED},
+	    {"superseded", CRL_REASON_SUPERSEDED},
+	    {"cessationOfOperation", CRL_REASON_CESSATION_OF_OPERATION},
+	    {"cessation_of_operation", CRL_REASON_CESSATION_OF_OPERATION},
+	    {"certificateHold", CRL_REASON_CERTIFICATE_HOLD},
+	    {"privilegeWithdrawn", CRL_REASON_PRIVILEGE_WITHDRAWN},
 	};
 	size_t i;
 
@@ -95,7 +95,8 @@ static int add_revoked(void *arg, const char *serial_hex, const char *when,
 
 	if (!r || !BN_hex2bn(&bn, serial_hex) ||
 	    !(sn = BN_to_ASN1_INTEGER(bn, NULL)) ||
-	    time_parse_rfc3339(when, &tt) < 0 || !(t = ASN1_TIME_set(NULL, tt)) ||
+	    time_parse_rfc3339(when, &tt) < 0 ||
+	    !(t = ASN1_TIME_set(NULL, tt)) ||
 	    !X509_REVOKED_set_serialNumber(r, sn) ||
 	    !X509_REVOKED_set_revocationDate(r, t))
 		goto fail;
@@ -152,7 +153,8 @@ static int build(struct crl_cache *c, struct ca *ca, struct ledger *l,
 	X509V3_set_ctx(&ctx, cacert, NULL, NULL, b.crl, 0);
 	aki = X509V3_EXT_conf_nid(NULL, &ctx, NID_authority_key_identifier,
 				  "keyid:always");
-	if (!now || !next || !num || !aki || !ASN1_INTEGER_set_int64(num, number) ||
+	if (!now || !next || !num || !aki ||
+	    !ASN1_INTEGER_set_int64(num, number) ||
 	    !X509_CRL_set_version(b.crl, X509_CRL_VERSION_2) ||
 	    !X509_CRL_set_issuer_name(b.crl, X509_get_subject_name(cacert)) ||
 	    !X509_CRL_set1_lastUpdate(b.crl, now) ||

@@ -150,10 +150,9 @@ static void describe_key(EVP_PKEY *k, char *buf, size_t size)
 	const char *name;
 
 	if (EVP_PKEY_is_a(k, "EC")) {
-		if (!ec_explicit(k) &&
-		    EVP_PKEY_get_utf8_string_param(k,
-						   OSSL_PKEY_PARAM_GROUP_NAME,
-						   group, sizeof(group), NULL))
+		if (!ec_explicit(k) && EVP_PKEY_get_utf8_string_param(
+					   k, OSSL_PKEY_PARAM_GROUP_NAME, group,
+					   sizeof(group), NULL))
 			snprintf(buf, size, "EC %s", group);
 		else
 			snprintf(buf, size,

@@ -14,7 +14,7 @@
 struct deadline {
 	struct deadline *prev, *next;
 	int fd;
-	uint64_t at_ns;		/* CLOCK_MONOTONIC; 0: none */
+	uint64_t at_ns; /* CLOCK_MONOTONIC; 0: none */
 };
 
 struct deadlines {
@@ -24,7 +24,7 @@ struct deadlines {
 	struct deadline *head;
 	int stopping;
 	uint64_t cut;
-	uint64_t wake_at;	/* when the watcher wakes; 0: not planned */
+	uint64_t wake_at; /* when the watcher wakes; 0: not planned */
 };
 
 static void *watch(void *arg)

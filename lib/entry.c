@@ -88,7 +88,10 @@ int entry_csv_row(FILE *f, const struct ledger_entry *en)
 	csv_field(f, en->not_before, 0);
 	csv_field(f, en->not_after, 0);
 	csv_field(f, en->reason, 0);
-	csv_field(f, en->reissue < 0 ? NULL : en->reissue ? "true" : "false",
+	csv_field(f,
+		  en->reissue < 0 ? NULL
+		  : en->reissue	  ? "true"
+				  : "false",
 		  0);
 	csv_field(f, en->prev_hash, 0);
 	csv_field(f, en->hash, 1);

@@ -44,13 +44,13 @@ enum err_code {
 #define X(name, str, status) ERR_##name,
 	TCA_ERRORS(X)
 #undef X
-	ERR_COUNT
+	    ERR_COUNT
 };
 
 /* What went wrong, for a person: filled by the function that failed. */
 struct errd {
-	int code;	/* positive ERR_*, or 0 */
-	char msg[512];	/* sentence for a person; may cite an RFC clause */
+	int code;      /* positive ERR_*, or 0 */
+	char msg[512]; /* sentence for a person; may cite an RFC clause */
 };
 
 /* Stable API string of rc (negative ERR_* or positive), "internal_error" for
@@ -63,7 +63,7 @@ int err_http_status(int rc);
 /* Fills d (when not NULL) with code and the printf-formatted message, and
  * returns -code so a caller can write `return err_set(e, ERR_X, "...")`. */
 int err_set(struct errd *d, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Clears d (when not NULL). */
 void err_clear(struct errd *d);

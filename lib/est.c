@@ -87,7 +87,8 @@ static void send_error(struct est *s, int rc, const char *msg)
 		b = NULL;
 		n = 0;
 	}
-	http_resp_set_body(s->resp, status, "text/plain; charset=utf-8", b, (size_t)n);
+	http_resp_set_body(s->resp, status, "text/plain; charset=utf-8", b,
+			   (size_t)n);
 	if (status == 503)
 		add_header(s->resp, "Retry-After", EST_RETRY_AFTER);
 	/* RFC 7030 3.2.3: the server asks for HTTP authentication with a

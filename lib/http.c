@@ -53,14 +53,14 @@
 struct listener {
 	struct MHD_Daemon *mhd;
 	int fd;
-	int own_fd;		/* we created it (not inherited) */
-	char *unix_path;	/* we bound it: unlink at stop */
+	int own_fd;	 /* we created it (not inherited) */
+	char *unix_path; /* we bound it: unlink at stop */
 	char name[160];
 	struct http_server *srv;
-	int tls;		/* HTTPS (listen[].tls) */
-	atomic_uint conns;	/* open connections */
+	int tls;	   /* HTTPS (listen[].tls) */
+	atomic_uint conns; /* open connections */
 	int require_client_cert;
-	struct tls_files files;	/* kept while MHD may read them */
+	struct tls_files files; /* kept while MHD may read them */
 };
 
 struct http_server {
@@ -69,9 +69,9 @@ struct http_server {
 	http_handler_fn handler;
 	void *arg;
 	size_t max_body;
-	unsigned max_conns;	/* per listener; more are refused at once */
-	struct deadlines *dl;	/* headers and body each within this: */
-	uint64_t part_ns;	/* connection_timeout_s, in ns */
+	unsigned max_conns;   /* per listener; more are refused at once */
+	struct deadlines *dl; /* headers and body each within this: */
+	uint64_t part_ns;     /* connection_timeout_s, in ns */
 	atomic_uint inflight;
 	atomic_uint_fast64_t completed;
 };
@@ -80,7 +80,7 @@ struct http_conn {
 	struct http_server *srv;
 	struct listener *l;
 	struct MHD_Connection *mhd;
-	struct deadline *dl;	/* the connection's, lent */
+	struct deadline *dl; /* the connection's, lent */
 	char *body;
 	size_t len;
 	size_t cap;
@@ -91,14 +91,13 @@ struct http_conn {
 
 const char *http_req_header(const struct http_req *r, const char *name)
 {
-	return MHD_lookup_connection_value(r->conn->mhd, MHD_HEADER_KIND,
-					   name);
+	return MHD_lookup_connection_value(r->conn->mhd, MHD_HEADER_KIND, name);
 }
 
 const char *http_req_arg(const struct http_req *r, const char *name)
 {
-	return MHD_lookup_connection_value(r->conn->mhd,
-					   MHD_GET_ARGUMENT_KIND, name);
+	return MHD_lookup_connection_value(r->conn->mhd, MHD_GET_ARGUMENT_KIND,
+					   name);
 }
 
 struct args_iter {
@@ -108,7 +107,7 @@ struct args_iter {
 };
 
 static enum MHD_Result args_iter_cb(void *cls, enum MHD_ValueKind kind,
-				   const char *key, const char *value)
+				    const char *key, const char *value)
 {
 	struct args_iter *it = cls;
 
@@ -235,16 +234,16 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c,
 		hc->srv = s;
 		hc->l = l;
 		hc->mhd = c;
-		ci = MHD_get_connection_info(c,
-					     MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		ci = MHD_get_connection_info(
+		    c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 		hc->dl = ci ? ci->socket_context : NULL;
 		/* Headers are in; the body gets its own allowance. */
 		deadline_set(s->dl, hc->dl, s->part_ns);
 		peer_name(c, hc->peer, sizeof(hc->peer));
 		*con_cls = hc;
 		atomic_fetch_add(&s->inflight, 1);
-		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						 MHD_HTTP_HEADER_CONTENT_LENGTH);
+		cl = MHD_lookup_connection_value(
+		    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl) {
 			char *end;
 			unsigned long long v;
@@ -387,8 +386,7 @@ static void listener_describe_fd(struct listener *l);
 
 /* Binds "host:port" or "unix:/path"; fills l. Port 0 binds a free port,
  * which l->name then shows (tests use it). */
-static int listener_bind(struct listener *l, const char *addr,
-			 struct errd *e)
+static int listener_bind(struct listener *l, const char *addr, struct errd *e)
 {
 	int rc = 0, fd = -1, one = 1;
 	struct addrinfo hints = {0}, *ai = NULL;
@@ -527,10 +525,9 @@ static unsigned pool_size(unsigned want)
 	return n > HTTP_THREADS_MAX ? HTTP_THREADS_MAX : n;
 }
 
-int http_start(const struct listen_cfg *listen, size_t n_listen,
-	       const int *fds, size_t nfds, const struct http_opts *o,
-	       http_handler_fn handler, void *arg, struct http_server **out,
-	       struct errd *e)
+int http_start(const struct listen_cfg *listen, size_t n_listen, const int *fds,
+	       size_t nfds, const struct http_opts *o, http_handler_fn handler,
+	       void *arg, struct http_server **out, struct errd *e)
 {
 	struct http_server *s;
 	size_t i, n = nfds ? nfds : n_listen;
@@ -557,7 +554,8 @@ int http_start(const struct listen_cfg *listen, size_t n_listen,
 	if (!s->dl) {
 		free(s->ls);
 		free(s);
-		return err_set(e, ERR_NOMEM, "cannot start the deadline thread");
+		return err_set(e, ERR_NOMEM,
+			       "cannot start the deadline thread");
 	}
 	for (i = 0; i < n; i++)
 		s->ls[i].fd = -1;
@@ -597,9 +595,9 @@ int http_start(const struct listen_cfg *listen, size_t n_listen,
 			    MHD_OPTION_HTTPS_MEM_KEY, 0, l->files.key};
 			tlsopt[k++] = (struct MHD_OptionItem){
 			    MHD_OPTION_HTTPS_MEM_CERT, 0, l->files.cert};
-			tlsopt[k++] = (struct MHD_OptionItem){
-			    MHD_OPTION_HTTPS_PRIORITIES, 0,
-			    (void *)TLS_PRIORITIES};
+			tlsopt[k++] =
+			    (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES,
+						    0, (void *)TLS_PRIORITIES};
 			/* MHD asks for a client certificate only when it has
 			 * a trust list; tls.c checks it per request. */
 			if (l->files.client_ca)
@@ -609,23 +607,23 @@ int http_start(const struct listen_cfg *listen, size_t n_listen,
 		}
 		tlsopt[k] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 		l->mhd = MHD_start_daemon(
-			flags, 0, NULL, NULL, on_access, l,
-			MHD_OPTION_LISTEN_SOCKET, l->fd,
-			MHD_OPTION_THREAD_POOL_SIZE, pool_size(o->threads),
-			/* MHD stops accepting at its limit, leaving clients in
-			 * the backlog; ours (on_connection) refuses instead,
-			 * so MHD's is set above it. */
-			MHD_OPTION_CONNECTION_LIMIT,
-			o->max_connections + HTTP_REFUSE_HEADROOM,
-			MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout_s,
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
-			MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
-			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-			MHD_OPTION_UNESCAPE_CALLBACK, unescape_keep_nul, NULL,
-			MHD_OPTION_ARRAY, tlsopt, MHD_OPTION_END);
+		    flags, 0, NULL, NULL, on_access, l,
+		    MHD_OPTION_LISTEN_SOCKET, l->fd,
+		    MHD_OPTION_THREAD_POOL_SIZE, pool_size(o->threads),
+		    /* MHD stops accepting at its limit, leaving clients in
+		     * the backlog; ours (on_connection) refuses instead,
+		     * so MHD's is set above it. */
+		    MHD_OPTION_CONNECTION_LIMIT,
+		    o->max_connections + HTTP_REFUSE_HEADROOM,
+		    MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout_s,
+		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
+		    MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
+		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		    MHD_OPTION_UNESCAPE_CALLBACK, unescape_keep_nul, NULL,
+		    MHD_OPTION_ARRAY, tlsopt, MHD_OPTION_END);
 		if (!l->mhd) {
-			rc = err_set(e, ERR_IO, "listen %s: cannot start server",
-				     l->name);
+			rc = err_set(e, ERR_IO,
+				     "listen %s: cannot start server", l->name);
 			goto out;
 		}
 	}

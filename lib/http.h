@@ -23,22 +23,22 @@ struct http_conn;
 /* One request, valid during the handler call. */
 struct http_req {
 	const char *method;
-	const char *path;		/* decoded path, without the query */
-	const char *body;		/* NUL-terminated, body_len bytes */
+	const char *path; /* decoded path, without the query */
+	const char *body; /* NUL-terminated, body_len bytes */
 	size_t body_len;
-	int body_too_large;		/* Content-Length or body over the cap:
-					   body is empty, answer 413 */
-	const char *peer;		/* "127.0.0.1:5555", "[::1]:5555", "unix" */
-	struct http_conn *conn;		/* opaque */
+	int body_too_large;	/* Content-Length or body over the cap:
+				   body is empty, answer 413 */
+	const char *peer;	/* "127.0.0.1:5555", "[::1]:5555", "unix" */
+	struct http_conn *conn; /* opaque */
 	/* HTTPS listeners (listen[].tls) only; 0 / NULL otherwise. */
 	int tls;			/* the request came over TLS */
 	int client_cert_required;	/* tls.require_client_cert */
-	const unsigned char *peer_cert;	/* client certificate (DER, leaf),
+	const unsigned char *peer_cert; /* client certificate (DER, leaf),
 					   NULL when none was sent */
 	size_t peer_cert_len;
-	int peer_cert_verified;		/* 1: chains to tls.client_ca and is
-					   valid now (tls.c) */
-	const char *peer_cert_why;	/* not verified: why ("" otherwise) */
+	int peer_cert_verified;	   /* 1: chains to tls.client_ca and is
+				      valid now (tls.c) */
+	const char *peer_cert_why; /* not verified: why ("" otherwise) */
 };
 
 /* A request header or query argument, NULL when absent. */
@@ -57,10 +57,10 @@ int http_req_args_each(const struct http_req *r,
 /* The handler's answer. body is malloc'd and owned by http after the call. */
 struct http_resp {
 	int status;
-	const char *content_type;	/* static string */
+	const char *content_type; /* static string */
 	char *body;
 	size_t body_len;
-	const char *allow;		/* "Allow" header for 405, static */
+	const char *allow; /* "Allow" header for 405, static */
 	/* Further headers as name, value pairs (static strings; unused pairs
 	 * NULL): Retry-After, WWW-Authenticate, Content-Transfer-Encoding. */
 	const char *extra[HTTP_RESP_EXTRA][2];
@@ -76,9 +76,9 @@ void http_resp_set_body(struct http_resp *resp, int status, const char *type,
 
 struct http_opts {
 	size_t max_body_bytes;
-	unsigned max_connections;	/* per listener */
+	unsigned max_connections; /* per listener */
 	unsigned connection_timeout_s;
-	unsigned threads;		/* per listener; 0: sized to the machine */
+	unsigned threads; /* per listener; 0: sized to the machine */
 };
 
 struct http_server;
@@ -86,10 +86,9 @@ struct http_server;
 /* Starts serving. Listeners are either the inherited sockets fds[0..nfds)
  * (systemd socket activation; listen ignored) or the configured listen
  * entries. 0 with *out, or -ERR_IO / -ERR_CONFIG_INVALID naming the address. */
-int http_start(const struct listen_cfg *listen, size_t n_listen,
-	       const int *fds, size_t nfds, const struct http_opts *o,
-	       http_handler_fn handler, void *arg, struct http_server **out,
-	       struct errd *e);
+int http_start(const struct listen_cfg *listen, size_t n_listen, const int *fds,
+	       size_t nfds, const struct http_opts *o, http_handler_fn handler,
+	       void *arg, struct http_server **out, struct errd *e);
 
 /* Stops accepting new connections (closes listeners). Requests in flight
  * continue. */

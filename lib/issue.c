@@ -21,8 +21,8 @@ void issue_result_clear(struct issue_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
-int issue_check_serial(struct issuer *is, const char *serial,
-		       char *thing_name, struct errd *e)
+int issue_check_serial(struct issuer *is, const char *serial, char *thing_name,
+		       struct errd *e)
 {
 	int rc;
 
@@ -109,8 +109,7 @@ static int fill_entry(struct ledger_entry *en, X509 *x, const char *client,
 	OPENSSL_free(hex);
 	if (!en->client || !en->serial || !en->thing_name ||
 	    !en->certificate_id || !en->certificate_serial ||
-	    !en->spki_sha256 || !en->not_before || !en->not_after ||
-	    !en->der) {
+	    !en->spki_sha256 || !en->not_before || !en->not_after || !en->der) {
 		OPENSSL_free(der);
 		return -ERR_NOMEM;
 	}
@@ -135,9 +134,9 @@ int issue_with_csr(struct issuer *is, const char *client, const char *serial,
 	/* One look at the ledger, before signing, answers rules 3, 5 and 6
 	 * (a retry costs no signature); the key type (rule 4) is judged
 	 * between them so the documented order of errors holds. */
-	lrc = ledger_check_issue(is->ledger, serial, spki,
-				 cfg->require_allowlist,
-				 cfg->profile.unique_public_keys, &existing, &le);
+	lrc =
+	    ledger_check_issue(is->ledger, serial, spki, cfg->require_allowlist,
+			       cfg->profile.unique_public_keys, &existing, &le);
 	if (lrc && lrc != -ERR_PUBLIC_KEY_REUSED &&
 	    lrc != -ERR_SERIAL_ALREADY_ISSUED) {
 		rc = lrc;
@@ -158,10 +157,9 @@ int issue_with_csr(struct issuer *is, const char *client, const char *serial,
 			*e = le;
 		goto out;
 	}
-	rc = profile_issue_spki(is->profile, is->ca, serial, thing_name,
-				csr_get0_pubkey(csr),
-				X509_REQ_get_X509_PUBKEY(csr_get0_req(csr)),
-				&x, e);
+	rc = profile_issue_spki(
+	    is->profile, is->ca, serial, thing_name, csr_get0_pubkey(csr),
+	    X509_REQ_get_X509_PUBKEY(csr_get0_req(csr)), &x, e);
 	if (rc)
 		goto out;
 	rc = fill_entry(&res->entry, x, client, serial, thing_name, spki);
@@ -171,9 +169,9 @@ int issue_with_csr(struct issuer *is, const char *client, const char *serial,
 	}
 	/* Rule 6/7: the writer re-checks in its transaction and commits before
 	 * we answer; on failure the certificate is discarded unseen. */
-	rc = ledger_record_issue(is->ledger, &res->entry,
-				 cfg->require_allowlist,
-				 cfg->profile.unique_public_keys, &existing, e);
+	rc =
+	    ledger_record_issue(is->ledger, &res->entry, cfg->require_allowlist,
+				cfg->profile.unique_public_keys, &existing, e);
 	if (rc == -ERR_SERIAL_ALREADY_ISSUED) {
 		/* Lost a race: answer as for a retry, or refuse. */
 		ledger_entry_clear(&res->entry);

@@ -32,7 +32,7 @@ struct issuer {
 
 /* The outcome: the ledger's `issued` entry (with DER) and whether it is new. */
 struct issue_result {
-	int created;			/* 1: new (201); 0: a retry (200) */
+	int created; /* 1: new (201); 0: a retry (200) */
 	struct ledger_entry entry;
 	char thing_name[THING_NAME_MAX + 1];
 };
@@ -42,8 +42,8 @@ void issue_result_clear(struct issue_result *res);
 
 /* Rule 3: serial pattern and ThingName rules, allowlist, revocation block.
  * Fills thing_name[THING_NAME_MAX + 1]. 0 or the documented error. */
-int issue_check_serial(struct issuer *is, const char *serial,
-		       char *thing_name, struct errd *e);
+int issue_check_serial(struct issuer *is, const char *serial, char *thing_name,
+		       struct errd *e);
 
 /* Rules 3 to 7 for a parsed CSR (its signature already checked) of a serial
  * that passed profile_check_serial: one ledger read answers the allowlist,

@@ -20,14 +20,14 @@
 
 /* See jitp_int.h: CommonName first, as in the AWS examples. */
 const struct jitp_param jitp_params[JITP_N_PARAMS] = {
-	{"CommonName", NULL, NID_commonName},
-	{"Country", "C", NID_countryName},
-	{"StateName", "ST", NID_stateOrProvinceName},
-	{"Organization", "O", NID_organizationName},
-	{"OrganizationalUnit", "OU", NID_organizationalUnitName},
-	{"DistinguishedNameQualifier", "dnQualifier", NID_dnQualifier},
-	{"SerialNumber", NULL, NID_serialNumber},
-	{"Id", NULL, NID_undef},
+    {"CommonName", NULL, NID_commonName},
+    {"Country", "C", NID_countryName},
+    {"StateName", "ST", NID_stateOrProvinceName},
+    {"Organization", "O", NID_organizationName},
+    {"OrganizationalUnit", "OU", NID_organizationalUnitName},
+    {"DistinguishedNameQualifier", "dnQualifier", NID_dnQualifier},
+    {"SerialNumber", NULL, NID_serialNumber},
+    {"Id", NULL, NID_undef},
 };
 
 void jitp_param_full(size_t i, char out[JITP_PARAM_FULL_MAX])
@@ -144,14 +144,15 @@ static int template_attrs(const struct profile_cfg *p,
 	if (o->n_attrs > JITP_ATTRS_MAX) {
 		rc = err_set(e, ERR_MALFORMED_REQUEST,
 			     "%zu attributes: AWS IoT allows at most %d per "
-			     "thing", o->n_attrs, JITP_ATTRS_MAX);
+			     "thing",
+			     o->n_attrs, JITP_ATTRS_MAX);
 		goto out;
 	}
 	for (i = 0; i < o->n_attrs; i++) {
 		const char *k = o->attrs[i].key, *r = o->attrs[i].ref;
 
 		if (!k || !jitp_chars_ok(k, 1, JITP_ATTR_NAME_MAX,
-				    JITP_ATTR_NAME_EXTRA)) {
+					 JITP_ATTR_NAME_EXTRA)) {
 			rc = err_set(e, ERR_MALFORMED_REQUEST,
 				     "attribute name \"%.128s\": AWS IoT wants "
 				     "1..%d characters of [a-zA-Z0-9_.,@/:#-]",
@@ -186,7 +187,7 @@ static int template_attrs(const struct profile_cfg *p,
 			goto out;
 		}
 		if (idx < 0 && !jitp_chars_ok(r, 0, JITP_ATTR_VALUE_MAX,
-					 JITP_ATTR_VALUE_EXTRA)) {
+					      JITP_ATTR_VALUE_EXTRA)) {
 			rc = err_set(e, ERR_MALFORMED_REQUEST,
 				     "attribute %s=%.100s: neither a "
 				     "certificate parameter nor a value AWS "
@@ -231,8 +232,8 @@ static int template_policy(const struct jitp_template_opts *o, json_t **out,
 			rc = err_set(e, ERR_MALFORMED_REQUEST,
 				     "policy document is not a JSON object: "
 				     "line %d: %s",
-				     jerr.line, doc ? "not an object" :
-				     jerr.text);
+				     jerr.line,
+				     doc ? "not an object" : jerr.text);
 			goto out;
 		}
 		/* AWS wants the document as a string inside the template. */
@@ -243,7 +244,8 @@ static int template_policy(const struct jitp_template_opts *o, json_t **out,
 	} else {
 		if (!name)
 			name = JITP_DEFAULT_POLICY_NAME;
-		if (!jitp_chars_ok(name, 1, JITP_POLICY_NAME_MAX, JITP_POLICY_NAME_EXTRA)) {
+		if (!jitp_chars_ok(name, 1, JITP_POLICY_NAME_MAX,
+				   JITP_POLICY_NAME_EXTRA)) {
 			rc = err_set(e, ERR_MALFORMED_REQUEST,
 				     "policy name \"%.128s\": AWS IoT wants "
 				     "1..%d characters of [a-zA-Z0-9_+=,.@-]",
@@ -278,7 +280,8 @@ static int template_thing(const struct profile_cfg *p,
 		goto out;
 	rc = -ERR_NOMEM;
 	props = json_object();
-	if (!props || json_object_set_new(props, "ThingName", ref_new(JITP_P_CN)))
+	if (!props ||
+	    json_object_set_new(props, "ThingName", ref_new(JITP_P_CN)))
 		goto out;
 	if (o->n_attrs && json_object_set(props, "AttributePayload", attrs))
 		goto out;
@@ -299,7 +302,8 @@ static int template_thing(const struct profile_cfg *p,
 		if (!groups)
 			goto out;
 		for (i = 0; i < o->n_groups; i++) {
-			if (!o->groups[i] || !jitp_thing_name_ok(o->groups[i])) {
+			if (!o->groups[i] ||
+			    !jitp_thing_name_ok(o->groups[i])) {
 				rc = err_set(e, ERR_MALFORMED_REQUEST,
 					     "thing group \"%.128s\": AWS IoT "
 					     "wants 1..128 characters of "
@@ -356,13 +360,11 @@ int jitp_template_body(const struct profile_cfg *p,
 	}
 	body = json_pack("{s:O, s:{s:{s:s, s:O}, s:{s:s, s:{s:o, s:s}}, "
 			 "s:{s:s, s:O}}}",
-			 "Parameters", params,
-			 "Resources",
-			 "thing", "Type", "AWS::IoT::Thing", "Properties", thing,
-			 "certificate", "Type", "AWS::IoT::Certificate",
-			 "Properties", "CertificateId", ref_new(JITP_P_ID),
-			 "Status", "ACTIVE",
-			 "policy", "Type", "AWS::IoT::Policy",
+			 "Parameters", params, "Resources", "thing", "Type",
+			 "AWS::IoT::Thing", "Properties", thing, "certificate",
+			 "Type", "AWS::IoT::Certificate", "Properties",
+			 "CertificateId", ref_new(JITP_P_ID), "Status",
+			 "ACTIVE", "policy", "Type", "AWS::IoT::Policy",
 			 "Properties", policy);
 	if (!body)
 		goto out;
@@ -427,7 +429,7 @@ int jitp_policy(const char *region, const char *account, json_t **out,
 		struct errd *e)
 {
 	char client[POLICY_ARN_MAX], topic[POLICY_ARN_MAX],
-		filter[POLICY_ARN_MAX];
+	    filter[POLICY_ARN_MAX];
 	const char *partition = "aws";
 	json_t *pol = NULL;
 	int rc = -ERR_NOMEM;
@@ -437,13 +439,15 @@ int jitp_policy(const char *region, const char *account, json_t **out,
 	    !regex_match("^[a-z]{2}(-[a-z]+)+-[0-9]+$", region)) {
 		rc = err_set(e, ERR_MALFORMED_REQUEST,
 			     "region \"%.40s\" is not an AWS region name "
-			     "(like ap-northeast-1)", region ? region : "");
+			     "(like ap-northeast-1)",
+			     region ? region : "");
 		goto out;
 	}
 	if (!account || !regex_match("^[0-9]{12}$", account)) {
 		rc = err_set(e, ERR_MALFORMED_REQUEST,
 			     "account \"%.40s\" is not a 12-digit AWS account "
-			     "ID", account ? account : "");
+			     "ID",
+			     account ? account : "");
 		goto out;
 	}
 	/* The ARN partition follows the region (China, GovCloud). */
@@ -464,13 +468,11 @@ int jitp_policy(const char *region, const char *account, json_t **out,
 		 partition, region, account);
 	pol = json_pack("{s:s, s:[{s:s, s:s, s:s}, {s:[s, s], s:s, s:s}, "
 			"{s:s, s:s, s:s}]}",
-			"Version", "2012-10-17", "Statement",
-			"Action", "iot:Connect", "Resource", client,
-			"Effect", "Allow",
-			"Action", "iot:Publish", "iot:Receive",
-			"Resource", topic, "Effect", "Allow",
-			"Action", "iot:Subscribe", "Resource", filter,
-			"Effect", "Allow");
+			"Version", "2012-10-17", "Statement", "Action",
+			"iot:Connect", "Resource", client, "Effect", "Allow",
+			"Action", "iot:Publish", "iot:Receive", "Resource",
+			topic, "Effect", "Allow", "Action", "iot:Subscribe",
+			"Resource", filter, "Effect", "Allow");
 	if (!pol)
 		goto out;
 	*out = pol;
@@ -490,7 +492,8 @@ int jitp_read_cert_bundle(const char *pem, size_t len, X509 **out,
 	if (len > JITP_BUNDLE_MAX) {
 		rc = err_set(e, ERR_MALFORMED_REQUEST,
 			     "certificate bundle of %zu bytes is over the "
-			     "%zu-byte limit", len, JITP_BUNDLE_MAX);
+			     "%zu-byte limit",
+			     len, JITP_BUNDLE_MAX);
 		goto out;
 	}
 	b = BIO_new_mem_buf(pem, (int)len);

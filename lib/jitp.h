@@ -55,9 +55,9 @@ struct jitp_attr {
 
 /* What `thingca jitp template` was asked for (all but role_arn optional). */
 struct jitp_template_opts {
-	const char *role_arn;		/* registration config only */
-	const char *policy_name;	/* NULL: default, unless policy_document */
-	const char *policy_document;	/* JSON text of an IoT policy, or NULL */
+	const char *role_arn;	     /* registration config only */
+	const char *policy_name;     /* NULL: default, unless policy_document */
+	const char *policy_document; /* JSON text of an IoT policy, or NULL */
 	const char *thing_type;
 	const char *const *groups;
 	size_t n_groups;

@@ -22,9 +22,9 @@
 
 /* One simulation: the reasons found so far and the parameter values. */
 struct sim {
-	json_t *reasons;	/* array of strings */
-	json_t *values;		/* declared parameter -> string, or null
-				   when missing (already a reason) */
+	json_t *reasons; /* array of strings */
+	json_t *values;	 /* declared parameter -> string, or null
+			    when missing (already a reason) */
 	int nomem;
 };
 
@@ -63,8 +63,9 @@ static void sim_check_cert(struct sim *s, X509 *cert)
 	if (!OBJ_find_sigid_algs(sig, &md, &pk) ||
 	    (md != NID_sha256 && md != NID_sha384 && md != NID_sha512) ||
 	    (pk != NID_rsaEncryption && pk != NID_X9_62_id_ecPublicKey))
-		reason(s, "certificate signature algorithm %s is not one AWS "
-			  "IoT accepts (SHA-256/384/512 with RSA or ECDSA)",
+		reason(s,
+		       "certificate signature algorithm %s is not one AWS "
+		       "IoT accepts (SHA-256/384/512 with RSA or ECDSA)",
 		       OBJ_nid2ln(sig));
 	if (!k) {
 		reason(s, "certificate public key cannot be read");
@@ -73,8 +74,9 @@ static void sim_check_cert(struct sim *s, X509 *cert)
 	switch (EVP_PKEY_get_base_id(k)) {
 	case EVP_PKEY_RSA:
 		if (EVP_PKEY_get_bits(k) < 2048)
-			reason(s, "certificate key is RSA-%d: AWS IoT accepts "
-				  "RSA of 2048 bits or more",
+			reason(s,
+			       "certificate key is RSA-%d: AWS IoT accepts "
+			       "RSA of 2048 bits or more",
 			       EVP_PKEY_get_bits(k));
 		break;
 	case EVP_PKEY_EC:
@@ -83,13 +85,15 @@ static void sim_check_cert(struct sim *s, X509 *cert)
 		     strcmp(group, "P-256") != 0 &&
 		     strcmp(group, "secp384r1") != 0 &&
 		     strcmp(group, "P-384") != 0))
-			reason(s, "certificate key is on curve %s: AWS IoT "
-				  "accepts EC keys on P-256 or P-384",
+			reason(s,
+			       "certificate key is on curve %s: AWS IoT "
+			       "accepts EC keys on P-256 or P-384",
 			       group[0] ? group : "(unknown)");
 		break;
 	default:
-		reason(s, "certificate key type %s is not accepted by AWS IoT "
-			  "(use RSA 2048+ or EC P-256/P-384)",
+		reason(s,
+		       "certificate key type %s is not accepted by AWS IoT "
+		       "(use RSA 2048+ or EC P-256/P-384)",
 		       OBJ_nid2sn(EVP_PKEY_get_base_id(k)));
 		break;
 	}
@@ -115,8 +119,7 @@ static json_t *cert_param(X509 *cert, size_t i)
 	if (idx < 0)
 		goto out;
 	ent = X509_NAME_get_entry(name, idx);
-	n = ASN1_STRING_to_UTF8(&utf8,
-				X509_NAME_ENTRY_get_data(ent));
+	n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(ent));
 	if (n < 0)
 		goto out;
 	v = json_stringn((const char *)utf8, (size_t)n);
@@ -134,18 +137,22 @@ static void sim_find_functions(struct sim *s, json_t *v, const char *path)
 	size_t i;
 
 	if (json_is_object(v)) {
-		json_object_foreach(v, k, m) {
+		json_object_foreach(v, k, m)
+		{
 			if (strncmp(k, "Fn::", 4) == 0)
-				reason(s, "%s: intrinsic function %.64s is not "
-					  "supported by JITP templates (only "
-					  "Ref; Fn::* is for fleet "
-					  "provisioning)", path, k);
+				reason(s,
+				       "%s: intrinsic function %.64s is not "
+				       "supported by JITP templates (only "
+				       "Ref; Fn::* is for fleet "
+				       "provisioning)",
+				       path, k);
 			snprintf(sub, sizeof(sub), "%s%s%s", path,
 				 *path ? "." : "", k);
 			sim_find_functions(s, m, sub);
 		}
 	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, m) {
+		json_array_foreach(v, i, m)
+		{
 			snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
 			sim_find_functions(s, m, sub);
 		}
@@ -166,11 +173,14 @@ static void sim_parameters(struct sim *s, json_t *body, X509 *cert)
 		reason(s, "Parameters must be an object");
 		return;
 	}
-	json_object_foreach(params, name, decl) {
+	json_object_foreach(params, name, decl)
+	{
 		if (!json_is_object(decl) ||
 		    !json_is_string(json_object_get(decl, "Type"))) {
-			reason(s, "parameter %.128s must be an object with a "
-				  "\"Type\" string", name);
+			reason(s,
+			       "parameter %.128s must be an object with a "
+			       "\"Type\" string",
+			       name);
 			continue;
 		}
 		def = json_object_get(decl, "Default");
@@ -179,20 +189,22 @@ static void sim_parameters(struct sim *s, json_t *body, X509 *cert)
 		if (!v && json_is_string(def))
 			v = json_incref(def);
 		if (!v && idx >= 0)
-			reason(s, "template declares %s but the certificate "
-				  "subject has no %s attribute: AWS refuses "
-				  "the device (drop the parameter or add the "
-				  "RDN to profile.subject)",
+			reason(s,
+			       "template declares %s but the certificate "
+			       "subject has no %s attribute: AWS refuses "
+			       "the device (drop the parameter or add the "
+			       "RDN to profile.subject)",
 			       name,
-			       jitp_params[idx].rdn ? jitp_params[idx].rdn :
-			       OBJ_nid2sn(jitp_params[idx].nid));
+			       jitp_params[idx].rdn
+				   ? jitp_params[idx].rdn
+				   : OBJ_nid2sn(jitp_params[idx].nid));
 		else if (!v)
-			reason(s, "template declares %.128s, which is not a "
-				  "parameter JITP provides (only %s*), and "
-				  "gives it no Default", name,
-			       JITP_PARAM_PREFIX);
-		if (json_object_set_new(s->values, name,
-					v ? v : json_null()))
+			reason(s,
+			       "template declares %.128s, which is not a "
+			       "parameter JITP provides (only %s*), and "
+			       "gives it no Default",
+			       name, JITP_PARAM_PREFIX);
+		if (json_object_set_new(s->values, name, v ? v : json_null()))
 			s->nomem = 1;
 	}
 }
@@ -210,18 +222,22 @@ static json_t *sim_resolve(struct sim *s, json_t *v, const char *path)
 		ref = json_object_get(v, "Ref");
 		if (ref) {
 			if (!json_is_string(ref) || json_object_size(v) != 1) {
-				reason(s, "%s: a Ref must be {\"Ref\": "
-					  "\"<parameter>\"}", path);
+				reason(s,
+				       "%s: a Ref must be {\"Ref\": "
+				       "\"<parameter>\"}",
+				       path);
 				return NULL;
 			}
 			r = json_object_get(s->values, json_string_value(ref));
 			if (!r)
-				reason(s, "%s: Ref to %.128s, which Parameters "
-					  "does not declare", path,
-				       json_string_value(ref));
+				reason(s,
+				       "%s: Ref to %.128s, which Parameters "
+				       "does not declare",
+				       path, json_string_value(ref));
 			return json_is_null(r) ? NULL : json_incref(r);
 		}
-		json_object_foreach(v, k, m) {
+		json_object_foreach(v, k, m)
+		{
 			if (strncmp(k, "Fn::", 4) == 0)
 				return NULL; /* reported by find_functions */
 		}
@@ -230,7 +246,8 @@ static json_t *sim_resolve(struct sim *s, json_t *v, const char *path)
 			s->nomem = 1;
 			return NULL;
 		}
-		json_object_foreach(v, k, m) {
+		json_object_foreach(v, k, m)
+		{
 			char sub[REASON_MAX / 2];
 
 			snprintf(sub, sizeof(sub), "%s.%s", path, k);
@@ -244,7 +261,8 @@ static json_t *sim_resolve(struct sim *s, json_t *v, const char *path)
 			s->nomem = 1;
 			return NULL;
 		}
-		json_array_foreach(v, i, m) {
+		json_array_foreach(v, i, m)
+		{
 			char sub[REASON_MAX / 2];
 
 			snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
@@ -270,7 +288,8 @@ static void sim_known_props(struct sim *s, const char *res, json_t *props,
 	json_t *m;
 	size_t i;
 
-	json_object_foreach(props, k, m) {
+	json_object_foreach(props, k, m)
+	{
 		for (i = 0; known[i]; i++)
 			if (strcmp(k, known[i]) == 0)
 				break;
@@ -284,8 +303,9 @@ static void sim_known_props(struct sim *s, const char *res, json_t *props,
 static json_t *sim_thing(struct sim *s, const char *res, json_t *props)
 {
 	static const char *const known[] = {
-		"ThingName", "AttributePayload", "ThingTypeName",
-		"ThingGroups", "BillingGroup", "PackageVersions", NULL,
+	    "ThingName",   "AttributePayload", "ThingTypeName",
+	    "ThingGroups", "BillingGroup",     "PackageVersions",
+	    NULL,
 	};
 	json_t *r, *out = NULL, *name, *attrs, *type, *groups, *m;
 	const char *k, *nm;
@@ -304,8 +324,9 @@ static json_t *sim_thing(struct sim *s, const char *res, json_t *props)
 	else if (!nm)
 		reason(s, "Resources.%s: ThingName must be a string", res);
 	else if (!jitp_thing_name_ok(nm))
-		reason(s, "ThingName \"%.140s\" is refused by AWS IoT: it "
-			  "must be 1..%d characters of [a-zA-Z0-9:_-]",
+		reason(s,
+		       "ThingName \"%.140s\" is refused by AWS IoT: it "
+		       "must be 1..%d characters of [a-zA-Z0-9:_-]",
 		       nm, JITP_THING_NAME_MAX);
 	attrs = json_object_get(r, "AttributePayload");
 	if (attrs && !json_is_object(attrs))
@@ -314,40 +335,49 @@ static json_t *sim_thing(struct sim *s, const char *res, json_t *props)
 	if (json_object_size(attrs) > JITP_ATTRS_MAX)
 		reason(s, "Resources.%s: %zu attributes, AWS IoT allows %d",
 		       res, json_object_size(attrs), JITP_ATTRS_MAX);
-	json_object_foreach(attrs, k, m) {
-		if (!jitp_chars_ok(k, 1, JITP_ATTR_NAME_MAX, JITP_ATTR_NAME_EXTRA))
-			reason(s, "attribute name \"%.128s\" is refused by "
-				  "AWS IoT ([a-zA-Z0-9_.,@/:#-], 1..%d)",
+	json_object_foreach(attrs, k, m)
+	{
+		if (!jitp_chars_ok(k, 1, JITP_ATTR_NAME_MAX,
+				   JITP_ATTR_NAME_EXTRA))
+			reason(s,
+			       "attribute name \"%.128s\" is refused by "
+			       "AWS IoT ([a-zA-Z0-9_.,@/:#-], 1..%d)",
 			       k, JITP_ATTR_NAME_MAX);
 		if (!json_is_string(m))
 			reason(s, "attribute %.128s must be a string", k);
 		else if (!jitp_chars_ok(json_string_value(m), 0,
-				   JITP_ATTR_VALUE_MAX, JITP_ATTR_VALUE_EXTRA))
-			reason(s, "attribute %.128s value \"%.100s\" is "
-				  "refused by AWS IoT "
-				  "([a-zA-Z0-9_.,@/:#=[]-], at most %d)",
+					JITP_ATTR_VALUE_MAX,
+					JITP_ATTR_VALUE_EXTRA))
+			reason(s,
+			       "attribute %.128s value \"%.100s\" is "
+			       "refused by AWS IoT "
+			       "([a-zA-Z0-9_.,@/:#=[]-], at most %d)",
 			       k, json_string_value(m), JITP_ATTR_VALUE_MAX);
 	}
 	type = json_object_get(r, "ThingTypeName");
 	if (type && (!json_is_string(type) ||
 		     !jitp_thing_name_ok(json_string_value(type))))
-		reason(s, "Resources.%s: ThingTypeName must be 1..128 "
-			  "characters of [a-zA-Z0-9:_-]", res);
+		reason(s,
+		       "Resources.%s: ThingTypeName must be 1..128 "
+		       "characters of [a-zA-Z0-9:_-]",
+		       res);
 	groups = json_object_get(r, "ThingGroups");
 	if (groups && !json_is_array(groups))
 		reason(s, "Resources.%s: ThingGroups must be an array", res);
-	json_array_foreach(groups, i, m) {
-		if (!json_is_string(m) || !jitp_thing_name_ok(json_string_value(m)))
-			reason(s, "Resources.%s: ThingGroups[%zu] must be "
-				  "1..128 characters of [a-zA-Z0-9:_-]",
+	json_array_foreach(groups, i, m)
+	{
+		if (!json_is_string(m) ||
+		    !jitp_thing_name_ok(json_string_value(m)))
+			reason(s,
+			       "Resources.%s: ThingGroups[%zu] must be "
+			       "1..128 characters of [a-zA-Z0-9:_-]",
 			       res, i);
 	}
-	out = json_pack("{s:O, s:O, s:o, s:o}",
-			"name", name ? name : json_null(),
-			"type", type ? type : json_null(),
-			"groups", groups ? json_incref(groups) : json_array(),
-			"attributes",
-			attrs ? json_incref(attrs) : json_object());
+	out =
+	    json_pack("{s:O, s:O, s:o, s:o}", "name", name ? name : json_null(),
+		      "type", type ? type : json_null(), "groups",
+		      groups ? json_incref(groups) : json_array(), "attributes",
+		      attrs ? json_incref(attrs) : json_object());
 	if (!out)
 		s->nomem = 1;
 	json_decref(r);
@@ -372,27 +402,37 @@ static json_t *sim_certificate(struct sim *s, const char *res, json_t *props)
 {
 	static const char *const known[] = {"CertificateId", "Status", NULL};
 	static const char *const status_ok[] = {
-		"ACTIVE", "INACTIVE", "REVOKED", "PENDING_TRANSFER",
-		"REGISTER_INACTIVE", "PENDING_ACTIVATION", NULL,
+	    "ACTIVE",
+	    "INACTIVE",
+	    "REVOKED",
+	    "PENDING_TRANSFER",
+	    "REGISTER_INACTIVE",
+	    "PENDING_ACTIVATION",
+	    NULL,
 	};
 	json_t *id = json_object_get(props, "CertificateId"), *r, *st,
-		*out = NULL;
+	       *out = NULL;
 	char path[REASON_MAX / 4];
 	size_t i;
 
 	if (!id)
-		reason(s, "Resources.%s: certificate has no CertificateId; "
-			  "JITP needs {\"Ref\": \"%sId\"}", res,
-		       JITP_PARAM_PREFIX);
+		reason(s,
+		       "Resources.%s: certificate has no CertificateId; "
+		       "JITP needs {\"Ref\": \"%sId\"}",
+		       res, JITP_PARAM_PREFIX);
 	else if (!is_ref_id(id))
-		reason(s, "Resources.%s: CertificateId must be exactly "
-			  "{\"Ref\": \"%sId\"} (JITP registers the device's "
-			  "own certificate)", res, JITP_PARAM_PREFIX);
+		reason(s,
+		       "Resources.%s: CertificateId must be exactly "
+		       "{\"Ref\": \"%sId\"} (JITP registers the device's "
+		       "own certificate)",
+		       res, JITP_PARAM_PREFIX);
 	if (json_object_get(props, "CertificatePem") ||
 	    json_object_get(props, "CertificateSigningRequest"))
-		reason(s, "Resources.%s: CertificatePem and "
-			  "CertificateSigningRequest are not used by JITP; "
-			  "name the certificate by CertificateId", res);
+		reason(s,
+		       "Resources.%s: CertificatePem and "
+		       "CertificateSigningRequest are not used by JITP; "
+		       "name the certificate by CertificateId",
+		       res);
 	snprintf(path, sizeof(path), "Resources.%.64s.Properties", res);
 	r = sim_resolve(s, props, path);
 	if (!r)
@@ -407,12 +447,15 @@ static json_t *sim_certificate(struct sim *s, const char *res, json_t *props)
 			    strcmp(json_string_value(st), status_ok[i]) == 0)
 				break;
 		if (!status_ok[i])
-			reason(s, "Resources.%s: Status must be one of ACTIVE, "
-				  "INACTIVE, ... (a CertificateStatus)", res);
+			reason(s,
+			       "Resources.%s: Status must be one of ACTIVE, "
+			       "INACTIVE, ... (a CertificateStatus)",
+			       res);
 	}
 	out = json_pack("{s:O, s:O}", "id",
-			json_object_get(r, "CertificateId") ?
-			json_object_get(r, "CertificateId") : json_null(),
+			json_object_get(r, "CertificateId")
+			    ? json_object_get(r, "CertificateId")
+			    : json_null(),
 			"status", st ? st : json_null());
 	if (!out)
 		s->nomem = 1;
@@ -437,27 +480,36 @@ static json_t *sim_policy(struct sim *s, const char *res, json_t *props)
 	name = json_object_get(r, "PolicyName");
 	doc = json_object_get(r, "PolicyDocument");
 	if (name && doc)
-		reason(s, "Resources.%s: PolicyName and PolicyDocument "
-			  "together: AWS accepts one or the other", res);
+		reason(s,
+		       "Resources.%s: PolicyName and PolicyDocument "
+		       "together: AWS accepts one or the other",
+		       res);
 	else if (!name && !doc)
-		reason(s, "Resources.%s: policy has neither PolicyName nor "
-			  "PolicyDocument", res);
-	if (name && (!json_is_string(name) ||
-		     !jitp_chars_ok(json_string_value(name), 1, JITP_POLICY_NAME_MAX,
-			       JITP_POLICY_NAME_EXTRA)))
-		reason(s, "Resources.%s: PolicyName must be 1..%d "
-			  "characters of [a-zA-Z0-9_+=,.@-]", res,
-		       JITP_POLICY_NAME_MAX);
+		reason(s,
+		       "Resources.%s: policy has neither PolicyName nor "
+		       "PolicyDocument",
+		       res);
+	if (name &&
+	    (!json_is_string(name) ||
+	     !jitp_chars_ok(json_string_value(name), 1, JITP_POLICY_NAME_MAX,
+			    JITP_POLICY_NAME_EXTRA)))
+		reason(s,
+		       "Resources.%s: PolicyName must be 1..%d "
+		       "characters of [a-zA-Z0-9_+=,.@-]",
+		       res, JITP_POLICY_NAME_MAX);
 	if (doc && !json_is_string(doc)) {
-		reason(s, "Resources.%s: PolicyDocument must be a string "
-			  "(AWS wants the policy JSON stringified)", res);
+		reason(s,
+		       "Resources.%s: PolicyDocument must be a string "
+		       "(AWS wants the policy JSON stringified)",
+		       res);
 	} else if (doc) {
 		parsed = json_loads(json_string_value(doc),
 				    JSON_REJECT_DUPLICATES, &jerr);
 		if (!json_is_object(parsed))
-			reason(s, "Resources.%s: PolicyDocument is not a JSON "
-				  "object: %s", res,
-			       parsed ? "another JSON type" : jerr.text);
+			reason(s,
+			       "Resources.%s: PolicyDocument is not a JSON "
+			       "object: %s",
+			       res, parsed ? "another JSON type" : jerr.text);
 	}
 	if (name)
 		out = json_pack("{s:O}", "name", name);
@@ -501,16 +553,19 @@ static json_t *sim_regconfig(struct sim *s, json_t *root)
 	json_error_t jerr;
 	const char *k;
 
-	json_object_foreach(root, k, m) {
+	json_object_foreach(root, k, m)
+	{
 		if (strcmp(k, "templateName") == 0)
 			reason(s, "registration config names a templateName: "
 				  "thingca simulates a templateBody only "
 				  "(give the template itself)");
 		else if (strcmp(k, "templateBody") != 0 &&
 			 strcmp(k, "roleArn") != 0)
-			reason(s, "registration config: unknown key %.64s "
-				  "(AWS accepts templateBody, roleArn, "
-				  "templateName)", k);
+			reason(s,
+			       "registration config: unknown key %.64s "
+			       "(AWS accepts templateBody, roleArn, "
+			       "templateName)",
+			       k);
 	}
 	if (!role)
 		reason(s, "registration config has no roleArn: AWS IoT needs "
@@ -525,16 +580,18 @@ static json_t *sim_regconfig(struct sim *s, json_t *root)
 		return NULL;
 	}
 	if (!json_is_string(tb)) {
-		reason(s, "templateBody must be a string (the template JSON "
-			  "stringified), not %s", json_type_name(tb));
+		reason(s,
+		       "templateBody must be a string (the template JSON "
+		       "stringified), not %s",
+		       json_type_name(tb));
 		return NULL;
 	}
 	if (json_string_length(tb) > JITP_TEMPLATE_BODY_MAX)
-		reason(s, "templateBody is %zu characters; AWS accepts at "
-			  "most %d", json_string_length(tb),
-		       JITP_TEMPLATE_BODY_MAX);
-	body = json_loads(json_string_value(tb), JSON_REJECT_DUPLICATES,
-			  &jerr);
+		reason(s,
+		       "templateBody is %zu characters; AWS accepts at "
+		       "most %d",
+		       json_string_length(tb), JITP_TEMPLATE_BODY_MAX);
+	body = json_loads(json_string_value(tb), JSON_REJECT_DUPLICATES, &jerr);
 	if (!body)
 		reason(s, "templateBody is not JSON: line %d column %d: %s",
 		       jerr.line, jerr.column, jerr.text);
@@ -558,7 +615,8 @@ static void sim_resources(struct sim *s, json_t *body, json_t *out)
 		s->nomem = 1;
 		return;
 	}
-	json_object_foreach(res, name, m) {
+	json_object_foreach(res, name, m)
+	{
 		type = json_string_value(json_object_get(m, "Type"));
 		props = json_object_get(m, "Properties");
 		if (!type) {
@@ -587,22 +645,28 @@ static void sim_resources(struct sim *s, json_t *body, json_t *out)
 			if (v && json_array_append_new(policies, v))
 				s->nomem = 1;
 		} else {
-			reason(s, "Resources.%.64s: type %.64s is not a JITP "
-				  "resource (AWS::IoT::Thing, "
-				  "AWS::IoT::Certificate, AWS::IoT::Policy)",
+			reason(s,
+			       "Resources.%.64s: type %.64s is not a JITP "
+			       "resource (AWS::IoT::Thing, "
+			       "AWS::IoT::Certificate, AWS::IoT::Policy)",
 			       name, type);
 		}
 	}
 	if (n_thing != 1)
-		reason(s, "template has %d AWS::IoT::Thing resources; JITP "
-			  "needs exactly one", n_thing);
+		reason(s,
+		       "template has %d AWS::IoT::Thing resources; JITP "
+		       "needs exactly one",
+		       n_thing);
 	if (n_cert != 1)
-		reason(s, "template has %d AWS::IoT::Certificate resources; "
-			  "JITP needs exactly one", n_cert);
+		reason(s,
+		       "template has %d AWS::IoT::Certificate resources; "
+		       "JITP needs exactly one",
+		       n_cert);
 	if (json_object_set(out, "policy",
-			    json_array_size(policies) == 0 ? json_null() :
-			    json_array_size(policies) == 1 ?
-			    json_array_get(policies, 0) : policies))
+			    json_array_size(policies) == 0 ? json_null()
+			    : json_array_size(policies) == 1
+				? json_array_get(policies, 0)
+				: policies))
 		s->nomem = 1;
 	json_decref(policies);
 }
@@ -632,10 +696,9 @@ int jitp_simulate(const char *text, X509 *cert, json_t **result,
 		goto verdict;
 	}
 	body = root;
-	if (json_is_object(root) &&
-	    (json_object_get(root, "templateBody") ||
-	     json_object_get(root, "roleArn") ||
-	     json_object_get(root, "templateName"))) {
+	if (json_is_object(root) && (json_object_get(root, "templateBody") ||
+				     json_object_get(root, "roleArn") ||
+				     json_object_get(root, "templateName"))) {
 		cfg_body = sim_regconfig(&s, root);
 		body = cfg_body;
 	}

@@ -66,7 +66,7 @@ struct ledger_job {
 	struct ledger_entry made;
 	/* result */
 	int rc;
-	int recorded;		/* appended an entry in this batch */
+	int recorded; /* appended an entry in this batch */
 	struct errd err;
 	int done;
 };
@@ -76,7 +76,8 @@ struct ledger_job {
 static int user_version(struct ledger_conn *c, int *v, struct errd *e)
 {
 	char buf[32];
-	int rc = ledger_conn_pragma(c, "PRAGMA user_version", buf, sizeof(buf), e);
+	int rc =
+	    ledger_conn_pragma(c, "PRAGMA user_version", buf, sizeof(buf), e);
 
 	*v = (int)strtol(buf, NULL, 10);
 	return rc;
@@ -128,8 +129,8 @@ out:
  * edited last row) at every start; ledger verify checks the whole chain. */
 static int check_newest(struct ledger_conn *c, struct errd *e)
 {
-	static const char sql[] = "SELECT " LEDGER_COLS
-				  " FROM ledger ORDER BY seq DESC LIMIT 1";
+	static const char sql[] =
+	    "SELECT " LEDGER_COLS " FROM ledger ORDER BY seq DESC LIMIT 1";
 	struct ledger_entry en = {.reissue = -1};
 	sqlite3_stmt *st = NULL;
 	char h[65];
@@ -279,10 +280,11 @@ static int check_issue_conn(struct ledger_conn *c, const char *serial,
 	if (rc < 0)
 		goto out;
 	if (found) {
-		rc = err_set(e, ERR_SERIAL_REVOKED,
-			     "serial %s is blocked: its certificate was revoked "
-			     "without reissue",
-			     serial);
+		rc =
+		    err_set(e, ERR_SERIAL_REVOKED,
+			    "serial %s is blocked: its certificate was revoked "
+			    "without reissue",
+			    serial);
 		goto out;
 	}
 	if (spki && unique_keys) {
@@ -344,7 +346,7 @@ int ledger_check_issue(struct ledger *l, const char *serial,
 	rc = check_issue_conn(c, serial, spki_sha256, require_allowlist,
 			      unique_keys, existing, e);
 out:
-	ledger_reader_put(l, c);	/* ends the read transaction */
+	ledger_reader_put(l, c); /* ends the read transaction */
 	return rc;
 }
 
@@ -420,14 +422,14 @@ out:
 
 /* Job results: a negative "check" error belongs to the job alone; a
  * failure of SQL aborts the batch (returned as batch_rc). */
-static int run_issue(struct ledger_conn *c, struct ledger_job *j,
-		     int64_t *hs, char hh[65])
+static int run_issue(struct ledger_conn *c, struct ledger_job *j, int64_t *hs,
+		     char hh[65])
 {
 	struct ledger_entry *en = j->entry;
 	int rc;
 
 	en->event = LEDGER_ISSUED;
-	en->reissue = -1;	/* null for issued entries */
+	en->reissue = -1; /* null for issued entries */
 	if (en->serial == NULL || en->certificate_id == NULL) {
 		j->rc = err_set(&j->err, ERR_MALFORMED_REQUEST,
 				"an issued entry needs serial and "
@@ -435,8 +437,8 @@ static int run_issue(struct ledger_conn *c, struct ledger_job *j,
 		return 0;
 	}
 	rc = check_issue_conn(c, en->serial, en->spki_sha256,
-			      j->require_allowlist, j->unique_keys,
-			      j->existing, &j->err);
+			      j->require_allowlist, j->unique_keys, j->existing,
+			      &j->err);
 	if (rc == -ERR_LEDGER_UNAVAILABLE || rc == -ERR_LEDGER_CORRUPT)
 		return rc;
 	if (rc < 0) {
@@ -450,8 +452,8 @@ static int run_issue(struct ledger_conn *c, struct ledger_job *j,
 	return 0;
 }
 
-static int run_revoke(struct ledger_conn *c, struct ledger_job *j,
-		      int64_t *hs, char hh[65])
+static int run_revoke(struct ledger_conn *c, struct ledger_job *j, int64_t *hs,
+		      char hh[65])
 {
 	struct ledger_entry issued = {.reissue = -1};
 	struct ledger_entry *m = &j->made;
@@ -523,8 +525,8 @@ out:
 	return rc;
 }
 
-static int run_import(struct ledger_conn *c, struct ledger_job *j,
-		      int64_t *hs, char hh[65])
+static int run_import(struct ledger_conn *c, struct ledger_job *j, int64_t *hs,
+		      char hh[65])
 {
 	struct ledger_entry *m = &j->made;
 	sqlite3_stmt *st = NULL;
@@ -665,7 +667,7 @@ static void *writer_main(void *arg)
 		while (l->q_head == NULL && !l->stopping)
 			pthread_cond_wait(&l->q_cv, &l->q_mu);
 		if (l->q_head == NULL)
-			break;	/* stopping, and the queue is drained */
+			break; /* stopping, and the queue is drained */
 		batch = last = l->q_head;
 		for (n = 1; n < LEDGER_BATCH_MAX && last->next; n++)
 			last = last->next;

@@ -28,7 +28,7 @@
 
 #include "err.h"
 
-#define LEDGER_RDONLY 1	/* open read-only: no migration, no writer */
+#define LEDGER_RDONLY 1 /* open read-only: no migration, no writer */
 
 /* Rows per page of ledger_list: bounds one answer's memory and time. */
 #define LEDGER_PAGE_MAX 1000
@@ -47,19 +47,19 @@ const char *ledger_event_name(int event);
  * them); NULL means SQL NULL / JSON null. */
 struct ledger_entry {
 	int64_t seq;
-	char *time;			/* RFC 3339 UTC */
-	int event;			/* enum ledger_event */
+	char *time; /* RFC 3339 UTC */
+	int event;  /* enum ledger_event */
 	char *client;
 	char *serial;
 	char *thing_name;
-	char *certificate_id;		/* hex SHA-256 of DER */
-	char *certificate_serial;	/* hex, as openssl x509 -serial */
+	char *certificate_id;	  /* hex SHA-256 of DER */
+	char *certificate_serial; /* hex, as openssl x509 -serial */
 	char *spki_sha256;
 	char *not_before;
 	char *not_after;
 	char *reason;
-	int reissue;			/* revoked: 0/1; others -1 (null) */
-	unsigned char *der;		/* issued: certificate DER */
+	int reissue;	    /* revoked: 0/1; others -1 (null) */
+	unsigned char *der; /* issued: certificate DER */
 	size_t der_len;
 	char prev_hash[65];
 	char hash[65];
@@ -88,10 +88,10 @@ void ledger_close(struct ledger *l);
 
 /* What the ledger says about one serial. */
 struct ledger_serial {
-	int allowlisted;		/* in `serials` */
-	int blocked;			/* revoked with reissue false */
-	struct ledger_entry current;	/* its unrevoked `issued` entry;
-					   current.seq == 0 when none */
+	int allowlisted;	     /* in `serials` */
+	int blocked;		     /* revoked with reissue false */
+	struct ledger_entry current; /* its unrevoked `issued` entry;
+					current.seq == 0 when none */
 };
 void ledger_serial_clear(struct ledger_serial *s);
 
@@ -99,11 +99,11 @@ void ledger_serial_clear(struct ledger_serial *s);
  *   require_allowlist and not imported -> -ERR_SERIAL_UNKNOWN
  *   blocked by a revocation            -> -ERR_SERIAL_REVOKED
  *   spki_sha256 (may be NULL: skip 5,6) certified for another serial, or in a
- *   revoked certificate of this serial, with unique_keys -> -ERR_PUBLIC_KEY_REUSED
- *   serial already has a certificate   -> -ERR_SERIAL_ALREADY_ISSUED, and
- *                                         *existing (when not NULL) is it
- *   else 0. Runs on a reader connection; ledger_record_issue repeats it
- *   inside the write transaction. */
+ *   revoked certificate of this serial, with unique_keys ->
+ * -ERR_PUBLIC_KEY_REUSED serial already has a certificate   ->
+ * -ERR_SERIAL_ALREADY_ISSUED, and *existing (when not NULL) is it else 0. Runs
+ * on a reader connection; ledger_record_issue repeats it inside the write
+ * transaction. */
 int ledger_check_issue(struct ledger *l, const char *serial,
 		       const char *spki_sha256, int require_allowlist,
 		       int unique_keys, struct ledger_entry *existing,
@@ -141,14 +141,14 @@ int ledger_import_serials(struct ledger *l, const char *batch,
 struct ledger_query {
 	const char *serial;
 	const char *thing_name;
-	const char *station;		/* client name */
+	const char *station; /* client name */
 	const char *certificate_id;
-	int event;			/* enum ledger_event or 0 */
-	const char *since;		/* RFC 3339 UTC, inclusive */
-	const char *until;		/* RFC 3339 UTC, exclusive */
-	int64_t after;			/* seq cursor: entries with seq > after */
-	int limit;			/* 1..LEDGER_PAGE_MAX; 0 -> 100 */
-	int with_der;			/* fill der (else der NULL) */
+	int event;	   /* enum ledger_event or 0 */
+	const char *since; /* RFC 3339 UTC, inclusive */
+	const char *until; /* RFC 3339 UTC, exclusive */
+	int64_t after;	   /* seq cursor: entries with seq > after */
+	int limit;	   /* 1..LEDGER_PAGE_MAX; 0 -> 100 */
+	int with_der;	   /* fill der (else der NULL) */
 };
 
 /* Calls cb for each matching entry in seq order (stop early when cb returns
@@ -166,8 +166,7 @@ int ledger_get_certificate(struct ledger *l, const char *certificate_id,
 			   struct ledger_entry *revoked, struct errd *e);
 
 /* Newest entry's seq and hash (0 and 64 zeros for an empty ledger). */
-int ledger_head(struct ledger *l, int64_t *seq, char hash[65],
-		struct errd *e);
+int ledger_head(struct ledger *l, int64_t *seq, char hash[65], struct errd *e);
 
 /* Recomputes the whole chain: seq contiguous from 1, each prev_hash equal to
  * the previous hash, each hash equal to SHA-256(prev || canonical). 0, or
@@ -206,7 +205,6 @@ int ledger_ping(struct ledger *l, struct errd *e);
 /* Online backup of the ledger at path into to (SQLite backup API) through a
  * temporary name renamed when complete; refuses an existing to unless force.
  * Does not verify (the caller runs ledger_verify on the copy). */
-int ledger_backup(const char *path, const char *to, int force,
-		  struct errd *e);
+int ledger_backup(const char *path, const char *to, int force, struct errd *e);
 
 #endif

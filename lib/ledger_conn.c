@@ -17,7 +17,7 @@
 #include "util.h"
 
 static const char ZERO_HASH[65] =
-	"0000000000000000000000000000000000000000000000000000000000000000";
+    "0000000000000000000000000000000000000000000000000000000000000000";
 
 /* Trap: with bound parameters and no sqlite_stat1, the planner picks the
  * low-selectivity ledger_event index for "col = ?1 AND event = 'issued'"
@@ -32,40 +32,40 @@ static const char ZERO_HASH[65] =
  * these statements (https://sqlite.org/optoverview.html, "Disqualifying
  * WHERE clause terms"). */
 static const char *const stmt_sql[ST_COUNT] = {
-	[ST_HEAD] = "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1",
-	[ST_ALLOWED] = "SELECT 1 FROM serials WHERE serial = ?1",
-	[ST_LAST_REVOKE] = "SELECT seq, reissue FROM ledger WHERE serial = ?1 "
-			   "AND +event = 'revoked' ORDER BY seq DESC LIMIT 1",
-	[ST_ISSUED_AFTER] = "SELECT 1 FROM ledger WHERE serial = ?1 AND "
-			    "+event = 'issued' AND seq > ?2 LIMIT 1",
-	[ST_SPKI_OTHER] = "SELECT serial FROM ledger WHERE spki_sha256 = ?1 "
-			  "AND +event = 'issued' AND serial <> ?2 LIMIT 1",
-	[ST_SPKI_REVOKED] = "SELECT certificate_id FROM ledger WHERE "
-			    "spki_sha256 = ?1 AND +event = 'revoked' AND "
-			    "serial = ?2 LIMIT 1",
-	[ST_CURRENT] = "SELECT " LEDGER_COLS " FROM ledger AS i WHERE "
-		       "serial = ?1 AND +event = 'issued' AND NOT EXISTS "
-		       "(SELECT 1 FROM ledger AS r WHERE r.certificate_id = "
-		       "i.certificate_id AND +r.event = 'revoked') "
-		       "ORDER BY seq DESC LIMIT 1",
-	[ST_BY_CERT] = "SELECT " LEDGER_COLS " FROM ledger WHERE "
-		       "certificate_id = ?1 AND +event = ?2 ORDER BY seq LIMIT 1",
-	[ST_INSERT] = "INSERT INTO ledger (" LEDGER_COLS ") VALUES (?1, ?2, "
-		      "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-		      "?15, ?16)",
-	/* not INSERT OR IGNORE: that also swallows CHECK and NOT NULL
-	 * failures, counting a refused serial as "already present" */
-	[ST_SERIAL_INSERT] = "INSERT INTO serials (serial, batch, imported_at) "
-			     "VALUES (?1, ?2, ?3) ON CONFLICT (serial) DO "
-			     "NOTHING",
+    [ST_HEAD] = "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1",
+    [ST_ALLOWED] = "SELECT 1 FROM serials WHERE serial = ?1",
+    [ST_LAST_REVOKE] = "SELECT seq, reissue FROM ledger WHERE serial = ?1 "
+		       "AND +event = 'revoked' ORDER BY seq DESC LIMIT 1",
+    [ST_ISSUED_AFTER] = "SELECT 1 FROM ledger WHERE serial = ?1 AND "
+			"+event = 'issued' AND seq > ?2 LIMIT 1",
+    [ST_SPKI_OTHER] = "SELECT serial FROM ledger WHERE spki_sha256 = ?1 "
+		      "AND +event = 'issued' AND serial <> ?2 LIMIT 1",
+    [ST_SPKI_REVOKED] = "SELECT certificate_id FROM ledger WHERE "
+			"spki_sha256 = ?1 AND +event = 'revoked' AND "
+			"serial = ?2 LIMIT 1",
+    [ST_CURRENT] = "SELECT " LEDGER_COLS " FROM ledger AS i WHERE "
+		   "serial = ?1 AND +event = 'issued' AND NOT EXISTS "
+		   "(SELECT 1 FROM ledger AS r WHERE r.certificate_id = "
+		   "i.certificate_id AND +r.event = 'revoked') "
+		   "ORDER BY seq DESC LIMIT 1",
+    [ST_BY_CERT] = "SELECT " LEDGER_COLS " FROM ledger WHERE "
+		   "certificate_id = ?1 AND +event = ?2 ORDER BY seq LIMIT 1",
+    [ST_INSERT] = "INSERT INTO ledger (" LEDGER_COLS ") VALUES (?1, ?2, "
+		  "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+		  "?15, ?16)",
+    /* not INSERT OR IGNORE: that also swallows CHECK and NOT NULL
+     * failures, counting a refused serial as "already present" */
+    [ST_SERIAL_INSERT] = "INSERT INTO serials (serial, batch, imported_at) "
+			 "VALUES (?1, ?2, ?3) ON CONFLICT (serial) DO "
+			 "NOTHING",
 };
 
 /* ---- events and entries ---------------------------------------------- */
 
 static const char *const event_names[] = {
-	[LEDGER_ISSUED] = "issued",
-	[LEDGER_REVOKED] = "revoked",
-	[LEDGER_SERIALS_IMPORTED] = "serials_imported",
+    [LEDGER_ISSUED] = "issued",
+    [LEDGER_REVOKED] = "revoked",
+    [LEDGER_SERIALS_IMPORTED] = "serials_imported",
 };
 
 /* "issued" -> LEDGER_ISSUED; 0 for NULL or an unknown name. */
@@ -122,7 +122,7 @@ void ledger_serial_clear(struct ledger_serial *s)
 struct cbuf {
 	char *p;
 	size_t len, cap;
-	int bad;	/* out of memory */
+	int bad; /* out of memory */
 };
 
 static void cb_put(struct cbuf *b, const char *s, size_t n)
@@ -203,13 +203,27 @@ static void cb_field(struct cbuf *b, const char *key, const char *v, int first)
 	for (p = (const unsigned char *)v; *p; p += n) {
 		n = 1;
 		switch (*p) {
-		case '"': cb_str(b, "\\\""); break;
-		case '\\': cb_str(b, "\\\\"); break;
-		case '\b': cb_str(b, "\\b"); break;
-		case '\f': cb_str(b, "\\f"); break;
-		case '\n': cb_str(b, "\\n"); break;
-		case '\r': cb_str(b, "\\r"); break;
-		case '\t': cb_str(b, "\\t"); break;
+		case '"':
+			cb_str(b, "\\\"");
+			break;
+		case '\\':
+			cb_str(b, "\\\\");
+			break;
+		case '\b':
+			cb_str(b, "\\b");
+			break;
+		case '\f':
+			cb_str(b, "\\f");
+			break;
+		case '\n':
+			cb_str(b, "\\n");
+			break;
+		case '\r':
+			cb_str(b, "\\r");
+			break;
+		case '\t':
+			cb_str(b, "\\t");
+			break;
 		default:
 			if (*p < 0x20 || *p == 0x7f) {
 				snprintf(esc, sizeof(esc), "\\u%04x", *p);
@@ -246,7 +260,8 @@ int ledger_canonical(const struct ledger_entry *en, char **out)
 		b64 = malloc(4 * ((en->der_len + 2) / 3) + 1);
 		if (b64 == NULL)
 			goto out;
-		EVP_EncodeBlock((unsigned char *)b64, en->der, (int)en->der_len);
+		EVP_EncodeBlock((unsigned char *)b64, en->der,
+				(int)en->der_len);
 	}
 	cb_str(&b, "{");
 	cb_field(&b, "certificate_der", b64, 1);
@@ -348,7 +363,8 @@ void ledger_row_view(sqlite3_stmt *st, struct ledger_entry *en)
 	memset(en, 0, sizeof(*en));
 	en->seq = sqlite3_column_int64(st, 0);
 	en->time = col_view(st, 1);
-	en->event = ledger_event_parse((const char *)sqlite3_column_text(st, 2));
+	en->event =
+	    ledger_event_parse((const char *)sqlite3_column_text(st, 2));
 	en->client = col_view(st, 3);
 	en->serial = col_view(st, 4);
 	en->thing_name = col_view(st, 5);
@@ -359,12 +375,12 @@ void ledger_row_view(sqlite3_stmt *st, struct ledger_entry *en)
 	en->not_after = col_view(st, 10);
 	en->reason = col_view(st, 11);
 	en->reissue = sqlite3_column_type(st, 12) == SQLITE_NULL
-			      ? -1
-			      : sqlite3_column_int(st, 12) != 0;
+			  ? -1
+			  : sqlite3_column_int(st, 12) != 0;
 	if (sqlite3_column_type(st, 13) != SQLITE_NULL) {
 		en->der = (unsigned char *)sqlite3_column_blob(st, 13);
 		en->der_len = (size_t)sqlite3_column_bytes(st, 13);
-		if (en->der == NULL)	/* an empty blob */
+		if (en->der == NULL) /* an empty blob */
 			en->der = (unsigned char *)"";
 	}
 	t = sqlite3_column_text(st, 14);
@@ -385,7 +401,8 @@ int ledger_row_to_entry(sqlite3_stmt *st, struct ledger_entry *en,
 	ledger_entry_clear(en);
 	en->seq = sqlite3_column_int64(st, 0);
 	bad |= dup_col(st, 1, &en->time);
-	en->event = ledger_event_parse((const char *)sqlite3_column_text(st, 2));
+	en->event =
+	    ledger_event_parse((const char *)sqlite3_column_text(st, 2));
 	bad |= dup_col(st, 3, &en->client);
 	bad |= dup_col(st, 4, &en->serial);
 	bad |= dup_col(st, 5, &en->thing_name);
@@ -396,8 +413,8 @@ int ledger_row_to_entry(sqlite3_stmt *st, struct ledger_entry *en,
 	bad |= dup_col(st, 10, &en->not_after);
 	bad |= dup_col(st, 11, &en->reason);
 	en->reissue = sqlite3_column_type(st, 12) == SQLITE_NULL
-			      ? -1
-			      : sqlite3_column_int(st, 12) != 0;
+			  ? -1
+			  : sqlite3_column_int(st, 12) != 0;
 	if (sqlite3_column_type(st, 13) != SQLITE_NULL) {
 		blob = sqlite3_column_blob(st, 13);
 		n = sqlite3_column_bytes(st, 13);
@@ -477,8 +494,9 @@ int ledger_conn_open(struct ledger_conn *c, const char *path, int rdonly,
 	flags |= rdonly ? SQLITE_OPEN_READONLY
 			: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	if (sqlite3_open_v2(path, &c->db, flags, NULL) != SQLITE_OK) {
-		rc = err_set(e, ERR_LEDGER_UNAVAILABLE, "cannot open ledger %s: %s",
-			     path, c->db ? sqlite3_errmsg(c->db) : "out of memory");
+		rc = err_set(e, ERR_LEDGER_UNAVAILABLE,
+			     "cannot open ledger %s: %s", path,
+			     c->db ? sqlite3_errmsg(c->db) : "out of memory");
 		goto out;
 	}
 	sqlite3_busy_timeout(c->db, LEDGER_BUSY_TIMEOUT_MS);
@@ -488,18 +506,21 @@ int ledger_conn_open(struct ledger_conn *c, const char *path, int rdonly,
 		rc = ledger_conn_exec(c, "PRAGMA query_only = ON", e);
 		goto out;
 	}
-	rc = ledger_conn_pragma(c, "PRAGMA journal_mode = WAL", mode, sizeof(mode), e);
+	rc = ledger_conn_pragma(c, "PRAGMA journal_mode = WAL", mode,
+				sizeof(mode), e);
 	if (rc < 0)
 		goto out;
 	if (strcmp(mode, "wal") != 0) {
-		rc = err_set(e, ERR_LEDGER_UNAVAILABLE,
-			     "%s: cannot switch to WAL mode (got \"%s\"): is it "
-			     "on a network file system?",
-			     path, mode);
+		rc =
+		    err_set(e, ERR_LEDGER_UNAVAILABLE,
+			    "%s: cannot switch to WAL mode (got \"%s\"): is it "
+			    "on a network file system?",
+			    path, mode);
 		goto out;
 	}
-	rc = ledger_conn_exec(c, "PRAGMA synchronous = FULL; "
-				 "PRAGMA foreign_keys = ON",
+	rc = ledger_conn_exec(c,
+			      "PRAGMA synchronous = FULL; "
+			      "PRAGMA foreign_keys = ON",
 			      e);
 out:
 	if (rc < 0)
@@ -552,8 +573,8 @@ int ledger_conn_head(struct ledger_conn *c, int64_t *seq, char hash[65],
 		*seq = sqlite3_column_int64(st, 0);
 		snprintf(hash, 65, "%s",
 			 sqlite3_column_text(st, 1)
-				 ? (const char *)sqlite3_column_text(st, 1)
-				 : "");
+			     ? (const char *)sqlite3_column_text(st, 1)
+			     : "");
 	} else if (s != SQLITE_DONE) {
 		rc = ledger_sql_err(c->db, e, "reading the ledger head");
 	}
@@ -580,7 +601,8 @@ int ledger_reader_get(struct ledger *l, struct ledger_conn **out,
 			if (l->pool[i].db == NULL) {
 				/* opening under the lock is rare (once per
 				 * slot) and quick */
-				rc = ledger_conn_open(&l->pool[i], l->path, 1, e);
+				rc = ledger_conn_open(&l->pool[i], l->path, 1,
+						      e);
 				if (rc < 0)
 					goto out;
 				c = &l->pool[i];

@@ -26,12 +26,12 @@
 
 /* The sixteen columns of a ledger row, in this order, for row_to_entry. */
 #define LEDGER_COLS                                                            \
-	"seq, time, event, client, serial, thing_name, certificate_id, "      \
-	"certificate_serial, spki_sha256, not_before, not_after, reason, "    \
+	"seq, time, event, client, serial, thing_name, certificate_id, "       \
+	"certificate_serial, spki_sha256, not_before, not_after, reason, "     \
 	"reissue, der, prev_hash, hash"
 #define LEDGER_COLS_NODER                                                      \
-	"seq, time, event, client, serial, thing_name, certificate_id, "      \
-	"certificate_serial, spki_sha256, not_before, not_after, reason, "    \
+	"seq, time, event, client, serial, thing_name, certificate_id, "       \
+	"certificate_serial, spki_sha256, not_before, not_after, reason, "     \
 	"reissue, NULL, prev_hash, hash"
 
 /* Statements cached per connection (prepared on first use). */
@@ -71,15 +71,16 @@ struct ledger {
 	pthread_t writer;
 	int writer_running;
 	pthread_mutex_t q_mu;
-	pthread_cond_t q_cv;		/* work arrived / stopping */
-	pthread_cond_t done_cv;		/* some job finished */
+	pthread_cond_t q_cv;	/* work arrived / stopping */
+	pthread_cond_t done_cv; /* some job finished */
 	struct ledger_job *q_head, *q_tail;
 	int stopping;
 	int64_t batches, jobs;
 };
 
 /* Opens one connection on path with the house PRAGMAs. rdonly: a WAL
- * reader (SQLITE_OPEN_READONLY). -ERR_LEDGER_UNAVAILABLE / -ERR_LEDGER_CORRUPT. */
+ * reader (SQLITE_OPEN_READONLY). -ERR_LEDGER_UNAVAILABLE / -ERR_LEDGER_CORRUPT.
+ */
 int ledger_conn_open(struct ledger_conn *c, const char *path, int rdonly,
 		     struct errd *e);
 /* Finalizes the cached statements and closes (c zeroed; no-op when closed). */

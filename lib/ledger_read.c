@@ -75,12 +75,13 @@ int ledger_list(struct ledger *l, const struct ledger_query *q,
 			     q->event);
 		goto out;
 	}
-	len = (size_t)snprintf(sql, sizeof(sql), "SELECT %s FROM ledger WHERE seq > ?",
+	len = (size_t)snprintf(sql, sizeof(sql),
+			       "SELECT %s FROM ledger WHERE seq > ?",
 			       q->with_der ? LEDGER_COLS : LEDGER_COLS_NODER);
 #define FILTER(cond, frag, val)                                                \
 	do {                                                                   \
 		if (cond) {                                                    \
-			len += (size_t)snprintf(sql + len, sizeof(sql) - len, \
+			len += (size_t)snprintf(sql + len, sizeof(sql) - len,  \
 						" AND " frag " = ?");          \
 			vals[nv++] = (val);                                    \
 		}                                                              \
@@ -94,8 +95,9 @@ int ledger_list(struct ledger *l, const struct ledger_query *q,
 		/* the event index suits "every revocation"; beside a
 		 * selective filter it would be a trap (see ledger_conn.c):
 		 * the unary + keeps the planner off it */
-		len += (size_t)snprintf(sql + len, sizeof(sql) - len,
-					nv ? " AND +event = ?" : " AND event = ?");
+		len +=
+		    (size_t)snprintf(sql + len, sizeof(sql) - len,
+				     nv ? " AND +event = ?" : " AND event = ?");
 		vals[nv++] = ledger_event_name(q->event);
 	}
 	if (q->since) {
@@ -179,8 +181,8 @@ int ledger_get_certificate(struct ledger *l, const char *certificate_id,
 	if (rc < 0)
 		goto out;
 	if (out->seq == 0) {
-		rc = err_set(e, ERR_NOT_FOUND, "no certificate %s in the ledger",
-			     certificate_id);
+		rc = err_set(e, ERR_NOT_FOUND,
+			     "no certificate %s in the ledger", certificate_id);
 		goto out;
 	}
 	if (revoked) {
@@ -218,8 +220,8 @@ int ledger_head(struct ledger *l, int64_t *seq, char hash[65], struct errd *e)
 int ledger_verify(struct ledger *l, int64_t head_seq, const char *head_hash,
 		  int64_t *count, int64_t *bad_seq, struct errd *e)
 {
-	static const char sql[] = "SELECT " LEDGER_COLS
-				  " FROM ledger ORDER BY seq";
+	static const char sql[] =
+	    "SELECT " LEDGER_COLS " FROM ledger ORDER BY seq";
 	struct ledger_conn *c = NULL;
 	struct ledger_entry en = {.reissue = -1};
 	sqlite3_stmt *st = NULL;
@@ -234,14 +236,14 @@ int ledger_verify(struct ledger *l, int64_t head_seq, const char *head_hash,
 	rc = ledger_reader_get(l, &c, e);
 	if (rc < 0)
 		goto out;
-	sqlite3_exec(c->db, "PRAGMA mmap_size = " VERIFY_MMAP_SIZE, NULL,
-		     NULL, NULL);
+	sqlite3_exec(c->db, "PRAGMA mmap_size = " VERIFY_MMAP_SIZE, NULL, NULL,
+		     NULL);
 	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
 		rc = ledger_sql_err(c->db, e, "reading the ledger");
 		goto out;
 	}
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		ledger_row_view(st, &en);	/* borrowed: no clear */
+		ledger_row_view(st, &en); /* borrowed: no clear */
 		n++;
 		if (en.seq != last + 1) {
 			*bad_seq = en.seq;
@@ -308,8 +310,8 @@ int ledger_revocations(struct ledger *l,
 		       void *arg, int64_t *max_seq, struct errd *e)
 {
 	static const char sql[] =
-		"SELECT seq, certificate_serial, time, reason FROM ledger "
-		"WHERE event = 'revoked' ORDER BY seq";
+	    "SELECT seq, certificate_serial, time, reason FROM ledger "
+	    "WHERE event = 'revoked' ORDER BY seq";
 	struct ledger_conn *c = NULL;
 	sqlite3_stmt *st = NULL;
 	int rc, s;
@@ -344,13 +346,13 @@ out:
 int ledger_stats(struct ledger *l, struct ledger_stats *stt, struct errd *e)
 {
 	static const char sql[] =
-		"SELECT (SELECT count(*) FROM ledger), "
-		"(SELECT count(*) FROM ledger WHERE event = 'issued'), "
-		"(SELECT count(*) FROM ledger WHERE event = 'revoked'), "
-		"(SELECT count(*) FROM serials), "
-		"(SELECT count(*) FROM serials AS s WHERE NOT EXISTS (SELECT 1 "
-		"FROM ledger AS i WHERE i.serial = s.serial AND "
-		"+i.event = 'issued'))";
+	    "SELECT (SELECT count(*) FROM ledger), "
+	    "(SELECT count(*) FROM ledger WHERE event = 'issued'), "
+	    "(SELECT count(*) FROM ledger WHERE event = 'revoked'), "
+	    "(SELECT count(*) FROM serials), "
+	    "(SELECT count(*) FROM serials AS s WHERE NOT EXISTS (SELECT 1 "
+	    "FROM ledger AS i WHERE i.serial = s.serial AND "
+	    "+i.event = 'issued'))";
 	struct ledger_conn *c = NULL;
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -391,8 +393,7 @@ static int fsync_path(const char *path, int dir, struct errd *e)
 
 /* See ledger.h. The copy is written to "<to>.tmp.<pid>" (0600), synced,
  * then renamed, so `to` is either absent or complete. */
-int ledger_backup(const char *path, const char *to, int force,
-		  struct errd *e)
+int ledger_backup(const char *path, const char *to, int force, struct errd *e)
 {
 	struct ledger_conn src = {0};
 	sqlite3 *dst = NULL;
@@ -403,12 +404,15 @@ int ledger_backup(const char *path, const char *to, int force,
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", to, (long)getpid());
 	if (!force && lstat(to, &sb) == 0) {
-		rc = err_set(e, ERR_IO, "%s exists: choose another name or "
-				       "use --force", to);
+		rc = err_set(e, ERR_IO,
+			     "%s exists: choose another name or "
+			     "use --force",
+			     to);
 		goto out;
 	}
 	if (stat(path, &sb) != 0) {
-		rc = err_set(e, ERR_LEDGER_UNAVAILABLE, "no ledger at %s", path);
+		rc =
+		    err_set(e, ERR_LEDGER_UNAVAILABLE, "no ledger at %s", path);
 		goto out;
 	}
 	rc = ledger_conn_open(&src, path, 1, e);

@@ -133,7 +133,7 @@ void log_request(const struct log_request *req)
 	c.client = clean(req->client, client, sizeof(client));
 	c.serial = clean(req->serial, serial, sizeof(serial));
 	c.message = clean(req->message, msg, sizeof(msg));
-	prio = r->status >= 500 ? LOG_ERR
+	prio = r->status >= 500	  ? LOG_ERR
 	       : r->status >= 400 ? LOG_WARNING
 				  : LOG_INFO;
 

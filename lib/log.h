@@ -14,7 +14,7 @@ void log_init(int verbose);
 
 /* A free-form line at priority prio (LOG_ERR, LOG_WARNING, LOG_INFO, ...). */
 void log_msg(int prio, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* One request outcome. Any field may be NULL. */
 struct log_request {
@@ -24,8 +24,8 @@ struct log_request {
 	const char *client;
 	const char *serial;
 	const char *cert_id;
-	const char *error;	/* API error code */
-	const char *message;	/* for a person */
+	const char *error;   /* API error code */
+	const char *message; /* for a person */
 	const char *peer;
 	double ms;
 };

@@ -88,9 +88,10 @@ int metrics_render(const struct metrics *cm, const struct metrics_gauges *g,
 
 	if (!f)
 		return -ERR_NOMEM;
-	fprintf(f, "# HELP thingca_issued_total Device certificates issued.\n"
-		   "# TYPE thingca_issued_total counter\n"
-		   "thingca_issued_total %llu\n",
+	fprintf(f,
+		"# HELP thingca_issued_total Device certificates issued.\n"
+		"# TYPE thingca_issued_total counter\n"
+		"thingca_issued_total %llu\n",
 		(unsigned long long)atomic_load(&m->issued));
 	fprintf(f,
 		"# HELP thingca_reissued_total Certificates sent again to a "
@@ -119,8 +120,7 @@ int metrics_render(const struct metrics *cm, const struct metrics_gauges *g,
 		"thingca_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
 		"thingca_request_duration_seconds_sum %.6f\n"
 		"thingca_request_duration_seconds_count %llu\n",
-		(unsigned long long)cum,
-		(double)atomic_load(&m->sum_us) / 1e6,
+		(unsigned long long)cum, (double)atomic_load(&m->sum_us) / 1e6,
 		(unsigned long long)atomic_load(&m->count));
 	fprintf(f,
 		"# HELP thingca_ledger_entries Entries in the ledger.\n"

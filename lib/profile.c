@@ -329,8 +329,8 @@ static int set_spki(X509 *x, const X509_PUBKEY *src)
 	dup_alg = OBJ_dup(alg);
 	key_copy = OPENSSL_memdup(key, (size_t)key_len);
 	if (!dup_alg || !key_copy ||
-	    !X509_PUBKEY_set0_param(dst, dup_alg, ptype, (void *)pval,
-				    key_copy, key_len)) {
+	    !X509_PUBKEY_set0_param(dst, dup_alg, ptype, (void *)pval, key_copy,
+				    key_len)) {
 		ASN1_OBJECT_free(dup_alg);
 		ASN1_OBJECT_free(dup_param);
 		OPENSSL_free(key_copy);
@@ -343,8 +343,7 @@ int profile_issue(const struct profile *p, struct ca *ca, const char *serial,
 		  const char *thing_name, EVP_PKEY *pub, X509 **out,
 		  struct errd *e)
 {
-	return profile_issue_spki(p, ca, serial, thing_name, pub, NULL, out,
-				  e);
+	return profile_issue_spki(p, ca, serial, thing_name, pub, NULL, out, e);
 }
 
 int profile_issue_spki(const struct profile *p, struct ca *ca,

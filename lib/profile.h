@@ -32,7 +32,8 @@ void profile_free(struct profile *p);
  * control bytes), PrintableString alphabet and <= 64 chars when
  * subject_serial_number is on, and the ThingName it yields matches AWS's
  * [a-zA-Z0-9:_-]+ and is <= 64 chars. Writes the ThingName into
- * thing_name[THING_NAME_MAX + 1]. 0 or -ERR_SERIAL_INVALID saying which rule. */
+ * thing_name[THING_NAME_MAX + 1]. 0 or -ERR_SERIAL_INVALID saying which rule.
+ */
 int profile_check_serial(const struct profile *p, const char *serial,
 			 char *thing_name, struct errd *e);
 

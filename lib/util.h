@@ -16,7 +16,8 @@
 void hex_encode(const unsigned char *in, size_t n, char *out);
 /* Value of the hex digit c (0-9, a-f, A-F), -1 when c is none. */
 int hex_digit(int c);
-/* Parses exactly 2n lowercase/uppercase hex chars into out; 0 or -ERR_MALFORMED_REQUEST. */
+/* Parses exactly 2n lowercase/uppercase hex chars into out; 0 or
+ * -ERR_MALFORMED_REQUEST. */
 int hex_decode(const char *in, unsigned char *out, size_t n);
 
 /* SHA-256 of data into out[32]. */
@@ -37,8 +38,8 @@ int file_read(const char *path, size_t max_len, char **out, size_t *len,
 	      struct errd *e);
 /* As file_read, but refuses (-ERR_CA_INVALID, message says chmod 600) a file
  * that group or others can read: for keys, PINs and passphrases. */
-int file_read_secret(const char *path, size_t max_len, char **out,
-		     size_t *len, struct errd *e);
+int file_read_secret(const char *path, size_t max_len, char **out, size_t *len,
+		     struct errd *e);
 /* Writes data to path atomically (tmp + fsync + rename) with the given mode;
  * with excl, refuses an existing path (-ERR_IO). */
 int file_write(const char *path, const void *data, size_t len, unsigned mode,

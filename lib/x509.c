@@ -386,15 +386,13 @@ static int bio_write_file(BIO *b, const char *path, unsigned mode,
 	long n = BIO_get_mem_data(b, &data);
 	int rc;
 
-	rc = file_write(path, data, n > 0 ? (size_t)n : 0, mode, !overwrite,
-			e);
+	rc = file_write(path, data, n > 0 ? (size_t)n : 0, mode, !overwrite, e);
 	if (data && n > 0)
 		OPENSSL_cleanse(data, (size_t)n);
 	return rc;
 }
 
-int x509_write_key(const char *path, EVP_PKEY *k, int overwrite,
-		   struct errd *e)
+int x509_write_key(const char *path, EVP_PKEY *k, int overwrite, struct errd *e)
 {
 	/* The secure heap where available: zeroed when freed. */
 	BIO *b = BIO_new(BIO_s_secmem());
@@ -411,7 +409,7 @@ out:
 	return rc;
 }
 
-int x509_write_cert(const char *path, X509 *x, STACK_OF(X509) *chain,
+int x509_write_cert(const char *path, X509 *x, STACK_OF(X509) * chain,
 		    int overwrite, struct errd *e)
 {
 	BIO *b = BIO_new(BIO_s_mem());

@@ -88,7 +88,7 @@ int x509_write_key(const char *path, EVP_PKEY *k, int overwrite,
  * chain (may be NULL) that are not self-signed: a TLS server sends its
  * intermediates, never the root. Refuses an existing path (-ERR_IO) unless
  * overwrite. 0, -ERR_INTERNAL or file_write's error. */
-int x509_write_cert(const char *path, X509 *x, STACK_OF(X509) *chain,
+int x509_write_cert(const char *path, X509 *x, STACK_OF(X509) * chain,
 		    int overwrite, struct errd *e);
 
 #endif

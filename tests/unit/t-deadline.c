@@ -42,9 +42,9 @@ int main(void)
 	later = deadline_add(d, sl[0]);
 	deadline_set(d, later, 50ULL * 1000000);
 	deadline_set(d, later, 5000ULL * 1000000); /* moved later */
-	deadline_set(d, b, 0);			    /* none */
+	deadline_set(d, b, 0);			   /* none */
 	deadline_set(d, c, 100ULL * 1000000);
-	deadline_remove(d, c);			    /* no longer tracked */
+	deadline_remove(d, c); /* no longer tracked */
 	t0 = now_ns();
 	deadline_set(d, a, 200ULL * 1000000);
 	ok(eof_within(sa[1], 2000), "a socket past its deadline is shut down");
@@ -53,7 +53,8 @@ int main(void)
 	       (unsigned long long)((now_ns() - t0) / 1000000));
 	ok(!eof_within(sb[1], 300), "a socket without a deadline stays open");
 	ok(!eof_within(sc[1], 100), "a removed socket stays open");
-	ok(!eof_within(sl[1], 100), "a deadline moved later is not applied early");
+	ok(!eof_within(sl[1], 100),
+	   "a deadline moved later is not applied early");
 	is_int(deadlines_cut(d), 1, "one socket cut");
 	deadlines_free(d);
 	ok(1, "watcher stops and frees what is still tracked");

@@ -114,10 +114,10 @@ static void replay(const char *src, const struct target *t)
 int main(void)
 {
 	static const struct target targets[] = {
-		{"corpus-request", fz_request_init, fz_request_one},
-		{"corpus-config", fz_config_init, fz_config_one},
-		{"corpus-jitp", fz_jitp_init, fz_jitp_one},
-		{"corpus-csr_der", fz_csr_der_init, fz_csr_der_one},
+	    {"corpus-request", fz_request_init, fz_request_one},
+	    {"corpus-config", fz_config_init, fz_config_one},
+	    {"corpus-jitp", fz_jitp_init, fz_jitp_one},
+	    {"corpus-csr_der", fz_csr_der_init, fz_csr_der_one},
 	};
 	const char *src = getenv("THINGCA_SRC");
 	size_t i;

@@ -26,8 +26,8 @@ static char *slurp(const char *name)
 	char *buf = NULL;
 	long n;
 
-	snprintf(path, sizeof(path), "%s/tests/data/jitp/%s",
-		 src ? src : ".", name);
+	snprintf(path, sizeof(path), "%s/tests/data/jitp/%s", src ? src : ".",
+		 name);
 	f = fopen(path, "rb");
 	if (!f) {
 		diag("cannot open %s", path);
@@ -54,8 +54,8 @@ static X509 *ca_cert;
 static X509 *make_cert(EVP_PKEY *key, const char *cn, int with_dnq)
 {
 	static const char *const rdn[][2] = {
-		{"C", "JP"}, {"ST", "Tokyo"}, {"L", "Tokyo"},
-		{"O", "MyOrg"}, {"OU", "device"},
+	    {"C", "JP"},    {"ST", "Tokyo"},  {"L", "Tokyo"},
+	    {"O", "MyOrg"}, {"OU", "device"},
 	};
 	X509 *x = X509_new();
 	X509_NAME *n = X509_NAME_new();
@@ -63,12 +63,12 @@ static X509 *make_cert(EVP_PKEY *key, const char *cn, int with_dnq)
 
 	for (i = 0; i < sizeof(rdn) / sizeof(rdn[0]); i++)
 		X509_NAME_add_entry_by_txt(n, rdn[i][0], MBSTRING_UTF8,
-					   (const unsigned char *)rdn[i][1],
-					   -1, -1, 0);
+					   (const unsigned char *)rdn[i][1], -1,
+					   -1, 0);
 	if (with_dnq)
 		X509_NAME_add_entry_by_txt(n, "dnQualifier", MBSTRING_ASC,
-					   (const unsigned char *)"dnq", -1,
-					   -1, 0);
+					   (const unsigned char *)"dnq", -1, -1,
+					   0);
 	X509_NAME_add_entry_by_txt(n, "serialNumber", MBSTRING_ASC,
 				   (const unsigned char *)"SN1", -1, -1, 0);
 	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
@@ -94,7 +94,8 @@ static int has_reason(json_t *reasons, const char *needle)
 	size_t i;
 	json_t *r;
 
-	json_array_foreach(reasons, i, r) {
+	json_array_foreach(reasons, i, r)
+	{
 		if (strstr(json_string_value(r), needle))
 			return 1;
 	}
@@ -106,7 +107,8 @@ static void show_reasons(json_t *reasons)
 	size_t i;
 	json_t *r;
 
-	json_array_foreach(reasons, i, r) {
+	json_array_foreach(reasons, i, r)
+	{
 		diag("  reason: %s", json_string_value(r));
 	}
 }
@@ -160,25 +162,27 @@ static void test_seed_ok(X509 *dev)
 		diag("expected 0, got %d: %s", rc, e.msg);
 		show_reasons(reasons);
 	}
-	is_str(json_string_value(json_object_get(
-		       json_object_get(result, "thing"), "name")),
+	is_str(json_string_value(
+		   json_object_get(json_object_get(result, "thing"), "name")),
 	       "SN1", "thing name is the CN");
+	is_str(
+	    json_string_value(json_object_get(
+		json_object_get(json_object_get(result, "thing"), "attributes"),
+		"country")),
+	    "JP", "attribute country from the subject C");
+	is_str(
+	    json_string_value(json_object_get(
+		json_object_get(json_object_get(result, "thing"), "attributes"),
+		"version")),
+	    "v1", "literal attribute version");
 	is_str(json_string_value(json_object_get(
-		       json_object_get(json_object_get(result, "thing"),
-				       "attributes"), "country")),
-	       "JP", "attribute country from the subject C");
-	is_str(json_string_value(json_object_get(
-		       json_object_get(json_object_get(result, "thing"),
-				       "attributes"), "version")),
-	       "v1", "literal attribute version");
-	is_str(json_string_value(json_object_get(
-		       json_object_get(result, "certificate"), "id")),
+		   json_object_get(result, "certificate"), "id")),
 	       want_id, "certificate id is the SHA-256 of the DER");
 	is_str(json_string_value(json_object_get(
-		       json_object_get(result, "certificate"), "status")),
+		   json_object_get(result, "certificate"), "status")),
 	       "ACTIVE", "certificate status");
-	is_str(json_string_value(json_object_get(
-		       json_object_get(result, "policy"), "name")),
+	is_str(json_string_value(
+		   json_object_get(json_object_get(result, "policy"), "name")),
 	       "jitp-things-policy", "policy name");
 	json_decref(result);
 	json_decref(reasons);
@@ -195,9 +199,12 @@ static void test_refusals(X509 *dev)
 					   NULL};
 	static const char *const fn[] = {"Fn::Join", NULL};
 	static const char *const many[] = {
-		"DistinguishedNameQualifier", "CertificateId must be exactly",
-		"PolicyName and PolicyDocument", "Fn::Sub",
-		"Ref to Site, which Parameters does not declare", NULL,
+	    "DistinguishedNameQualifier",
+	    "CertificateId must be exactly",
+	    "PolicyName and PolicyDocument",
+	    "Fn::Sub",
+	    "Ref to Site, which Parameters does not declare",
+	    NULL,
 	};
 	static const char *const regcfg[] = {"templateBody must be a string",
 					     "no roleArn", NULL};
@@ -218,8 +225,7 @@ static void test_refusals(X509 *dev)
 
 	expect_refused("declared DistinguishedNameQualifier, cert lacks it",
 		       "bad-missing-dnq.json", NULL, dev, dnq);
-	rc = jitp_simulate(text ? text : "", withdnq, &result, &reasons,
-			   NULL);
+	rc = jitp_simulate(text ? text : "", withdnq, &result, &reasons, NULL);
 	is_int(rc, 0, "same template OK once the cert has a dnQualifier");
 	json_decref(result);
 	json_decref(reasons);
@@ -233,10 +239,10 @@ static void test_refusals(X509 *dev)
 		       many);
 	expect_refused("templateBody object, no roleArn",
 		       "bad-registration-config.json", NULL, dev, regcfg);
-	expect_refused("CN with a space", "seed-registration-config.json",
-		       NULL, sp, name);
-	expect_refused("CN with a slash", "seed-registration-config.json",
-		       NULL, sl, name);
+	expect_refused("CN with a space", "seed-registration-config.json", NULL,
+		       sp, name);
+	expect_refused("CN with a slash", "seed-registration-config.json", NULL,
+		       sl, name);
 	expect_refused("Ed25519 device key", "seed-registration-config.json",
 		       NULL, edc, ed);
 	expect_refused("not JSON", NULL, "{\"Resources\": ", dev, notjson);
@@ -252,29 +258,33 @@ static void test_refusals(X509 *dev)
 static void test_generate(X509 *dev)
 {
 	static struct rdn_cfg subject[] = {
-		{"C", "JP"}, {"ST", "Tokyo"}, {"L", "Tokyo"},
-		{"O", "MyOrg"}, {"OU", "device"},
+	    {"C", "JP"},    {"ST", "Tokyo"},  {"L", "Tokyo"},
+	    {"O", "MyOrg"}, {"OU", "device"},
 	};
 	static const char *const want[] = {
-		"AWS::IoT::Certificate::CommonName",
-		"AWS::IoT::Certificate::Country",
-		"AWS::IoT::Certificate::StateName",
-		"AWS::IoT::Certificate::Organization",
-		"AWS::IoT::Certificate::OrganizationalUnit",
-		"AWS::IoT::Certificate::SerialNumber",
-		"AWS::IoT::Certificate::Id",
+	    "AWS::IoT::Certificate::CommonName",
+	    "AWS::IoT::Certificate::Country",
+	    "AWS::IoT::Certificate::StateName",
+	    "AWS::IoT::Certificate::Organization",
+	    "AWS::IoT::Certificate::OrganizationalUnit",
+	    "AWS::IoT::Certificate::SerialNumber",
+	    "AWS::IoT::Certificate::Id",
 	};
 	struct profile_cfg p = {
-		.subject = subject, .n_subject = 5, .subject_serial_number = 1,
+	    .subject = subject,
+	    .n_subject = 5,
+	    .subject_serial_number = 1,
 	};
-	struct jitp_attr attrs[] = {{"country", "Country"},
-				    {"version", "v1"}};
+	struct jitp_attr attrs[] = {{"country", "Country"}, {"version", "v1"}};
 	struct jitp_attr bad_attr[] = {{"dnq", "DistinguishedNameQualifier"}};
 	const char *groups[] = {"line1"};
 	struct jitp_template_opts o = {
-		.role_arn = "arn:aws:iam::123456789012:role/JITPRole",
-		.attrs = attrs, .n_attrs = 2, .groups = groups, .n_groups = 1,
-		.thing_type = "sensor",
+	    .role_arn = "arn:aws:iam::123456789012:role/JITPRole",
+	    .attrs = attrs,
+	    .n_attrs = 2,
+	    .groups = groups,
+	    .n_groups = 1,
+	    .thing_type = "sensor",
 	};
 	json_t *cfg = NULL, *body = NULL, *result = NULL, *reasons = NULL,
 	       *params, *seed = NULL, *pol = NULL;
@@ -289,8 +299,8 @@ static void test_generate(X509 *dev)
 		diag("expected 0, got %d: %s", rc, e.msg);
 	tb = json_string_value(json_object_get(cfg, "templateBody"));
 	ok(tb != NULL, "templateBody is a string");
-	is_str(json_string_value(json_object_get(cfg, "roleArn")),
-	       o.role_arn, "roleArn");
+	is_str(json_string_value(json_object_get(cfg, "roleArn")), o.role_arn,
+	       "roleArn");
 	body = json_loads(tb ? tb : "", 0, NULL);
 	params = json_object_get(body, "Parameters");
 	is_int(json_object_size(params), 7, "exactly seven parameters");
@@ -298,8 +308,8 @@ static void test_generate(X509 *dev)
 		ok(json_object_get(params, want[i]) != NULL, "declares %s",
 		   want[i]);
 	ok(!json_object_get(params, "AWS::IoT::Certificate::Locality") &&
-	   !json_object_get(params,
-			    "AWS::IoT::Certificate::DistinguishedNameQualifier"),
+	       !json_object_get(
+		   params, "AWS::IoT::Certificate::DistinguishedNameQualifier"),
 	   "no Locality, no DistinguishedNameQualifier");
 
 	text = json_dumps(cfg, 0);
@@ -308,11 +318,12 @@ static void test_generate(X509 *dev)
 		diag("expected 0, got %d: %s", rc, e.msg);
 		show_reasons(reasons);
 	}
-	is_str(json_string_value(json_object_get(
-		       json_object_get(result, "thing"), "type")),
+	is_str(json_string_value(
+		   json_object_get(json_object_get(result, "thing"), "type")),
 	       "sensor", "thing type");
-	is_str(json_string_value(json_array_get(json_object_get(
-		       json_object_get(result, "thing"), "groups"), 0)),
+	is_str(json_string_value(json_array_get(
+		   json_object_get(json_object_get(result, "thing"), "groups"),
+		   0)),
 	       "line1", "thing group");
 	json_decref(result);
 	json_decref(reasons);
@@ -337,9 +348,8 @@ static void test_generate(X509 *dev)
 	rc = jitp_registration_config(&p, &o, &cfg, &e);
 	is_int(rc, 0, "aws-cn role ARN with a path accepted");
 	json_decref(body);
-	body = json_loads(json_string_value(json_object_get(cfg,
-							    "templateBody")),
-			  0, NULL);
+	body = json_loads(
+	    json_string_value(json_object_get(cfg, "templateBody")), 0, NULL);
 	ok(!json_object_get(json_object_get(body, "Parameters"),
 			    "AWS::IoT::Certificate::SerialNumber"),
 	   "no SerialNumber when subject_serial_number is off");

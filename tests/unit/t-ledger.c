@@ -137,8 +137,8 @@ static int walk_cb(void *arg, const struct ledger_entry *en)
 	return 0;
 }
 
-static int64_t count_list(struct ledger *l, struct ledger_query *q,
-			  int *pages, struct walk *w)
+static int64_t count_list(struct ledger *l, struct ledger_query *q, int *pages,
+			  struct walk *w)
 {
 	int64_t next = 0;
 	int rc;
@@ -218,7 +218,8 @@ static void test_canonical(void)
 			   "\"not_before\": null, \"spki_sha256\": null, "
 			   "\"thing_name\": null }\n");
 		fclose(f);
-		snprintf(cmd, sizeof(cmd), "jq -cS . %s", path_in("canon.json"));
+		snprintf(cmd, sizeof(cmd), "jq -cS . %s",
+			 path_in("canon.json"));
 		f = popen(cmd, "r");
 		got[0] = '\0';
 		if (f && fgets(got, sizeof(got), f))
@@ -233,8 +234,8 @@ static void test_canonical(void)
 	en.event = LEDGER_SERIALS_IMPORTED;
 	rc = ledger_canonical(&en, &c);
 	ok(rc == 0 && strstr(c, "\"certificate_der\":null") &&
-		   strstr(c, "\"reissue\":null") &&
-		   strstr(c, "\"event\":\"serials_imported\""),
+	       strstr(c, "\"reissue\":null") &&
+	       strstr(c, "\"event\":\"serials_imported\""),
 	   "canonical: nulls for absent DER and reissue (got %s)", c);
 	free(c);
 	en.reason = "\xff\xfe not UTF-8";
@@ -255,23 +256,24 @@ static void test_recipe(const char *db, int64_t seq, const char *want)
 		       ++tap_n);
 		return;
 	}
-	snprintf(cmd, sizeof(cmd),
-		 "DB='%s' N=%lld; "
-		 "row=$(sqlite3 -readonly -json \"$DB\" \"SELECT seq, time, "
-		 "event, client, serial, thing_name, certificate_id, "
-		 "certificate_serial, spki_sha256, not_before, not_after, "
-		 "reason, reissue, hex(der) AS der_hex, prev_hash, hash FROM "
-		 "ledger WHERE seq = $N\"); "
-		 "der=$(printf '%%s' \"$row\" | jq -r '.[0].der_hex' | "
-		 "xxd -r -p | base64 -w0); "
-		 "canon=$(printf '%%s' \"$row\" | jq -cS --arg der \"$der\" "
-		 "'.[0] | .reissue |= (if . == null then null else . == 1 end) "
-		 "| .certificate_der = (if $der == \"\" then null else $der end) "
-		 "| del(.der_hex, .prev_hash, .hash)'); "
-		 "prev=$(printf '%%s' \"$row\" | jq -r '.[0].prev_hash'); "
-		 "{ printf '%%s' \"$prev\" | xxd -r -p; printf '%%s' \"$canon\"; "
-		 "} | sha256sum | cut -d' ' -f1",
-		 db, (long long)seq);
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "DB='%s' N=%lld; "
+	    "row=$(sqlite3 -readonly -json \"$DB\" \"SELECT seq, time, "
+	    "event, client, serial, thing_name, certificate_id, "
+	    "certificate_serial, spki_sha256, not_before, not_after, "
+	    "reason, reissue, hex(der) AS der_hex, prev_hash, hash FROM "
+	    "ledger WHERE seq = $N\"); "
+	    "der=$(printf '%%s' \"$row\" | jq -r '.[0].der_hex' | "
+	    "xxd -r -p | base64 -w0); "
+	    "canon=$(printf '%%s' \"$row\" | jq -cS --arg der \"$der\" "
+	    "'.[0] | .reissue |= (if . == null then null else . == 1 end) "
+	    "| .certificate_der = (if $der == \"\" then null else $der end) "
+	    "| del(.der_hex, .prev_hash, .hash)'); "
+	    "prev=$(printf '%%s' \"$row\" | jq -r '.[0].prev_hash'); "
+	    "{ printf '%%s' \"$prev\" | xxd -r -p; printf '%%s' \"$canon\"; "
+	    "} | sha256sum | cut -d' ' -f1",
+	    db, (long long)seq);
 	f = popen(cmd, "r");
 	if (f && fgets(got, sizeof(got), f))
 		got[strcspn(got, "\n")] = '\0';
@@ -311,8 +313,8 @@ int main(void)
 	struct errd e = {0};
 	struct walk w;
 	struct stat sb;
-	char *serials[4], long_serial[80], idA[65], idB[65], idB2[65],
-		hash[65], head_hash[65], sql[512];
+	char *serials[4], long_serial[80], idA[65], idB[65], idB2[65], hash[65],
+	    head_hash[65], sql[512];
 	char db[512];
 	size_t added = 0, present = 0;
 	int64_t seq = 0, n = 0, bad = 0, head_seq, b0, j0;
@@ -361,7 +363,8 @@ int main(void)
 	ok(en.serial == NULL && en.certificate_id == NULL,
 	   "import entry has no serial or certificate");
 	sha256_hex("A\nB\nC\n", 6, hash);
-	snprintf(sql, sizeof(sql), "batch=b1 added=3 present=0 sha256=%s", hash);
+	snprintf(sql, sizeof(sql), "batch=b1 added=3 present=0 sha256=%s",
+		 hash);
 	is_str(en.reason, sql, "import entry reason");
 	ledger_entry_clear(&en);
 	serials[0] = "C";
@@ -373,7 +376,7 @@ int main(void)
 	memset(long_serial, 'x', 70);
 	long_serial[70] = '\0';
 	serials[0] = "E";
-	serials[1] = long_serial;	/* the schema's CHECK refuses it */
+	serials[1] = long_serial; /* the schema's CHECK refuses it */
 	rc = ledger_import_serials(l, "b3", "cli:test", serials, 2, &added,
 				   &present, NULL, &e);
 	is_int(rc, -ERR_LEDGER_UNAVAILABLE, "import with a bad serial fails");
@@ -397,24 +400,28 @@ int main(void)
 	ledger_entry_clear(&en);
 	mk_issue(&en, "A", "keyA2", 2);
 	rc = ledger_record_issue(l, &en, 1, 1, &ex, &e);
-	is_int(rc, -ERR_SERIAL_ALREADY_ISSUED, "A again, other key -> already issued");
+	is_int(rc, -ERR_SERIAL_ALREADY_ISSUED,
+	       "A again, other key -> already issued");
 	is_str(ex.certificate_id, idA, "... existing is A's certificate");
-	ok(ex.der && ex.der_len > 10 && memcmp(ex.der, "0\x82 fake DER of A #1",
-						    ex.der_len) == 0,
+	ok(ex.der && ex.der_len > 10 &&
+	       memcmp(ex.der, "0\x82 fake DER of A #1", ex.der_len) == 0,
 	   "... with its DER");
 	is_int(en.seq, 0, "... and the refused entry has no seq");
 	ledger_entry_clear(&en);
 	ledger_entry_clear(&ex);
 	sha256_hex("keyA", 4, hash);
 	rc = ledger_check_issue(l, "A", hash, 1, 1, &ex, &e);
-	is_int(rc, -ERR_SERIAL_ALREADY_ISSUED, "check A same key -> already issued");
+	is_int(rc, -ERR_SERIAL_ALREADY_ISSUED,
+	       "check A same key -> already issued");
 	is_str(ex.certificate_id, idA, "... existing filled by check");
 	ledger_entry_clear(&ex);
 
 	/* public key reuse */
 	rc = issue(l, "B", "keyA", 3, 1, NULL, NULL, &e);
-	is_int(rc, -ERR_PUBLIC_KEY_REUSED, "B with A's key -> public_key_reused");
-	ok(strstr(e.msg, "serial A") != NULL, "... names the serial: %s", e.msg);
+	is_int(rc, -ERR_PUBLIC_KEY_REUSED,
+	       "B with A's key -> public_key_reused");
+	ok(strstr(e.msg, "serial A") != NULL, "... names the serial: %s",
+	   e.msg);
 	is_int(ledger_check_issue(l, "B", hash, 1, 0, NULL, &e), 0,
 	       "... allowed without unique_public_keys");
 
@@ -444,7 +451,8 @@ int main(void)
 	is_int(rc, 0, "revoke B with reissue");
 	sha256_hex("keyB", 4, hash);
 	rc = ledger_check_issue(l, "B", hash, 1, 1, NULL, &e);
-	is_int(rc, -ERR_PUBLIC_KEY_REUSED, "B reissue with the old key refused");
+	is_int(rc, -ERR_PUBLIC_KEY_REUSED,
+	       "B reissue with the old key refused");
 	ok(strstr(e.msg, "revoked") != NULL, "... says revoked: %s", e.msg);
 	is_int(ledger_check_issue(l, "B", NULL, 1, 1, NULL, &e), 0,
 	       "B has no current certificate after reissue revoke");
@@ -456,7 +464,8 @@ int main(void)
 	ledger_entry_clear(&ex);
 	rc = ledger_revoke(l, idB2, "ops", "scrapped", 0, NULL, &e);
 	is_int(ledger_check_issue(l, "B", NULL, 1, 1, NULL, &e),
-	       -ERR_SERIAL_REVOKED, "B blocked after the reissue is revoked for good");
+	       -ERR_SERIAL_REVOKED,
+	       "B blocked after the reissue is revoked for good");
 
 	/* 16 racers for one serial */
 	for (i = 0; i < 16; i++) {
@@ -514,7 +523,8 @@ int main(void)
 	n = count_list(l, &q, &pages, &w);
 	is_int(n, head_seq, "paging by 7 visits every entry");
 	ok(w.order_ok, "... exactly once, in seq order");
-	is_int(pages, (head_seq + 6) / 7, "... in the expected number of pages");
+	is_int(pages, (head_seq + 6) / 7,
+	       "... in the expected number of pages");
 	memset(&q, 0, sizeof(q));
 	q.serial = "B";
 	n = count_list(l, &q, &pages, &w);
@@ -524,8 +534,9 @@ int main(void)
 	q.event = LEDGER_REVOKED;
 	q.limit = 2;
 	n = count_list(l, &q, &pages, &w);
-	ok(n == 3 && pages == 2, "filter event revoked: 3 in 2 pages (got %lld in %d)",
-	   (long long)n, pages);
+	ok(n == 3 && pages == 2,
+	   "filter event revoked: 3 in 2 pages (got %lld in %d)", (long long)n,
+	   pages);
 	memset(&q, 0, sizeof(q));
 	q.station = "ops";
 	q.thing_name = "B";
@@ -546,12 +557,14 @@ int main(void)
 	is_int(n, 0, "since the future: none");
 	memset(&q, 0, sizeof(q));
 	q.since = "yesterday";
-	is_int(ledger_list(l, &q, walk_cb, &w, &seq, &e), -ERR_MALFORMED_REQUEST,
+	is_int(ledger_list(l, &q, walk_cb, &w, &seq, &e),
+	       -ERR_MALFORMED_REQUEST,
 	       "since not RFC 3339 -> malformed_request");
 
 	/* get_certificate */
 	rc = ledger_get_certificate(l, idA, &en, &ex, &e);
-	ok(rc == 0 && en.der != NULL && ex.seq > en.seq && ex.event == LEDGER_REVOKED,
+	ok(rc == 0 && en.der != NULL && ex.seq > en.seq &&
+	       ex.event == LEDGER_REVOKED,
 	   "get_certificate A: issued with DER and its revocation");
 	ledger_entry_clear(&en);
 	ledger_entry_clear(&ex);
@@ -562,15 +575,16 @@ int main(void)
 	       "get_certificate unknown -> not_found");
 	i = 0;
 	rc = ledger_revocations(l, revo_cb, &i, &seq, &e);
-	ok(rc == 0 && i == 3 && seq > 0, "revocations: 3 (got %d), newest seq %lld",
-	   i, (long long)seq);
+	ok(rc == 0 && i == 3 && seq > 0,
+	   "revocations: 3 (got %d), newest seq %lld", i, (long long)seq);
 
 	/* verify */
 	rc = ledger_verify(l, 0, NULL, &n, &bad, &e);
 	ok(rc == 0 && n == head_seq, "verify OK: %lld entries (%s)",
 	   (long long)n, e.msg);
 	rc = ledger_verify(l, head_seq - 3, NULL, &n, &bad, &e);
-	is_int(rc, -ERR_LEDGER_CORRUPT, "verify with a wrong anchor hash fails");
+	is_int(rc, -ERR_LEDGER_CORRUPT,
+	       "verify with a wrong anchor hash fails");
 	memset(&q, 0, sizeof(q));
 	q.after = 2;
 	q.limit = 1;
@@ -591,17 +605,19 @@ int main(void)
 		pthread_create(&th[i], NULL, many_main, &rs[i]);
 	}
 	rc = ledger_head(ro, &seq, hash, &e);
-	ok(rc == 0 && seq >= head_seq, "rdonly head while writing: %lld", (long long)seq);
+	ok(rc == 0 && seq >= head_seq, "rdonly head while writing: %lld",
+	   (long long)seq);
 	rc = ledger_verify(ro, head_seq, head_hash, &n, &bad, &e);
-	ok(rc == 0 && n >= head_seq, "rdonly verify while writing, with anchor");
+	ok(rc == 0 && n >= head_seq,
+	   "rdonly verify while writing, with anchor");
 	for (i = 0; i < 4; i++)
 		pthread_join(th[i], NULL);
 	ledger_head(l, &head_seq, head_hash, &e);
 	rc = ledger_head(ro, &seq, hash, &e);
 	ok(seq == head_seq && strcmp(hash, head_hash) == 0,
 	   "rdonly sees the writer's commits (head %lld)", (long long)seq);
-	is_int(issue(ro, "Q", "k", 1, 0, NULL, NULL, &e), -ERR_LEDGER_UNAVAILABLE,
-	       "rdonly refuses writes");
+	is_int(issue(ro, "Q", "k", 1, 0, NULL, NULL, &e),
+	       -ERR_LEDGER_UNAVAILABLE, "rdonly refuses writes");
 	ledger_close(ro);
 	ro = NULL;
 
@@ -618,7 +634,8 @@ int main(void)
 	rc = ledger_open(path_in("copy.db"), LEDGER_RDONLY, &ro, &e);
 	if (rc == 0) {
 		rc = ledger_verify(ro, head_seq, head_hash, &n, &bad, &e);
-		ok(rc == 0 && n == head_seq, "backup verifies against the head");
+		ok(rc == 0 && n == head_seq,
+		   "backup verifies against the head");
 		ledger_close(ro);
 		ro = NULL;
 	} else {
@@ -629,26 +646,30 @@ int main(void)
 
 	/* tampering, each on its own copy */
 	ledger_backup(db, path_in("t1.db"), 0, &e);
-	exec_sql(path_in("t1.db"), "DROP TRIGGER ledger_no_update; "
-				   "UPDATE ledger SET thing_name = 'evil' WHERE seq = 3");
+	exec_sql(path_in("t1.db"),
+		 "DROP TRIGGER ledger_no_update; "
+		 "UPDATE ledger SET thing_name = 'evil' WHERE seq = 3");
 	expect_verify(path_in("t1.db"), 0, NULL, 3,
-		      "entry 3: hash does not match its contents", "changed field");
+		      "entry 3: hash does not match its contents",
+		      "changed field");
 
 	ledger_backup(db, path_in("t2.db"), 0, &e);
 	exec_sql(path_in("t2.db"), "DROP TRIGGER ledger_no_delete; "
 				   "DELETE FROM ledger WHERE seq = 4");
 	expect_verify(path_in("t2.db"), 0, NULL, 5,
-		      "entry 5: seq gap after 3 (entry deleted?)", "deleted entry");
+		      "entry 5: seq gap after 3 (entry deleted?)",
+		      "deleted entry");
 
 	ledger_backup(db, path_in("t3.db"), 0, &e);
-	exec_sql(path_in("t3.db"),
-		 "DROP TRIGGER ledger_no_update; DROP TRIGGER ledger_no_delete; "
-		 "CREATE TEMP TABLE s AS SELECT * FROM ledger WHERE seq IN (5, 6); "
-		 "DELETE FROM ledger WHERE seq IN (5, 6); "
-		 "INSERT INTO ledger SELECT 11 - seq, time, event, client, serial, "
-		 "thing_name, certificate_id, certificate_serial, spki_sha256, "
-		 "not_before, not_after, reason, reissue, der, prev_hash, hash "
-		 "FROM s");
+	exec_sql(
+	    path_in("t3.db"),
+	    "DROP TRIGGER ledger_no_update; DROP TRIGGER ledger_no_delete; "
+	    "CREATE TEMP TABLE s AS SELECT * FROM ledger WHERE seq IN (5, 6); "
+	    "DELETE FROM ledger WHERE seq IN (5, 6); "
+	    "INSERT INTO ledger SELECT 11 - seq, time, event, client, serial, "
+	    "thing_name, certificate_id, certificate_serial, spki_sha256, "
+	    "not_before, not_after, reason, reissue, der, prev_hash, hash "
+	    "FROM s");
 	expect_verify(path_in("t3.db"), 0, NULL, 5,
 		      "entry 5: prev_hash does not match entry 4's hash "
 		      "(reordered or replaced?)",
@@ -656,13 +677,14 @@ int main(void)
 
 	ledger_backup(db, path_in("t4.db"), 0, &e);
 	snprintf(sql, sizeof(sql),
-		 "DROP TRIGGER ledger_no_delete; DELETE FROM ledger WHERE seq > %lld",
+		 "DROP TRIGGER ledger_no_delete; DELETE FROM ledger WHERE seq "
+		 "> %lld",
 		 (long long)head_seq - 2);
 	exec_sql(path_in("t4.db"), sql);
 	rc = ledger_open(path_in("t4.db"), LEDGER_RDONLY, &ro, &e);
 	rc = ledger_verify(ro, 0, NULL, &n, &bad, &e);
-	ok(rc == 0 && n == head_seq - 2,
-	   "a truncated ledger verifies without an anchor (why anchors matter)");
+	ok(rc == 0 && n == head_seq - 2, "a truncated ledger verifies without "
+					 "an anchor (why anchors matter)");
 	ledger_close(ro);
 	ro = NULL;
 	snprintf(sql, sizeof(sql),
@@ -678,9 +700,11 @@ int main(void)
 
 	/* open refuses a tampered newest entry and a too-new schema */
 	ledger_backup(db, path_in("t5.db"), 0, &e);
-	snprintf(sql, sizeof(sql),
-		 "DROP TRIGGER ledger_no_update; UPDATE ledger SET reason = 'x' "
-		 "WHERE seq = %lld", (long long)head_seq);
+	snprintf(
+	    sql, sizeof(sql),
+	    "DROP TRIGGER ledger_no_update; UPDATE ledger SET reason = 'x' "
+	    "WHERE seq = %lld",
+	    (long long)head_seq);
 	exec_sql(path_in("t5.db"), sql);
 	rc = ledger_open(path_in("t5.db"), 0, &l, &e);
 	is_int(rc, -ERR_LEDGER_CORRUPT, "open refuses a tampered newest entry");

@@ -139,6 +139,18 @@ tca_stop() {
 	fi
 }
 
+# tca_start_fails CONFIG NAME REGEX [SECRET]: thingcad must refuse to start
+# (exit 1, bounded by 30 s) with a message matching REGEX, and never print
+# SECRET (a PIN, a passphrase). Log in $T/fail.log.
+tca_start_fails() {
+	timeout 30 $THINGCA_VALGRIND "$BIN/thingcad" -c "$1" </dev/null >/dev/null 2> "$T/fail.log"
+	is "$?" 1 "$2: thingcad exits 1"
+	like "$(cat "$T/fail.log")" "$3" "$2: the message says so"
+	if [ -n "${4:-}" ] && grep -qF -- "$4" "$T/fail.log"; then
+		fail "$2: the secret is not logged"
+	fi
+}
+
 # tca_csr NAME [KEYTYPE] [SUBJECT]: $T/NAME.key and $T/NAME.csr.
 tca_csr() {
 	case "${2:-ec:P-256}" in

@@ -70,12 +70,5 @@ check "hash replaced" "$T/relink.db" 2
 # thingcad refuses a ledger whose newest entry was altered.
 tamper newest "UPDATE ledger SET serial = 'T-9' WHERE seq = 6"
 sed "s|$T/ledger.db|$T/newest.db|" "$T/thingca.json" > "$T/newest.json"
-"$BIN/thingcad" -c "$T/newest.json" 2> "$T/newest.log" &
-p=$!
-i=0
-while alive $p && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-kill -KILL $p 2>/dev/null
-wait $p
-is "$?" 1 "thingcad refuses to start on a ledger with a tampered newest entry"
-like "$(cat "$T/newest.log")" "ledger verify" "and says to run thingca ledger verify / restore a backup"
+tca_start_fails "$T/newest.json" "a ledger with a tampered newest entry" "ledger verify"
 done_testing

@@ -21,3 +21,10 @@ bench: all $(B)/tests/gencsr
 	BENCH_DURATION="$(BENCH_DURATION)" BENCH_CONNS="$(BENCH_CONNS)" \
 	BENCH_PAIRS="$(BENCH_PAIRS)" BENCH_CFSSL_CONNS="$(BENCH_CFSSL_CONNS)" \
 	  sh tests/bench/bench.sh $(CURDIR)/$(B) $(CURDIR)/$(B)/tests/gencsr
+
+# The PKCS#11 row (issue 5): the same load with the CA key in a SoftHSM2
+# token beside the same key type in a file (tests/bench/bench-pkcs11.sh).
+.PHONY: bench-pkcs11
+bench-pkcs11: all $(B)/tests/gencsr
+	BENCH_DURATION="$(BENCH_DURATION)" \
+	  sh tests/bench/bench-pkcs11.sh $(CURDIR)/$(B) $(CURDIR)/$(B)/tests/gencsr

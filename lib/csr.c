@@ -8,16 +8,20 @@
  * extensions are never copied (DESIGN.md "Device certificate profile").
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "config.h"
 #include "csr.h"
+#include "csr_asn1.h"
 #include "util.h"
 
 /* PEM is base64 (4/3 of the DER) plus line breaks, boundaries and any
@@ -25,8 +29,8 @@
 #define CSR_MAX_PEM ((size_t)2 * CSR_MAX_DER)
 
 struct csr {
-	X509_REQ *req;
-	EVP_PKEY *pub; /* lent from req */
+	CSR_REQ *req;
+	EVP_PKEY *pub;
 	unsigned type; /* enum key_type bit, 0 when unknown */
 	char spki[65];
 };
@@ -35,7 +39,8 @@ void csr_free(struct csr *c)
 {
 	if (!c)
 		return;
-	X509_REQ_free(c->req);
+	ASN1_item_free((ASN1_VALUE *)c->req, ASN1_ITEM_rptr(CSR_REQ));
+	EVP_PKEY_free(c->pub);
 	free(c);
 }
 
@@ -104,17 +109,17 @@ out:
  * encoder lookup, 9% of thingcad's CPU per issuance (docs/performance.md);
  * a compressed point still takes that path, so one key always has one hash
  * and public_key_reused cannot be dodged by re-encoding it. */
-static int spki_sha256_of(X509_REQ *req, EVP_PKEY *pub, char hex[65])
+static int spki_sha256_of(const CSR_SPKI *spki, EVP_PKEY *pub, char hex[65])
 {
-	X509_PUBKEY *xpk = X509_REQ_get_X509_PUBKEY(req);
-	const unsigned char *point;
+	const ASN1_STRING *bits = spki->key;
 	unsigned char *der = NULL;
-	int plen, len;
+	int len;
 
-	if (xpk && X509_PUBKEY_get0_param(NULL, &point, &plen, NULL, xpk) &&
-	    (EVP_PKEY_is_a(pub, "RSA") ||
-	     (EVP_PKEY_is_a(pub, "EC") && plen > 0 && point[0] == 0x04))) {
-		len = i2d_X509_PUBKEY(xpk, &der);
+	if (EVP_PKEY_is_a(pub, "RSA") ||
+	    (EVP_PKEY_is_a(pub, "EC") && ASN1_STRING_length(bits) > 0 &&
+	     ASN1_STRING_get0_data(bits)[0] == 0x04)) {
+		len = ASN1_item_i2d((const ASN1_VALUE *)spki, &der,
+				    ASN1_ITEM_rptr(CSR_SPKI));
 		if (len > 0) {
 			sha256_hex(der, (size_t)len, hex);
 			OPENSSL_free(der);
@@ -123,6 +128,144 @@ static int spki_sha256_of(X509_REQ *req, EVP_PKEY *pub, char hex[65])
 		OPENSSL_free(der);
 	}
 	return pkey_spki_sha256(pub, hex);
+}
+
+/* Domain parameters of the two curves AWS IoT accepts, made once: a key
+ * copied from them costs a few microseconds, one built from a curve name
+ * (EVP_PKEY_fromdata, or the decoder) constructs the group each time. */
+static EVP_PKEY *curve_params[2]; /* P-256, P-384 */
+static pthread_once_t curve_once = PTHREAD_ONCE_INIT;
+
+static void curve_init(void)
+{
+	static const char *const names[2] = {"P-256", "P-384"};
+	EVP_PKEY_CTX *ctx;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+		if (!ctx || EVP_PKEY_paramgen_init(ctx) <= 0 ||
+		    EVP_PKEY_CTX_set_group_name(ctx, names[i]) <= 0 ||
+		    EVP_PKEY_paramgen(ctx, &curve_params[i]) <= 0)
+			curve_params[i] = NULL; /* keys decode the slow way */
+		EVP_PKEY_CTX_free(ctx);
+	}
+	ERR_clear_error();
+}
+
+static EVP_PKEY *ec_direct(const ASN1_OBJECT *curve, const ASN1_STRING *pt,
+			   unsigned *type)
+{
+	EVP_PKEY *k;
+	int i;
+
+	switch (OBJ_obj2nid(curve)) {
+	case NID_X9_62_prime256v1:
+		i = 0;
+		*type = KEY_EC_P256;
+		break;
+	case NID_secp384r1:
+		i = 1;
+		*type = KEY_EC_P384;
+		break;
+	default:
+		return NULL;
+	}
+	pthread_once(&curve_once, curve_init);
+	k = curve_params[i] ? EVP_PKEY_dup(curve_params[i]) : NULL;
+	/* Decodes the point and checks it is on the curve. */
+	if (k && EVP_PKEY_set1_encoded_public_key(
+		     k, ASN1_STRING_get0_data(pt),
+		     (size_t)ASN1_STRING_length(pt)) != 1) {
+		EVP_PKEY_free(k);
+		k = NULL;
+	}
+	return k;
+}
+
+/* A positive INTEGER as a BIGNUM pushed onto bld; 1 on success. */
+static int push_positive(OSSL_PARAM_BLD *bld, const char *key,
+			 const ASN1_INTEGER *v, BIGNUM **bn)
+{
+	if (ASN1_STRING_type(v) != V_ASN1_INTEGER || ASN1_STRING_length(v) < 1)
+		return 0;
+	*bn = ASN1_INTEGER_to_BN(v, NULL);
+	return *bn && !BN_is_zero(*bn) && OSSL_PARAM_BLD_push_BN(bld, key, *bn);
+}
+
+static EVP_PKEY *rsa_direct(const ASN1_STRING *bits, unsigned *type)
+{
+	const unsigned char *p = ASN1_STRING_get0_data(bits);
+	long len = ASN1_STRING_length(bits);
+	CSR_RSA *rsa;
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *k = NULL;
+	BIGNUM *n = NULL, *e = NULL;
+	const unsigned char *end = p + len;
+
+	rsa = (CSR_RSA *)ASN1_item_d2i(NULL, &p, len, ASN1_ITEM_rptr(CSR_RSA));
+	if (!rsa || p != end)
+		goto out;
+	bld = OSSL_PARAM_BLD_new();
+	if (!bld || !push_positive(bld, OSSL_PKEY_PARAM_RSA_N, rsa->n, &n) ||
+	    !push_positive(bld, OSSL_PKEY_PARAM_RSA_E, rsa->e, &e))
+		goto out;
+	params = OSSL_PARAM_BLD_to_param(bld);
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	if (!params || !ctx || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+	    EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+		goto out;
+	*type = pkey_key_type(k);
+out:
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	EVP_PKEY_CTX_free(ctx);
+	BN_free(n);
+	BN_free(e);
+	ASN1_item_free((ASN1_VALUE *)rsa, ASN1_ITEM_rptr(CSR_RSA));
+	return k;
+}
+
+/* The request's public key. EC keys on P-256 / P-384 (named curve) and
+ * RSA keys, the types thingca certifies, are built directly; any other
+ * SubjectPublicKeyInfo (a key type to refuse by name, explicit curve
+ * parameters, unused bits, odd encodings) goes through OpenSSL's general
+ * decoder, exactly as d2i_X509_REQ would decode it. NULL when neither can. */
+static EVP_PKEY *csr_pubkey(const CSR_SPKI *spki, unsigned *type)
+{
+	const ASN1_STRING *bits = spki->key;
+	const ASN1_OBJECT *oid;
+	const void *pval;
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	EVP_PKEY *k = NULL;
+	int ptype, len;
+
+	*type = 0;
+	X509_ALGOR_get0(&oid, &ptype, &pval, spki->algor);
+	if (!(bits->flags & 7)) {
+		if (OBJ_obj2nid(oid) == NID_X9_62_id_ecPublicKey &&
+		    ptype == V_ASN1_OBJECT)
+			k = ec_direct(pval, bits, type);
+		else if (OBJ_obj2nid(oid) == NID_rsaEncryption &&
+			 ptype == V_ASN1_NULL)
+			k = rsa_direct(bits, type);
+	}
+	if (k)
+		return k;
+	ERR_clear_error();
+	*type = 0;
+	len = ASN1_item_i2d((const ASN1_VALUE *)spki, &der,
+			    ASN1_ITEM_rptr(CSR_SPKI));
+	p = der;
+	if (len > 0)
+		k = d2i_PUBKEY(NULL, &p, len);
+	OPENSSL_free(der);
+	if (k)
+		*type = pkey_key_type(k);
+	return k;
 }
 
 int pkey_spki_sha256(EVP_PKEY *k, char hex[65])
@@ -185,7 +328,8 @@ int csr_parse_der(const unsigned char *der, size_t len, struct csr **out,
 		rc = err_set(e, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	c->req = d2i_X509_REQ(NULL, &p, (long)len);
+	c->req = (CSR_REQ *)ASN1_item_d2i(NULL, &p, (long)len,
+					  ASN1_ITEM_rptr(CSR_REQ));
 	if (!c->req) {
 		rc = err_set(e, ERR_MALFORMED_CSR,
 			     "CSR is not a DER PKCS#10 request (RFC 2986)");
@@ -198,18 +342,19 @@ int csr_parse_der(const unsigned char *der, size_t len, struct csr **out,
 			     (size_t)(der + len - p));
 		goto out;
 	}
-	/* Lent by the request; NULL when the key cannot be decoded. */
-	c->pub = X509_REQ_get0_pubkey(c->req);
+	c->pub = csr_pubkey(c->req->info->spki, &c->type);
 	if (!c->pub) {
 		rc = err_set(e, ERR_MALFORMED_CSR,
 			     "the CSR's public key cannot be decoded");
 		err_add_openssl(e);
 		goto out;
 	}
-	/* RFC 2986 proof of possession. Three outcomes: 1 ok, 0 the
-	 * signature does not match, < 0 it could not be checked at all
-	 * (unknown algorithm, bad encoding). Only 1 passes. */
-	v = X509_REQ_verify(c->req, c->pub);
+	/* RFC 2986 proof of possession, as X509_REQ_verify checks it. Three
+	 * outcomes: 1 ok, 0 the signature does not match, < 0 it could not
+	 * be checked at all (unknown algorithm, bad encoding). Only 1 passes.
+	 */
+	v = ASN1_item_verify(ASN1_ITEM_rptr(CSR_INFO), c->req->sig_alg,
+			     c->req->signature, c->req->info, c->pub);
 	if (v == 0) {
 		rc = err_set(e, ERR_CSR_SIGNATURE_INVALID,
 			     "the CSR's signature does not verify with its "
@@ -222,8 +367,7 @@ int csr_parse_der(const unsigned char *der, size_t len, struct csr **out,
 		err_add_openssl(e);
 		goto out;
 	}
-	c->type = pkey_key_type(c->pub);
-	if (spki_sha256_of(c->req, c->pub, c->spki) < 0) {
+	if (spki_sha256_of(c->req->info->spki, c->pub, c->spki) < 0) {
 		rc = err_set(e, ERR_MALFORMED_CSR,
 			     "the CSR's public key cannot be encoded");
 		goto out;
@@ -353,9 +497,16 @@ EVP_PKEY *csr_get0_pubkey(const struct csr *c)
 	return c->pub;
 }
 
-X509_REQ *csr_get0_req(const struct csr *c)
+const X509_NAME *csr_get0_subject(const struct csr *c)
 {
-	return c->req;
+	return c->req->info->subject;
+}
+
+void csr_get0_spki(const struct csr *c, const X509_ALGOR **alg,
+		   const ASN1_BIT_STRING **key)
+{
+	*alg = c->req->info->spki->algor;
+	*key = c->req->info->spki->key;
 }
 
 const char *csr_spki_sha256(const struct csr *c)

@@ -21,7 +21,7 @@ struct csr;
 /* Parses one PEM "CERTIFICATE REQUEST" (or "NEW CERTIFICATE REQUEST") and
  * checks its signature with its own key (RFC 2986 proof of possession).
  * 0 with *out set; -ERR_MALFORMED_CSR (not PEM/DER, trailing garbage, too
- * big) or -ERR_CSR_SIGNATURE_INVALID (X509_REQ_verify error or mismatch). */
+ * big) or -ERR_CSR_SIGNATURE_INVALID (error or mismatch). */
 int csr_parse_pem(const char *pem, size_t len, struct csr **out,
 		  struct errd *e);
 
@@ -39,8 +39,13 @@ unsigned csr_key_type(const struct csr *c);
 /* The public key (lent). */
 EVP_PKEY *csr_get0_pubkey(const struct csr *c);
 
-/* The request itself (lent): EST reads the subject serialNumber from it. */
-X509_REQ *csr_get0_req(const struct csr *c);
+/* The request's subject (lent): EST reads the serialNumber from it. */
+const X509_NAME *csr_get0_subject(const struct csr *c);
+
+/* The request's SubjectPublicKeyInfo as received (lent): its algorithm
+ * and key bits, which the certificate copies byte for byte. */
+void csr_get0_spki(const struct csr *c, const X509_ALGOR **alg,
+		   const ASN1_BIT_STRING **key);
 
 /* Lowercase hex SHA-256 of the DER SubjectPublicKeyInfo (lent, 64 chars). */
 const char *csr_spki_sha256(const struct csr *c);

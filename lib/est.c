@@ -252,7 +252,7 @@ static int csr_serial(struct est *s, const struct csr *csr,
 	int from_cn = s->a->issuer.cfg->est.serial_from == EST_SERIAL_FROM_CN;
 	int nid = from_cn ? NID_commonName : NID_serialNumber;
 	const char *what = from_cn ? "CN" : "serialNumber";
-	X509_NAME *n = X509_REQ_get_subject_name(csr_get0_req(csr));
+	const X509_NAME *n = csr_get0_subject(csr);
 	unsigned char *utf = NULL;
 	int idx, len, rc = 0;
 
@@ -524,7 +524,7 @@ static int same_device(struct est *s, const struct csr *csr,
 	char serial[SERIAL_MAX + 1] = "", msg[400];
 	int same;
 
-	same = x && X509_NAME_cmp(X509_REQ_get_subject_name(csr_get0_req(csr)),
+	same = x && X509_NAME_cmp(csr_get0_subject(csr),
 				  X509_get_subject_name(x)) == 0;
 	X509_free(x);
 	ERR_clear_error();

@@ -127,6 +127,8 @@ int issue_with_csr(struct issuer *is, const char *client, const char *serial,
 	struct ledger_entry existing = {0};
 	const char *spki = csr_spki_sha256(csr);
 	struct errd le = {0};
+	const X509_ALGOR *spki_alg;
+	const ASN1_BIT_STRING *spki_key;
 	X509 *x = NULL;
 	int rc, lrc;
 
@@ -157,9 +159,10 @@ int issue_with_csr(struct issuer *is, const char *client, const char *serial,
 			*e = le;
 		goto out;
 	}
-	rc = profile_issue_spki(
-	    is->profile, is->ca, serial, thing_name, csr_get0_pubkey(csr),
-	    X509_REQ_get_X509_PUBKEY(csr_get0_req(csr)), &x, e);
+	csr_get0_spki(csr, &spki_alg, &spki_key);
+	rc =
+	    profile_issue_spki(is->profile, is->ca, serial, thing_name,
+			       csr_get0_pubkey(csr), spki_alg, spki_key, &x, e);
 	if (rc)
 		goto out;
 	rc = fill_entry(&res->entry, x, client, serial, thing_name, spki);

@@ -301,18 +301,17 @@ static int serial_err(struct errd *e)
  * X509_set_pubkey: in OpenSSL 3.0 that re-encodes the key through the
  * provider encoders, which profiling showed as 17% of thingcad's CPU per
  * issuance (docs/performance.md). 1 on success. */
-static int set_spki(X509 *x, const X509_PUBKEY *src)
+static int set_spki(X509 *x, const X509_ALGOR *algor,
+		    const ASN1_BIT_STRING *bits)
 {
 	X509_PUBKEY *dst = X509_get_X509_PUBKEY(x);
 	ASN1_OBJECT *alg = NULL, *dup_alg = NULL, *dup_param = NULL;
-	const unsigned char *key;
+	const unsigned char *key = ASN1_STRING_get0_data(bits);
 	unsigned char *key_copy;
-	int key_len, ptype;
+	int key_len = ASN1_STRING_length(bits), ptype;
 	const void *pval;
-	X509_ALGOR *algor;
 
-	if (!dst || !X509_PUBKEY_get0_param(&alg, &key, &key_len, &algor,
-					    (X509_PUBKEY *)src))
+	if (!dst || key_len <= 0)
 		return 0;
 	X509_ALGOR_get0((const ASN1_OBJECT **)&alg, &ptype, &pval, algor);
 	/* EC keys carry their curve OID, RSA keys NULL (RFC 5480, 3279). */
@@ -343,12 +342,14 @@ int profile_issue(const struct profile *p, struct ca *ca, const char *serial,
 		  const char *thing_name, EVP_PKEY *pub, X509 **out,
 		  struct errd *e)
 {
-	return profile_issue_spki(p, ca, serial, thing_name, pub, NULL, out, e);
+	return profile_issue_spki(p, ca, serial, thing_name, pub, NULL, NULL,
+				  out, e);
 }
 
 int profile_issue_spki(const struct profile *p, struct ca *ca,
 		       const char *serial, const char *thing_name,
-		       EVP_PKEY *pub, const X509_PUBKEY *spki, X509 **out,
+		       EVP_PKEY *pub, const X509_ALGOR *spki_alg,
+		       const ASN1_BIT_STRING *spki_key, X509 **out,
 		       struct errd *e)
 {
 	X509 *cacert = ca_get0_cert(ca), *x = NULL;
@@ -388,7 +389,8 @@ int profile_issue_spki(const struct profile *p, struct ca *ca,
 	}
 	if (!X509_set_subject_name(x, name) ||
 	    !X509_set_issuer_name(x, X509_get_subject_name(cacert)) ||
-	    !(spki ? set_spki(x, spki) : X509_set_pubkey(x, pub))) {
+	    !(spki_alg ? set_spki(x, spki_alg, spki_key)
+		       : X509_set_pubkey(x, pub))) {
 		rc = err_set(e, ERR_INTERNAL,
 			     "cannot set subject, issuer or key");
 		err_add_openssl(e);

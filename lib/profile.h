@@ -51,12 +51,13 @@ int profile_issue(const struct profile *p, struct ca *ca, const char *serial,
 		  const char *thing_name, EVP_PKEY *pub, X509 **out,
 		  struct errd *e);
 
-/* As profile_issue, with the CSR's SubjectPublicKeyInfo copied into the
- * certificate byte for byte (spki, lent; pub must be its key): no
- * re-encoding of the key on the issuance path. */
+/* As profile_issue, with the CSR's SubjectPublicKeyInfo (algorithm and key
+ * bits, lent; pub must be its key) copied into the certificate byte for
+ * byte: no re-encoding of the key on the issuance path. */
 int profile_issue_spki(const struct profile *p, struct ca *ca,
 		       const char *serial, const char *thing_name,
-		       EVP_PKEY *pub, const X509_PUBKEY *spki, X509 **out,
+		       EVP_PKEY *pub, const X509_ALGOR *spki_alg,
+		       const ASN1_BIT_STRING *spki_key, X509 **out,
 		       struct errd *e);
 
 /* The subject RDN short names a certificate of this profile carries, in

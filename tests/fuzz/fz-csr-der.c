@@ -24,8 +24,7 @@ int fz_csr_der_one(const uint8_t *data, size_t size)
 	(void)csr_key_type(c);
 	(void)csr_check_key(c, KEY_ALL, &e);
 	(void)csr_spki_sha256(c);
-	(void)X509_NAME_entry_count(X509_REQ_get_subject_name(
-		csr_get0_req(c)));
+	(void)X509_NAME_entry_count(csr_get0_subject(c));
 out:
 	csr_free(c);
 	return 0;

@@ -45,6 +45,9 @@ struct ca {
 	char *chain_pem;
 	size_t chain_pem_len;
 	const EVP_MD *md;
+	/* What every certificate it signs copies (ca_get0_der). */
+	unsigned char *sigalg, *issuer, *aki;
+	size_t sigalg_len, issuer_len, aki_len;
 	struct signer signer;
 	pthread_rwlock_t lock;
 	int lock_ok;
@@ -62,6 +65,9 @@ void ca_free(struct ca *ca)
 	X509_free(ca->cert);
 	sk_X509_pop_free(ca->chain, X509_free);
 	free(ca->chain_pem);
+	OPENSSL_free(ca->sigalg);
+	OPENSSL_free(ca->issuer);
+	OPENSSL_free(ca->aki);
 	if (ca->lock_ok)
 		pthread_rwlock_destroy(&ca->lock);
 	free(ca);
@@ -402,6 +408,52 @@ out:
 	return rc;
 }
 
+/* The encodings every certificate copies: the AlgorithmIdentifier this
+ * key signs with (taken from a real signature of a scratch certificate, so
+ * it is what X509_sign writes for this key and digest, PKCS#11 or file),
+ * the CA's subject as issuer, and authorityKeyIdentifier as OpenSSL's
+ * "keyid:always" makes it from the CA certificate. */
+static int encode_issuer(struct ca *ca, struct errd *e)
+{
+	X509 *x = X509_dup(ca->cert), *y = X509_new();
+	int n, rc = 0;
+
+	if (!x || !y) {
+		rc = err_set(e, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	rc = x509_add_ext(y, ca->cert, NID_authority_key_identifier,
+			  "keyid:always", e);
+	if (rc == 0)
+		rc = ca_sign_cert(ca, x, e);
+	if (rc < 0)
+		goto out;
+	n = i2d_X509_ALGOR(X509_get0_tbs_sigalg(x), &ca->sigalg);
+	ca->sigalg_len = n > 0 ? (size_t)n : 0;
+	n = i2d_X509_NAME(X509_get_subject_name(ca->cert), &ca->issuer);
+	ca->issuer_len = n > 0 ? (size_t)n : 0;
+	n = i2d_X509_EXTENSION(X509_get_ext(y, 0), &ca->aki);
+	ca->aki_len = n > 0 ? (size_t)n : 0;
+	if (!ca->sigalg_len || !ca->issuer_len || !ca->aki_len) {
+		rc = err_set(e, ERR_INTERNAL, "cannot encode the issuer");
+		err_add_openssl(e);
+	}
+out:
+	X509_free(x);
+	X509_free(y);
+	return rc;
+}
+
+void ca_get0_der(const struct ca *ca, struct ca_der *out)
+{
+	out->sigalg = ca->sigalg;
+	out->sigalg_len = ca->sigalg_len;
+	out->issuer = ca->issuer;
+	out->issuer_len = ca->issuer_len;
+	out->aki = ca->aki;
+	out->aki_len = ca->aki_len;
+}
+
 int ca_open(const struct ca_cfg *cfg, struct ca **out, struct errd *e)
 {
 	struct ca *ca = NULL;
@@ -459,6 +511,8 @@ int ca_open(const struct ca_cfg *cfg, struct ca **out, struct errd *e)
 		goto out;
 	}
 	rc = encode_chain(ca, e);
+	if (rc == 0)
+		rc = encode_issuer(ca, e);
 	if (rc < 0)
 		goto out;
 	*out = ca;
@@ -539,6 +593,24 @@ int ca_sign_cert(struct ca *ca, X509 *x, struct errd *e)
 		      "a certificate", e);
 out:
 	return rc;
+}
+
+int ca_sign_data(struct ca *ca, const unsigned char *tbs, size_t len,
+		 unsigned char *sig, size_t *sig_len, struct errd *e)
+{
+	EVP_MD_CTX *mctx = NULL;
+	int rc, ok;
+
+	rc = sign_begin(ca, e);
+	if (rc < 0)
+		return rc;
+	mctx = EVP_MD_CTX_new();
+	ok = mctx &&
+	     EVP_DigestSignInit_ex(mctx, NULL, EVP_MD_get0_name(ca->md), NULL,
+				   NULL, ca->signer.key, NULL) == 1 &&
+	     EVP_DigestSign(mctx, sig, sig_len, tbs, len) == 1;
+	EVP_MD_CTX_free(mctx);
+	return sign_end(ca, ok, "a certificate", e);
 }
 
 int ca_sign_crl(struct ca *ca, X509_CRL *crl, struct errd *e)

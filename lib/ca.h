@@ -20,6 +20,10 @@
 
 struct ca;
 
+/* The longest signature a CA key makes: RSA-4096, 512 octets (ECDSA P-384
+ * is at most 104). ca_open accepts no larger key. */
+#define CA_SIG_MAX 512
+
 /* Loads and checks the CA: key file not readable by group/others, the
  * certificate matches the key, is a CA (basicConstraints CA:TRUE, keyUsage
  * keyCertSign) and is valid now; a test signature verifies. 0 with *out set,
@@ -47,6 +51,21 @@ const EVP_MD *ca_md(const struct ca *ca);
  * -ERR_SIGNER_UNAVAILABLE when the key cannot sign now (token gone): the
  * signer then tries to re-open its session on the next call. */
 int ca_sign_cert(struct ca *ca, X509 *x, struct errd *e);
+
+/* Signs the DER of a TBSCertificate as ca_sign_cert would (digest ca_md,
+ * the key's default padding) into sig (*sig_len: its size in, the
+ * signature's length out; CA_SIG_MAX octets are enough). Same errors. */
+int ca_sign_data(struct ca *ca, const unsigned char *tbs, size_t len,
+		 unsigned char *sig, size_t *sig_len, struct errd *e);
+
+/* Encodings made at ca_open that every certificate the CA signs copies
+ * (lent): the signature AlgorithmIdentifier, the issuer Name (the CA's
+ * subject) and the authorityKeyIdentifier extension. */
+struct ca_der {
+	const unsigned char *sigalg, *issuer, *aki;
+	size_t sigalg_len, issuer_len, aki_len;
+};
+void ca_get0_der(const struct ca *ca, struct ca_der *out);
 
 /* Signs a CRL the same way. */
 int ca_sign_crl(struct ca *ca, X509_CRL *crl, struct errd *e);

@@ -23,6 +23,7 @@
 #include "csr.h"
 #include "csr_asn1.h"
 #include "util.h"
+#include "x509.h"
 
 /* PEM is base64 (4/3 of the DER) plus line breaks, boundaries and any
  * explanatory text before them (RFC 7468 2): twice CSR_MAX_DER bounds it. */
@@ -31,7 +32,9 @@
 struct csr {
 	CSR_REQ *req;
 	EVP_PKEY *pub;
-	unsigned type; /* enum key_type bit, 0 when unknown */
+	unsigned type;		 /* enum key_type bit, 0 when unknown */
+	unsigned char *spki_der; /* the SubjectPublicKeyInfo, DER */
+	size_t spki_der_len;
 	char spki[65];
 };
 
@@ -41,6 +44,7 @@ void csr_free(struct csr *c)
 		return;
 	ASN1_item_free((ASN1_VALUE *)c->req, ASN1_ITEM_rptr(CSR_REQ));
 	EVP_PKEY_free(c->pub);
+	OPENSSL_free(c->spki_der);
 	free(c);
 }
 
@@ -109,25 +113,23 @@ out:
  * encoder lookup, 9% of thingcad's CPU per issuance (docs/performance.md);
  * a compressed point still takes that path, so one key always has one hash
  * and public_key_reused cannot be dodged by re-encoding it. */
-static int spki_sha256_of(const CSR_SPKI *spki, EVP_PKEY *pub, char hex[65])
+static int spki_sha256_of(struct csr *c)
 {
-	const ASN1_STRING *bits = spki->key;
-	unsigned char *der = NULL;
+	const ASN1_STRING *bits = c->req->info->spki->key;
 	int len;
 
-	if (EVP_PKEY_is_a(pub, "RSA") ||
-	    (EVP_PKEY_is_a(pub, "EC") && ASN1_STRING_length(bits) > 0 &&
+	len = ASN1_item_i2d((const ASN1_VALUE *)c->req->info->spki,
+			    &c->spki_der, ASN1_ITEM_rptr(CSR_SPKI));
+	if (len <= 0)
+		return -ERR_INTERNAL;
+	c->spki_der_len = (size_t)len;
+	if (EVP_PKEY_is_a(c->pub, "RSA") ||
+	    (EVP_PKEY_is_a(c->pub, "EC") && ASN1_STRING_length(bits) > 0 &&
 	     ASN1_STRING_get0_data(bits)[0] == 0x04)) {
-		len = ASN1_item_i2d((const ASN1_VALUE *)spki, &der,
-				    ASN1_ITEM_rptr(CSR_SPKI));
-		if (len > 0) {
-			sha256_hex(der, (size_t)len, hex);
-			OPENSSL_free(der);
-			return 0;
-		}
-		OPENSSL_free(der);
+		sha256_hex(c->spki_der, c->spki_der_len, c->spki);
+		return 0;
 	}
-	return pkey_spki_sha256(pub, hex);
+	return pkey_spki_sha256(c->pub, c->spki);
 }
 
 /* Domain parameters of the two curves AWS IoT accepts, made once: a key
@@ -367,7 +369,7 @@ int csr_parse_der(const unsigned char *der, size_t len, struct csr **out,
 		err_add_openssl(e);
 		goto out;
 	}
-	if (spki_sha256_of(c->req->info->spki, c->pub, c->spki) < 0) {
+	if (spki_sha256_of(c) < 0) {
 		rc = err_set(e, ERR_MALFORMED_CSR,
 			     "the CSR's public key cannot be encoded");
 		goto out;
@@ -502,11 +504,15 @@ const X509_NAME *csr_get0_subject(const struct csr *c)
 	return c->req->info->subject;
 }
 
-void csr_get0_spki(const struct csr *c, const X509_ALGOR **alg,
-		   const ASN1_BIT_STRING **key)
+void csr_get0_key(const struct csr *c, struct spki_ref *out)
 {
-	*alg = c->req->info->spki->algor;
-	*key = c->req->info->spki->key;
+	const ASN1_STRING *bits = c->req->info->spki->key;
+
+	out->der = c->spki_der;
+	out->der_len = c->spki_der_len;
+	out->bits = ASN1_STRING_get0_data(bits);
+	out->bits_len = (size_t)ASN1_STRING_length(bits);
+	out->rsa = EVP_PKEY_is_a(c->pub, "RSA");
 }
 
 const char *csr_spki_sha256(const struct csr *c)

@@ -11,6 +11,7 @@
 #include <openssl/x509.h>
 
 #include "err.h"
+#include "x509.h"
 
 /* Upper bound on a CSR we try to parse: an RSA-4096 request with generous
  * attributes is under 4 KiB of DER; 16 KiB leaves room and bounds work. */
@@ -42,10 +43,9 @@ EVP_PKEY *csr_get0_pubkey(const struct csr *c);
 /* The request's subject (lent): EST reads the serialNumber from it. */
 const X509_NAME *csr_get0_subject(const struct csr *c);
 
-/* The request's SubjectPublicKeyInfo as received (lent): its algorithm
- * and key bits, which the certificate copies byte for byte. */
-void csr_get0_spki(const struct csr *c, const X509_ALGOR **alg,
-		   const ASN1_BIT_STRING **key);
+/* The request's SubjectPublicKeyInfo (DER, lent) and key bits, which the
+ * certificate copies byte for byte. */
+void csr_get0_key(const struct csr *c, struct spki_ref *out);
 
 /* Lowercase hex SHA-256 of the DER SubjectPublicKeyInfo (lent, 64 chars). */
 const char *csr_spki_sha256(const struct csr *c);

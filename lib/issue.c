@@ -65,57 +65,33 @@ static int existing_answer(struct ledger_entry *existing, const char *spki,
 						: "?");
 }
 
-static int fill_entry(struct ledger_entry *en, X509 *x, const char *client,
-		      const char *serial, const char *thing_name,
-		      const char *spki)
+static int fill_entry(struct ledger_entry *en, struct profile_cert *c,
+		      const char *client, const char *serial,
+		      const char *thing_name, const char *spki)
 {
-	unsigned char *der = NULL;
-	int len;
 	char id[65], nb[21], na[21];
-	const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
-	BIGNUM *bn = NULL;
-	char *hex = NULL, *p;
-	struct tm tm;
 
-	len = i2d_X509(x, &der);
-	if (len <= 0)
-		return -ERR_INTERNAL;
-	sha256_hex(der, (size_t)len, id);
-	bn = ASN1_INTEGER_to_BN(sn, NULL);
-	hex = bn ? BN_bn2hex(bn) : NULL;
-	BN_free(bn);
-	if (!hex) {
-		OPENSSL_free(der);
-		return -ERR_NOMEM;
-	}
-	for (p = hex; *p; p++)
-		*p = (char)(*p >= 'A' && *p <= 'F' ? *p - 'A' + 'a' : *p);
-	ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm);
-	time_rfc3339(timegm(&tm), nb);
-	ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm);
-	time_rfc3339(timegm(&tm), na);
-
+	sha256_hex(c->der, c->der_len, id);
+	time_rfc3339(c->not_before, nb);
+	time_rfc3339(c->not_after, na);
 	en->event = LEDGER_ISSUED;
 	en->client = strdup(client);
 	en->serial = strdup(serial);
 	en->thing_name = strdup(thing_name);
 	en->certificate_id = strdup(id);
-	en->certificate_serial = strdup(hex);
+	en->certificate_serial = strdup(c->serial_hex);
 	en->spki_sha256 = strdup(spki);
 	en->not_before = strdup(nb);
 	en->not_after = strdup(na);
 	en->reissue = -1;
-	en->der = malloc((size_t)len);
-	OPENSSL_free(hex);
+	/* The ledger entry takes the DER over. */
+	en->der = c->der;
+	en->der_len = c->der_len;
+	c->der = NULL;
 	if (!en->client || !en->serial || !en->thing_name ||
 	    !en->certificate_id || !en->certificate_serial ||
-	    !en->spki_sha256 || !en->not_before || !en->not_after || !en->der) {
-		OPENSSL_free(der);
+	    !en->spki_sha256 || !en->not_before || !en->not_after)
 		return -ERR_NOMEM;
-	}
-	memcpy(en->der, der, (size_t)len);
-	en->der_len = (size_t)len;
-	OPENSSL_free(der);
 	return 0;
 }
 
@@ -127,9 +103,8 @@ int issue_with_csr(struct issuer *is, const char *client, const char *serial,
 	struct ledger_entry existing = {0};
 	const char *spki = csr_spki_sha256(csr);
 	struct errd le = {0};
-	const X509_ALGOR *spki_alg;
-	const ASN1_BIT_STRING *spki_key;
-	X509 *x = NULL;
+	struct spki_ref key;
+	struct profile_cert cert = {0};
 	int rc, lrc;
 
 	memset(res, 0, sizeof(*res));
@@ -159,13 +134,12 @@ int issue_with_csr(struct issuer *is, const char *client, const char *serial,
 			*e = le;
 		goto out;
 	}
-	csr_get0_spki(csr, &spki_alg, &spki_key);
-	rc =
-	    profile_issue_spki(is->profile, is->ca, serial, thing_name,
-			       csr_get0_pubkey(csr), spki_alg, spki_key, &x, e);
+	csr_get0_key(csr, &key);
+	rc = profile_issue_der(is->profile, is->ca, serial, thing_name, &key,
+			       &cert, e);
 	if (rc)
 		goto out;
-	rc = fill_entry(&res->entry, x, client, serial, thing_name, spki);
+	rc = fill_entry(&res->entry, &cert, client, serial, thing_name, spki);
 	if (rc) {
 		err_set(e, -rc, "cannot encode the certificate");
 		goto out;
@@ -189,7 +163,7 @@ out:
 	if (rc)
 		issue_result_clear(res);
 	ledger_entry_clear(&existing);
-	X509_free(x);
+	profile_cert_clear(&cert);
 	return rc;
 }
 

@@ -13,6 +13,7 @@
 #include "ca.h"
 #include "config.h"
 #include "err.h"
+#include "x509.h"
 
 /* RFC 5280 ub-common-name and ub-serial-number (X520SerialNumber) are 64. */
 #define THING_NAME_MAX 64
@@ -42,26 +43,39 @@ int profile_check_serial(const struct profile *p, const char *serial,
 int profile_check_serial_n(const struct profile *p, const char *serial,
 			   size_t len, char *thing_name, struct errd *e);
 
-/* Builds the device certificate for serial / thing_name / public key and
- * signs it with the CA: subject = configured RDNs, serialNumber, CN as
- * UTF8String; 16 random serial bytes, positive; validity now - backdate to
- * + validity_days clamped to the CA's notAfter; exactly the five extensions.
- * 0 with *out (caller frees), -ERR_SIGNER_UNAVAILABLE or -ERR_INTERNAL. */
-int profile_issue(const struct profile *p, struct ca *ca, const char *serial,
-		  const char *thing_name, EVP_PKEY *pub, X509 **out,
-		  struct errd *e);
-
-/* As profile_issue, with the CSR's SubjectPublicKeyInfo (algorithm and key
- * bits, lent; pub must be its key) copied into the certificate byte for
- * byte: no re-encoding of the key on the issuance path. */
-int profile_issue_spki(const struct profile *p, struct ca *ca,
-		       const char *serial, const char *thing_name,
-		       EVP_PKEY *pub, const X509_ALGOR *spki_alg,
-		       const ASN1_BIT_STRING *spki_key, X509 **out,
-		       struct errd *e);
-
 /* The subject RDN short names a certificate of this profile carries, in
  * order, ending with "serialNumber" (when on) and "CN" (lent). */
 const struct profile_cfg *profile_get0_cfg(const struct profile *p);
+
+/* A device certificate as profile_issue_der makes it. */
+struct profile_cert {
+	unsigned char *der; /* malloc'd */
+	size_t der_len;
+	char serial_hex[2 * X509_SERIAL_BYTES + 1]; /* lowercase */
+	time_t not_before, not_after;
+};
+
+/* Frees c->der and zeroes c. */
+void profile_cert_clear(struct profile_cert *c);
+
+/* Builds the device certificate for serial / thing_name / key and signs it
+ * with the CA: subject = configured RDNs, serialNumber (PrintableString),
+ * CN (UTF8String); 16 random serial octets, positive; validity now -
+ * backdate to + validity_days clamped to the CA's validity; exactly the
+ * five extensions; the SubjectPublicKeyInfo copied byte for byte. The DER
+ * is written directly: in OpenSSL 3.0 building it as an X509 object cost
+ * more than the signature (docs/performance.md). serial and thing_name
+ * must have passed profile_check_serial. 0 with *out filled (clear it),
+ * -ERR_SIGNER_UNAVAILABLE, -ERR_CA_INVALID (CA expired) or -ERR_INTERNAL. */
+int profile_issue_der(const struct profile *p, struct ca *ca,
+		      const char *serial, const char *thing_name,
+		      const struct spki_ref *key, struct profile_cert *out,
+		      struct errd *e);
+
+/* The same certificate for a public key given as an EVP_PKEY, parsed back
+ * into an X509 (caller frees): for tests and tools, not the request path. */
+int profile_issue(const struct profile *p, struct ca *ca, const char *serial,
+		  const char *thing_name, EVP_PKEY *pub, X509 **out,
+		  struct errd *e);
 
 #endif

@@ -432,3 +432,91 @@ out:
 	BIO_free(b);
 	return rc;
 }
+
+/* Octets of a definite length n beyond the first: 0 for n < 128. */
+static size_t der_long_len(size_t n)
+{
+	size_t k = 0;
+
+	if (n >= 0x80)
+		for (; n; n >>= 8)
+			k++;
+	return k;
+}
+
+size_t der_header(unsigned char *p, unsigned char tag, size_t n)
+{
+	size_t k = der_long_len(n), i;
+
+	p[0] = tag;
+	if (k == 0) {
+		p[1] = (unsigned char)n;
+	} else {
+		p[1] = (unsigned char)(0x80 | k);
+		for (i = 0; i < k; i++)
+			p[2 + i] = (unsigned char)(n >> (8 * (k - 1 - i)));
+	}
+	return 2 + k;
+}
+
+size_t der_tlv_size(size_t n)
+{
+	return 2 + der_long_len(n) + n;
+}
+
+unsigned char *der_put(unsigned char *p, unsigned char tag, const void *content,
+		       size_t n)
+{
+	p += der_header(p, tag, n);
+	if (n)
+		memcpy(p, content, n);
+	return p + n;
+}
+
+/* The content of the DER TLV at *p (< end) with tag: sets *p past the
+ * header and returns the content length, or -1. */
+static long der_enter(const unsigned char **p, const unsigned char *end,
+		      unsigned char tag)
+{
+	const unsigned char *q = *p;
+	size_t n = 0, k, i;
+
+	if (end - q < 2 || q[0] != tag)
+		return -1;
+	if (q[1] < 0x80) {
+		n = q[1];
+		q += 2;
+	} else {
+		k = q[1] & 0x7f;
+		if (k == 0 || k > 3 || (size_t)(end - q) < 2 + k)
+			return -1;
+		for (i = 0; i < k; i++)
+			n = (n << 8) | q[2 + i];
+		q += 2 + k;
+	}
+	if ((size_t)(end - q) < n)
+		return -1;
+	*p = q;
+	return (long)n;
+}
+
+int x509_spki_bits(struct spki_ref *ref)
+{
+	const unsigned char *p = ref->der, *end = ref->der + ref->der_len;
+	long n;
+
+	n = der_enter(&p, end, 0x30); /* SubjectPublicKeyInfo */
+	if (n < 0)
+		return -ERR_INTERNAL;
+	end = p + n;
+	n = der_enter(&p, end, 0x30); /* AlgorithmIdentifier */
+	if (n < 0)
+		return -ERR_INTERNAL;
+	p += n;
+	n = der_enter(&p, end, 0x03); /* subjectPublicKey */
+	if (n < 1 || p + n != end || p[0] != 0)
+		return -ERR_INTERNAL;
+	ref->bits = p + 1;
+	ref->bits_len = (size_t)n - 1;
+	return 0;
+}

@@ -21,6 +21,34 @@
  * 126 bits from the CSPRNG (the CA/Browser Forum asks for 64). */
 #define X509_SERIAL_BYTES 16
 
+/* A SubjectPublicKeyInfo as a certificate copies it: its DER, and within
+ * it the subjectPublicKey bits (without the unused-bits octet), which
+ * subjectKeyIdentifier hashes (RFC 5280 4.2.1.2 method 1). */
+struct spki_ref {
+	const unsigned char *der;
+	size_t der_len;
+	const unsigned char *bits;
+	size_t bits_len;
+	int rsa; /* an RSA key: keyUsage adds keyEncipherment */
+};
+
+/* DER: writes the identifier octet tag and the definite length n at p
+ * and returns the number of octets written (2 to 10). */
+size_t der_header(unsigned char *p, unsigned char tag, size_t n);
+
+/* The octets of a whole TLV whose content is n octets. */
+size_t der_tlv_size(size_t n);
+
+/* Writes tag, length and the n octets of content at p; returns p past
+ * them. */
+unsigned char *der_put(unsigned char *p, unsigned char tag, const void *content,
+		       size_t n);
+
+/* Finds the subjectPublicKey bits in the SubjectPublicKeyInfo DER of
+ * ref->der (our own or OpenSSL's encoding) and sets ref->bits/bits_len.
+ * 0, or -ERR_INTERNAL when it is not one. */
+int x509_spki_bits(struct spki_ref *ref);
+
 /* 1 when s[0..len) is non-empty and only uses the X.680 PrintableString
  * alphabet (A-Z a-z 0-9 space ' ( ) + , - . / : = ?), else 0. */
 int x509_is_printable_string(const char *s, size_t len);

@@ -340,6 +340,22 @@ static void check_cert(X509 *x, struct ca *ca, EVP_PKEY *pub, int rsa,
 	       X509_get0_authority_serial(x) == NULL,
 	   "%s: AKI is keyid only", what);
 
+	/* The certificate is written byte by byte (profile_issue_der): what
+	 * OpenSSL re-encodes from the parsed fields must be those bytes. */
+	{
+		unsigned char *orig = NULL, *tbs = NULL, *re = NULL;
+		int olen = i2d_X509(x, &orig), rlen;
+
+		/* i2d_re_X509_tbs drops the encoding kept from parsing. */
+		i2d_re_X509_tbs(x, &tbs);
+		rlen = i2d_X509(x, &re);
+		ok(olen > 0 && olen == rlen &&
+		       memcmp(orig, re, (size_t)olen) == 0,
+		   "%s: the certificate is canonical DER", what);
+		OPENSSL_free(orig);
+		OPENSSL_free(tbs);
+		OPENSSL_free(re);
+	}
 	is_int(X509_get_signature_nid(x), sig_nid, "%s: signature %s", what,
 	       OBJ_nid2sn(sig_nid));
 	is_int(X509_verify(x, X509_get0_pubkey(ca_get0_cert(ca))), 1,
@@ -492,35 +508,35 @@ static void certificates(void)
 }
 
 /* A CA expiring in under 3 days, made here: a fixture would itself expire. */
-static void clamp(void)
+/* A self-signed P-256 CA valid from nb to na, written under tmp and opened
+ * (NULL on failure); *cert gets its certificate (caller frees). */
+static struct ca *make_ca(const char *name, time_t nb, time_t na, X509 **cert)
 {
-	char kpath[1100], cpath[1100];
-	struct profile_cfg c = base_cfg();
+	char kpath[1100], cpath[1100], subj[128];
 	struct ca_cfg cfg = {0};
 	struct errd e = {0, {0}};
 	struct ca *ca = NULL;
-	struct csr *ec = device("p256.csr");
 	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	X509_NAME *n = NULL;
-	X509 *x = X509_new(), *d = NULL;
-	time_t now = time(NULL);
+	X509 *x = X509_new();
 	FILE *f;
 	int fd;
 
-	x509_name_parse("/CN=Short-lived CA", &n, NULL);
+	snprintf(subj, sizeof(subj), "/CN=%s", name);
+	x509_name_parse(subj, &n, NULL);
 	X509_set_version(x, X509_VERSION_3);
 	x509_random_serial(x, NULL);
 	X509_set_subject_name(x, n);
 	X509_set_issuer_name(x, n);
 	X509_set_pubkey(x, k);
-	x509_set_validity(x, now - 60, now + 3 * 86400 - 3600, NULL);
+	x509_set_validity(x, nb, na, NULL);
 	x509_add_ext(x, NULL, NID_basic_constraints, "critical,CA:TRUE", NULL);
 	x509_add_ext(x, NULL, NID_key_usage, "critical,keyCertSign,cRLSign",
 		     NULL);
 	x509_add_ext(x, NULL, NID_subject_key_identifier, "hash", NULL);
 	X509_sign(x, k, EVP_sha256());
-	snprintf(kpath, sizeof(kpath), "%s/short.key", tmp);
-	snprintf(cpath, sizeof(cpath), "%s/short.pem", tmp);
+	snprintf(kpath, sizeof(kpath), "%s/%s.key", tmp, name);
+	snprintf(cpath, sizeof(cpath), "%s/%s.pem", tmp, name);
 	fd = open(kpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (f) {
@@ -535,7 +551,25 @@ static void clamp(void)
 	cfg.certificate = cpath;
 	cfg.key = kpath;
 	if (ca_open(&cfg, &ca, &e) != 0)
-		diag("short-lived CA: %s", e.msg);
+		diag("%s: %s", name, e.msg);
+	unlink(kpath);
+	unlink(cpath);
+	X509_NAME_free(n);
+	EVP_PKEY_free(k);
+	*cert = x;
+	return ca;
+}
+
+static void clamp(void)
+{
+	struct profile_cfg c = base_cfg();
+	struct ca *ca = NULL;
+	struct csr *ec = device("p256.csr");
+	X509 *x = NULL, *d = NULL;
+	time_t now = time(NULL);
+	struct tm tm = {0};
+
+	ca = make_ca("Short-lived", now - 60, now + 3 * 86400 - 3600, &x);
 	is_int(ca ? ca_days_left(ca) : -1, 2,
 	       "short-lived CA (3 days - 1 hour): 2 whole days left");
 	d = issue(&c, ca, "SN-9", ec ? csr_get0_pubkey(ec) : NULL,
@@ -551,12 +585,52 @@ static void clamp(void)
 		       "notBefore (now - 300) clamped to the CA's (now - 60)");
 	X509_free(d);
 	ca_free(ca);
-	csr_free(ec);
 	X509_free(x);
-	X509_NAME_free(n);
-	EVP_PKEY_free(k);
-	unlink(kpath);
-	unlink(cpath);
+
+	/* RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime after. */
+	tm.tm_year = 2060 - 1900;
+	tm.tm_mon = 0;
+	tm.tm_mday = 1;
+	ca = make_ca("Long-lived", now - 3600, timegm(&tm), &x);
+	c.validity_days = 36500;
+	d = issue(&c, ca, "SN-10", ec ? csr_get0_pubkey(ec) : NULL,
+		  "CA valid to 2060");
+	if (d) {
+		is_int(ASN1_STRING_type(X509_get0_notBefore(d)), V_ASN1_UTCTIME,
+		       "notBefore in 20xx is a UTCTime");
+		is_int(ASN1_STRING_type(X509_get0_notAfter(d)),
+		       V_ASN1_GENERALIZEDTIME,
+		       "notAfter in 2060 is a GeneralizedTime");
+		is_int(ASN1_TIME_compare(X509_get0_notAfter(d),
+					 X509_get0_notAfter(x)),
+		       0, "notAfter clamped to 2060-01-01");
+		check_cert(d, ca, csr_get0_pubkey(ec), 0, NID_ecdsa_with_SHA256,
+			   "CA valid to 2060");
+	}
+	X509_free(d);
+	ca_free(ca);
+	X509_free(x);
+	csr_free(ec);
+}
+/* The DER headers the certificate writer uses, against OpenSSL's own
+ * ASN1_put_object, across every length form. */
+static void der_headers(void)
+{
+	static const size_t lens[] = {0,   1,	  127,	 128,	  255,
+				      256, 65535, 65536, 1 << 24, 300};
+	unsigned char mine[16], ref[16], *q;
+	size_t i, n;
+
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		q = ref;
+		ASN1_put_object(&q, 1, (long)lens[i], V_ASN1_SEQUENCE,
+				V_ASN1_UNIVERSAL);
+		n = der_header(mine, 0x30, lens[i]);
+		ok(n == (size_t)(q - ref) && memcmp(mine, ref, n) == 0,
+		   "der_header length %zu = ASN1_put_object", lens[i]);
+		is_int(der_tlv_size(lens[i]), n + lens[i], "der_tlv_size %zu",
+		       lens[i]);
+	}
 }
 
 int main(void)
@@ -569,6 +643,7 @@ int main(void)
 	bad_configs();
 	certificates();
 	clamp();
+	der_headers();
 	profile_free(NULL);
 	ok(1, "profile_free(NULL) is a no-op");
 	rmdir(tmp);

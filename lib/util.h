@@ -54,4 +54,11 @@ void secret_free(char *p, size_t len);
 /* Monotonic clock in nanoseconds. */
 uint64_t now_ns(void);
 
+/* Writes s[0..n) at out as a JSON string, quotes included: '"', '\\' and
+ * control characters escaped (RFC 8259 7), other bytes as they are (the
+ * caller passes UTF-8). out needs json_quoted_max(n) bytes; returns out
+ * past the closing quote. */
+char *json_quote(char *out, const char *s, size_t n);
+#define json_quoted_max(n) (6 * (n) + 2)
+
 #endif

@@ -1,13 +1,15 @@
 /*
  * t-util — hex, SHA-256 (FIPS 180-2 test vectors), RFC 3339 formatting and
  * parsing (offsets, fractions, hostile strings), secret-file permission
- * checks and atomic/exclusive file writes.
+ * checks, atomic/exclusive file writes and JSON string quoting.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "tap.h"
 #include "util.h"
@@ -266,6 +268,34 @@ static void test_files(void)
 	       "write into a missing directory fails");
 }
 
+/* json_quote: exact escapes, and what jansson parses back is the input. */
+static void test_json_quote(void)
+{
+	static const char *const in[] = {"SN-0001",
+					 "a\"b\\c",
+					 "-----BEGIN X-----\nAB/+=\n",
+					 "\x01\x1f\x7f tab\t",
+					 "caf\xc3\xa9",
+					 ""};
+	char out[256], *end;
+	json_t *j;
+	size_t i;
+
+	end = json_quote(out, "a\"\\\n\x01", 5);
+	*end = '\0';
+	is_str(out, "\"a\\\"\\\\\\n\\u0001\"", "json_quote escapes");
+	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		end = json_quote(out, in[i], strlen(in[i]));
+		ok((size_t)(end - out) <= json_quoted_max(strlen(in[i])),
+		   "json_quote %zu within json_quoted_max", i);
+		j = json_loadb(out, (size_t)(end - out), JSON_DECODE_ANY, NULL);
+		ok(j && json_is_string(j) &&
+		       strcmp(json_string_value(j), in[i]) == 0,
+		   "json_quote %zu parses back to its input", i);
+		json_decref(j);
+	}
+}
+
 int main(void)
 {
 	uint64_t a, b;
@@ -274,6 +304,7 @@ int main(void)
 	test_sha256();
 	test_time();
 	test_files();
+	test_json_quote();
 
 	is_int(ct_equal("abcd", "abcd", 4), 1, "ct_equal equal");
 	is_int(ct_equal("abcd", "abce", 4), 0, "ct_equal differs at end");

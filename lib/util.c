@@ -459,10 +459,12 @@ char *json_quote(char *out, const char *s, size_t n)
 			*out++ = '\\';
 			*out++ = 'n';
 		} else if (c < 0x20 || c == 0x7f) {
-			memcpy(out, "\\u00", 4);
-			out[4] = hex[c >> 4];
-			out[5] = hex[c & 15];
-			out += 6;
+			*out++ = '\\';
+			*out++ = 'u';
+			*out++ = '0';
+			*out++ = '0';
+			*out++ = hex[c >> 4];
+			*out++ = hex[c & 15];
 		} else {
 			*out++ = (char)c;
 		}

@@ -71,8 +71,7 @@ struct ledger {
 	pthread_t writer;
 	int writer_running;
 	pthread_mutex_t q_mu;
-	pthread_cond_t q_cv;	/* work arrived / stopping */
-	pthread_cond_t done_cv; /* some job finished */
+	pthread_cond_t q_cv; /* work arrived / stopping */
 	struct ledger_job *q_head, *q_tail;
 	int stopping;
 	int64_t batches, jobs;

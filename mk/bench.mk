@@ -28,3 +28,14 @@ bench: all $(B)/tests/gencsr
 bench-pkcs11: all $(B)/tests/gencsr
 	BENCH_DURATION="$(BENCH_DURATION)" \
 	  sh tests/bench/bench-pkcs11.sh $(CURDIR)/$(B) $(CURDIR)/$(B)/tests/gencsr
+
+# The two heavy stages per certificate (CSR check, certificate build + sign)
+# timed side by side with the OpenSSL object calls they replaced and with
+# the bare verify / sign under them (tests/bench/bench-stages.c).
+BENCH_STAGES_ITER ?= 2000
+.PHONY: bench-stages
+$(B)/tests/bench-stages: tests/bench/bench-stages.c $(B)/libthingca.a | $(B)/tests
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(B)/libthingca.a $(LDFLAGS) $(LDLIBS)
+
+bench-stages: $(B)/tests/bench-stages
+	$(B)/tests/bench-stages $(CURDIR) $(BENCH_STAGES_ITER)

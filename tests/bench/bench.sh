@@ -13,6 +13,8 @@
 #                     rsa:2048/ec:P-256 rsa:2048/rsa:2048]
 #   BENCH_CFSSL_CONNS concurrency of the cfssl runs [32]; 0: no cfssl
 #   BENCH_KEEP        keep the work directory (its path is printed)
+#   BENCH_TMPDIR      where the work directory (CA, ledgers) goes [/tmp];
+#                     the ledger's fsync cost is that file system's
 #
 # Production settings: the ledger is SQLite WAL with synchronous=FULL (built
 # in), the allowlist is on and every serial is imported first, each request
@@ -33,7 +35,7 @@ PAIRS=${BENCH_PAIRS:-ec:P-256/ec:P-256 rsa:2048/ec:P-256 rsa:2048/rsa:2048}
 CFSSL_CONNS=${BENCH_CFSSL_CONNS:-32}
 [ "$CFSSL_CONNS" = 0 ] && CFSSL_CONNS=
 NCPU=$(nproc)
-W=$(mktemp -d /tmp/thingca-bench.XXXXXX)
+W=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/thingca-bench.XXXXXX")
 DPID=
 SPID=
 FAILED=0

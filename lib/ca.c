@@ -409,8 +409,9 @@ out:
 }
 
 /* The encodings every certificate copies: the AlgorithmIdentifier this
- * key signs with (taken from a real signature of a scratch certificate, so
- * it is what X509_sign writes for this key and digest, PKCS#11 or file),
+ * key signs with (from a real signature over a copy of the CA certificate,
+ * so it is what X509_sign writes for this key and digest, PKCS#11 or
+ * file),
  * the CA's subject as issuer, and authorityKeyIdentifier as OpenSSL's
  * "keyid:always" makes it from the CA certificate. */
 static int encode_issuer(struct ca *ca, struct errd *e)

@@ -248,12 +248,17 @@ static int check_keys(struct ctx *c, json_t *o, const char *const *keys,
 	return 0;
 }
 
-/* Writes sep, then "key": and value as a JSON string; returns w past it. */
+/* Writes sep, then "key": and value as a JSON string; returns w past it,
+ * NULL when w is NULL or the value is not UTF-8. */
 static char *json_field(char *w, char sep, const char *key, const char *v,
 			size_t n)
 {
+	if (!w)
+		return NULL;
 	*w++ = sep;
 	w = json_quote(w, key, strlen(key));
+	if (!w)
+		return NULL;
 	*w++ = ':';
 	return json_quote(w, v, n);
 }
@@ -316,6 +321,13 @@ static void issued_answer(struct ctx *c, struct issue_result *res)
 	w = json_field(w, ',', "chain", chain, pem_len + ca_len);
 	w = json_field(w, ',', "not_after", en->not_after,
 		       strlen(en->not_after));
+	if (!w) {
+		free(body);
+		free(pem);
+		free(chain);
+		send_error(c, -ERR_INTERNAL, "the answer is not UTF-8");
+		return;
+	}
 	w += snprintf(w, cap - (size_t)(w - body), ",\"ledger_seq\":%lld}\n",
 		      (long long)en->seq);
 	free(pem);

@@ -125,13 +125,14 @@ struct cbuf {
 	int bad; /* out of memory */
 };
 
-static void cb_put(struct cbuf *b, const char *s, size_t n)
+/* Room for n more bytes and a NUL: 0, or -1 (b->bad set). */
+static int cb_reserve(struct cbuf *b, size_t n)
 {
 	char *np;
 	size_t cap;
 
 	if (b->bad)
-		return;
+		return -1;
 	if (b->len + n + 1 > b->cap) {
 		cap = b->cap ? b->cap : 1024;
 		while (cap < b->len + n + 1)
@@ -139,11 +140,18 @@ static void cb_put(struct cbuf *b, const char *s, size_t n)
 		np = realloc(b->p, cap);
 		if (np == NULL) {
 			b->bad = 1;
-			return;
+			return -1;
 		}
 		b->p = np;
 		b->cap = cap;
 	}
+	return 0;
+}
+
+static void cb_put(struct cbuf *b, const char *s, size_t n)
+{
+	if (cb_reserve(b, n) < 0)
+		return;
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
 	b->p[b->len] = '\0';
@@ -154,43 +162,12 @@ static void cb_str(struct cbuf *b, const char *s)
 	cb_put(b, s, strlen(s));
 }
 
-/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no
- * surrogates, nothing above U+10FFFF), 0 when invalid. */
-static size_t utf8_len(const unsigned char *s)
-{
-	unsigned c = s[0];
-	size_t n, i;
-	unsigned long cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, cp = c & 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
-
-/* "key":value, with a JSON string escaped exactly as jq -c prints it:
- * \" \\ \b \f \n \r \t, other bytes below 0x20 and 0x7f as \u00xx in
- * lowercase hex, everything else (UTF-8 included) as is. NULL -> null. */
+/* "key":value, the value a JSON string escaped exactly as jq -c prints it
+ * (json_quote); NULL -> null; not UTF-8 -> b->bad = 2. */
 static void cb_field(struct cbuf *b, const char *key, const char *v, int first)
 {
-	const unsigned char *p;
-	char esc[8];
 	size_t n;
+	char *end;
 
 	cb_str(b, first ? "\"" : ",\"");
 	cb_str(b, key);
@@ -199,56 +176,16 @@ static void cb_field(struct cbuf *b, const char *key, const char *v, int first)
 		cb_str(b, "null");
 		return;
 	}
-	cb_str(b, "\"");
-	for (p = (const unsigned char *)v; *p; p += n) {
-		/* A run of bytes that need no escape goes in one copy: the
-		 * base64 DER is most of an entry (docs/performance.md). */
-		for (n = 0;
-		     p[n] >= 0x20 && p[n] < 0x7f && p[n] != '"' && p[n] != '\\';
-		     n++)
-			;
-		if (n > 0) {
-			cb_put(b, (const char *)p, n);
-			continue;
-		}
-		n = 1;
-		switch (*p) {
-		case '"':
-			cb_str(b, "\\\"");
-			break;
-		case '\\':
-			cb_str(b, "\\\\");
-			break;
-		case '\b':
-			cb_str(b, "\\b");
-			break;
-		case '\f':
-			cb_str(b, "\\f");
-			break;
-		case '\n':
-			cb_str(b, "\\n");
-			break;
-		case '\r':
-			cb_str(b, "\\r");
-			break;
-		case '\t':
-			cb_str(b, "\\t");
-			break;
-		default:
-			if (*p < 0x20 || *p == 0x7f) {
-				snprintf(esc, sizeof(esc), "\\u%04x", *p);
-				cb_str(b, esc);
-				break;
-			}
-			n = utf8_len(p);
-			if (n == 0) {
-				b->bad = 2;
-				return;
-			}
-			cb_put(b, (const char *)p, n);
-		}
+	n = strlen(v);
+	if (cb_reserve(b, json_quoted_max(n)) < 0)
+		return;
+	end = json_quote(b->p + b->len, v, n);
+	if (end == NULL) {
+		b->bad = 2;
+		return;
 	}
-	cb_str(b, "\"");
+	b->len = (size_t)(end - b->p);
+	b->p[b->len] = '\0';
 }
 
 /* The canonical encoding (docs/ledger.md): compact JSON with sorted keys of

@@ -443,30 +443,103 @@ uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Length of the valid UTF-8 sequence at s[0..n) (RFC 3629: no overlongs,
+ * no surrogates, nothing above U+10FFFF), 0 when invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	size_t len, i;
+	unsigned long cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
 char *json_quote(char *out, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t i;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, run, k;
+	char c;
 
 	*out++ = '"';
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\') {
+	while (i < n) {
+		/* A run of bytes that need no escape goes in one copy: base64
+		 * and PEM are most of what passes here. */
+		for (run = 0;
+		     i + run < n && p[i + run] >= 0x20 && p[i + run] < 0x7f &&
+		     p[i + run] != '"' && p[i + run] != '\\';
+		     run++)
+			;
+		if (run) {
+			memcpy(out, p + i, run);
+			out += run;
+			i += run;
+			continue;
+		}
+		switch (p[i]) {
+		case '"':
+			c = '"';
+			break;
+		case '\\':
+			c = '\\';
+			break;
+		case '\b':
+			c = 'b';
+			break;
+		case '\f':
+			c = 'f';
+			break;
+		case '\n':
+			c = 'n';
+			break;
+		case '\r':
+			c = 'r';
+			break;
+		case '\t':
+			c = 't';
+			break;
+		default:
+			c = 0;
+		}
+		if (c) {
 			*out++ = '\\';
-			*out++ = (char)c;
-		} else if (c == '\n') {
-			*out++ = '\\';
-			*out++ = 'n';
-		} else if (c < 0x20 || c == 0x7f) {
+			*out++ = c;
+			i++;
+		} else if (p[i] < 0x20 || p[i] == 0x7f) {
 			*out++ = '\\';
 			*out++ = 'u';
 			*out++ = '0';
 			*out++ = '0';
-			*out++ = hex[c >> 4];
-			*out++ = hex[c & 15];
+			*out++ = hex[p[i] >> 4];
+			*out++ = hex[p[i] & 15];
+			i++;
 		} else {
-			*out++ = (char)c;
+			k = utf8_len(p + i, n - i);
+			if (k == 0)
+				return NULL;
+			memcpy(out, p + i, k);
+			out += k;
+			i += k;
 		}
 	}
 	*out++ = '"';

@@ -54,10 +54,12 @@ void secret_free(char *p, size_t len);
 /* Monotonic clock in nanoseconds. */
 uint64_t now_ns(void);
 
-/* Writes s[0..n) at out as a JSON string, quotes included: '"', '\\' and
- * control characters escaped (RFC 8259 7), other bytes as they are (the
- * caller passes UTF-8). out needs json_quoted_max(n) bytes; returns out
- * past the closing quote. */
+/* Writes s[0..n) at out as a JSON string, quotes included, escaped
+ * exactly as `jq -c` prints it: \" \\ \b \f \n \r \t, other bytes below
+ * 0x20 and 0x7f as \u00xx in lowercase hex, everything else (UTF-8) as is.
+ * out needs json_quoted_max(n) bytes. Returns out past the closing quote,
+ * or NULL when s is not UTF-8 (RFC 3629). The ledger's canonical encoding
+ * and the issuance answer both use it. */
 char *json_quote(char *out, const char *s, size_t n);
 #define json_quoted_max(n) (6 * (n) + 2)
 

@@ -281,9 +281,15 @@ static void test_json_quote(void)
 	json_t *j;
 	size_t i;
 
-	end = json_quote(out, "a\"\\\n\x01", 5);
+	end = json_quote(out, "a\"\\\n\x01\t\x7f", 7);
 	*end = '\0';
-	is_str(out, "\"a\\\"\\\\\\n\\u0001\"", "json_quote escapes");
+	is_str(out, "\"a\\\"\\\\\\n\\u0001\\t\\u007f\"",
+	       "json_quote escapes as jq -c");
+	ok(json_quote(out, "a\xff", 2) == NULL, "json_quote refuses bad UTF-8");
+	ok(json_quote(out, "\xc3", 1) == NULL,
+	   "json_quote refuses a truncated sequence");
+	ok(json_quote(out, "\xed\xa0\x80", 3) == NULL,
+	   "json_quote refuses a surrogate");
 	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
 		end = json_quote(out, in[i], strlen(in[i]));
 		ok((size_t)(end - out) <= json_quoted_max(strlen(in[i])),

@@ -587,16 +587,21 @@ int profile_issue(const struct profile *p, struct ca *ca, const char *serial,
 {
 	struct spki_ref key = {0};
 	struct profile_cert c = {0};
+	X509_PUBKEY *xpk = NULL;
 	unsigned char *der = NULL;
-	const unsigned char *q;
-	int n, rc;
+	const unsigned char *q, *bits = NULL;
+	int n = -1, blen = 0, rc;
 
 	*out = NULL;
-	n = pub ? i2d_PUBKEY(pub, &der) : -1;
+	if (pub && X509_PUBKEY_set(&xpk, pub) &&
+	    X509_PUBKEY_get0_param(NULL, &bits, &blen, NULL, xpk))
+		n = i2d_X509_PUBKEY(xpk, &der);
 	key.der = der;
 	key.der_len = n > 0 ? (size_t)n : 0;
+	key.bits = bits;
+	key.bits_len = blen > 0 ? (size_t)blen : 0;
 	key.rsa = EVP_PKEY_is_a(pub, "RSA");
-	if (n <= 0 || x509_spki_bits(&key) < 0) {
+	if (n <= 0 || blen <= 0) {
 		rc = err_set(e, ERR_INTERNAL, "cannot encode the public key");
 		goto out;
 	}
@@ -610,6 +615,7 @@ int profile_issue(const struct profile *p, struct ca *ca, const char *serial,
 		    err_set(e, ERR_INTERNAL, "the certificate does not decode");
 out:
 	profile_cert_clear(&c);
+	X509_PUBKEY_free(xpk);
 	OPENSSL_free(der);
 	return rc;
 }

@@ -44,11 +44,6 @@ size_t der_tlv_size(size_t n);
 unsigned char *der_put(unsigned char *p, unsigned char tag, const void *content,
 		       size_t n);
 
-/* Finds the subjectPublicKey bits in the SubjectPublicKeyInfo DER of
- * ref->der (our own or OpenSSL's encoding) and sets ref->bits/bits_len.
- * 0, or -ERR_INTERNAL when it is not one. */
-int x509_spki_bits(struct spki_ref *ref);
-
 /* 1 when s[0..len) is non-empty and only uses the X.680 PrintableString
  * alphabet (A-Z a-z 0-9 space ' ( ) + , - . / : = ?), else 0. */
 int x509_is_printable_string(const char *s, size_t len);

@@ -3,8 +3,9 @@
  *
  * We create every listening socket ourselves (TCP, Unix, or take the ones
  * systemd passed) and hand it to MHD with MHD_OPTION_LISTEN_SOCKET, so the
- * three kinds are served the same way. One MHD daemon per listener, each with
- * an internal thread pool on epoll.
+ * three kinds are served the same way. One MHD daemon per listener, each
+ * accepting on its own thread and serving every connection on a thread of
+ * its own (poll).
  *
  * Body handling: MHD calls the access handler first with the headers only,
  * then with body chunks, then once more with none. We refuse an announced
@@ -34,15 +35,13 @@
 #include "tls.h"
 #include "util.h"
 
-/* Threads per listener when not configured: signing is CPU-bound but every
- * issuance also waits for its group commit (an fsync of 1-10 ms on the
- * machines measured), during which the thread does nothing. The more
- * threads wait on one commit, the larger the batch, so sixteen per core
- * keep the cores busy and let one fsync carry many entries
- * (docs/performance.md). */
-#define HTTP_THREADS_PER_CORE 16
-/* Upper bound on the pool whatever the machine says. */
-#define HTTP_THREADS_MAX 64
+/* Thread stack for each connection. glibc's default, 8 MiB, is address
+ * space rather than memory, but 256 connections per listener would reserve
+ * 2 GiB of it for nothing. The deepest path measured is jansson's parser
+ * at its nesting limit (t-bad-input's 10,000 nested arrays): it fails with
+ * 160 KiB and passes with 192 KiB. 1 MiB leaves room for sanitizer builds
+ * and for a PKCS#11 module signing in-process. */
+#define HTTP_THREAD_STACK (1024u * 1024u)
 /* Connections MHD accepts beyond max_connections only to refuse them at
  * once (on_connection): a burst of this many is refused promptly, a larger
  * one waits in the backlog until those are gone (milliseconds). */
@@ -511,20 +510,6 @@ static const struct listen_cfg *match_listen(const struct listen_cfg *ls,
 	return NULL;
 }
 
-static unsigned pool_size(unsigned want)
-{
-	long ncpu;
-	unsigned n;
-
-	if (want)
-		return want > HTTP_THREADS_MAX ? HTTP_THREADS_MAX : want;
-	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	if (ncpu < 1)
-		ncpu = 1;
-	n = (unsigned)ncpu * HTTP_THREADS_PER_CORE;
-	return n > HTTP_THREADS_MAX ? HTTP_THREADS_MAX : n;
-}
-
 int http_start(const struct listen_cfg *listen, size_t n_listen, const int *fds,
 	       size_t nfds, const struct http_opts *o, http_handler_fn handler,
 	       void *arg, struct http_server **out, struct errd *e)
@@ -563,9 +548,16 @@ int http_start(const struct listen_cfg *listen, size_t n_listen, const int *fds,
 	for (i = 0; i < n; i++) {
 		struct listener *l = &s->ls[i];
 		struct MHD_OptionItem tlsopt[5];
+		/* One thread per connection, not a pool: an issuance holds
+		 * its thread while it waits for the group commit, and MHD
+		 * binds a connection to one pool thread for its life, so a
+		 * pool thread that drew two stations' connections served the
+		 * second only after the first's commit (p90 2.5x p50 under
+		 * make bench). Threads wait in poll(2), so an idle daemon
+		 * uses no CPU; max_connections bounds their number. */
 		unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
-				 MHD_USE_EPOLL | MHD_USE_ITC |
-				 MHD_USE_ERROR_LOG;
+				 MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+				 MHD_USE_ITC | MHD_USE_ERROR_LOG;
 		size_t k = 0;
 		const struct listen_cfg *cfg;
 
@@ -609,7 +601,7 @@ int http_start(const struct listen_cfg *listen, size_t n_listen, const int *fds,
 		l->mhd = MHD_start_daemon(
 		    flags, 0, NULL, NULL, on_access, l,
 		    MHD_OPTION_LISTEN_SOCKET, l->fd,
-		    MHD_OPTION_THREAD_POOL_SIZE, pool_size(o->threads),
+		    MHD_OPTION_THREAD_STACK_SIZE, (size_t)HTTP_THREAD_STACK,
 		    /* MHD stops accepting at its limit, leaving clients in
 		     * the backlog; ours (on_connection) refuses instead,
 		     * so MHD's is set above it. */

@@ -3,11 +3,11 @@
  * interface. The only module that includes microhttpd.h.
  *
  * Each listener (TCP host:port, unix:/path, or a socket inherited from
- * systemd) gets an MHD daemon with an internal thread pool. http collects a
+ * systemd) gets an MHD daemon with a thread per connection. http collects a
  * request's body up to the configured cap and then calls the handler once per
- * request from a pool thread; the handler may block (it signs and waits for
- * the ledger's group commit), which is why the pool is larger than the core
- * count. Limits: body size, connections per listener, idle timeout.
+ * request from the connection's thread; the handler may block (it signs and
+ * waits for the ledger's group commit) without holding up any other
+ * connection. Limits: body size, connections per listener, time per part.
  */
 #ifndef THINGCA_HTTP_H
 #define THINGCA_HTTP_H
@@ -78,7 +78,6 @@ struct http_opts {
 	size_t max_body_bytes;
 	unsigned max_connections; /* per listener */
 	unsigned connection_timeout_s;
-	unsigned threads; /* per listener; 0: sized to the machine */
 };
 
 struct http_server;

@@ -623,7 +623,7 @@ static void run_batch(struct ledger *l, struct ledger_job *batch)
 	int64_t hs = 0;
 	int rc;
 
-	rc = ledger_conn_exec(&l->w, "BEGIN IMMEDIATE", &why);
+	rc = ledger_conn_run(&l->w, ST_BEGIN_IMMEDIATE, &why);
 	if (rc == 0)
 		rc = ledger_conn_head(&l->w, &hs, hh, &why);
 	for (j = batch; j && rc == 0; j = j->next) {
@@ -650,7 +650,7 @@ static void run_batch(struct ledger *l, struct ledger_job *batch)
 			why = j->err;
 	}
 	if (rc == 0)
-		rc = ledger_conn_exec(&l->w, "COMMIT", &why);
+		rc = ledger_conn_run(&l->w, ST_COMMIT, &why);
 	if (rc < 0) {
 		if (!sqlite3_get_autocommit(l->w.db))
 			sqlite3_exec(l->w.db, "ROLLBACK", NULL, NULL, NULL);

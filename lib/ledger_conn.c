@@ -58,6 +58,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SERIAL_INSERT] = "INSERT INTO serials (serial, batch, imported_at) "
 			 "VALUES (?1, ?2, ?3) ON CONFLICT (serial) DO "
 			 "NOTHING",
+    [ST_BEGIN] = "BEGIN",
+    [ST_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
 };
 
 /* ---- events and entries ---------------------------------------------- */
@@ -504,6 +507,22 @@ int ledger_conn_stmt(struct ledger_conn *c, enum ledger_stmt id,
 }
 
 /* See ledger_int.h. */
+int ledger_conn_run(struct ledger_conn *c, enum ledger_stmt id,
+		    struct errd *e)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = ledger_conn_stmt(c, id, &st, e);
+	if (rc < 0)
+		return rc;
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = ledger_sql_err(c->db, e, stmt_sql[id]);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* See ledger_int.h. */
 int ledger_conn_head(struct ledger_conn *c, int64_t *seq, char hash[65],
 		     struct errd *e)
 {
@@ -574,7 +593,7 @@ int ledger_reader_begin(struct ledger *l, struct ledger_conn **out,
 
 	rc = ledger_reader_get(l, out, e);
 	if (rc == 0)
-		rc = ledger_conn_exec(*out, "BEGIN", e);
+		rc = ledger_conn_run(*out, ST_BEGIN, e);
 	return rc;
 }
 

@@ -46,6 +46,9 @@ enum ledger_stmt {
 	ST_BY_CERT,
 	ST_INSERT,
 	ST_SERIAL_INSERT,
+	ST_BEGIN,
+	ST_BEGIN_IMMEDIATE,
+	ST_COMMIT,
 	ST_COUNT
 };
 
@@ -87,6 +90,11 @@ void ledger_conn_close(struct ledger_conn *c);
 /* The cached statement id, reset and unbound, ready to bind. */
 int ledger_conn_stmt(struct ledger_conn *c, enum ledger_stmt id,
 		     sqlite3_stmt **out, struct errd *e);
+/* Steps the cached statement id (one without results, such as ST_BEGIN)
+ * to its end: the transaction statements of every issuance, prepared once
+ * instead of by sqlite3_exec each time. */
+int ledger_conn_run(struct ledger_conn *c, enum ledger_stmt id,
+		    struct errd *e);
 /* Runs one SQL text without results. */
 int ledger_conn_exec(struct ledger_conn *c, const char *sql, struct errd *e);
 

@@ -507,8 +507,7 @@ int ledger_conn_stmt(struct ledger_conn *c, enum ledger_stmt id,
 }
 
 /* See ledger_int.h. */
-int ledger_conn_run(struct ledger_conn *c, enum ledger_stmt id,
-		    struct errd *e)
+int ledger_conn_run(struct ledger_conn *c, enum ledger_stmt id, struct errd *e)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;

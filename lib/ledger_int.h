@@ -93,8 +93,7 @@ int ledger_conn_stmt(struct ledger_conn *c, enum ledger_stmt id,
 /* Steps the cached statement id (one without results, such as ST_BEGIN)
  * to its end: the transaction statements of every issuance, prepared once
  * instead of by sqlite3_exec each time. */
-int ledger_conn_run(struct ledger_conn *c, enum ledger_stmt id,
-		    struct errd *e);
+int ledger_conn_run(struct ledger_conn *c, enum ledger_stmt id, struct errd *e);
 /* Runs one SQL text without results. */
 int ledger_conn_exec(struct ledger_conn *c, const char *sql, struct errd *e);
 

@@ -653,7 +653,7 @@ static void run_batch(struct ledger *l, struct ledger_job *batch)
 		rc = ledger_conn_run(&l->w, ST_COMMIT, &why);
 	if (rc < 0) {
 		if (!sqlite3_get_autocommit(l->w.db))
-			sqlite3_exec(l->w.db, "ROLLBACK", NULL, NULL, NULL);
+			(void)ledger_conn_run(&l->w, ST_ROLLBACK, NULL);
 		for (j = batch; j; j = j->next)
 			if (j->recorded || j->kind == JOB_PING || j->rc == 0)
 				job_unrecord(j, &why);

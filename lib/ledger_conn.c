@@ -61,6 +61,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN",
     [ST_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
 };
 
 /* ---- events and entries ---------------------------------------------- */
@@ -602,7 +603,7 @@ void ledger_reader_put(struct ledger *l, struct ledger_conn *c)
 	if (c == NULL)
 		return;
 	if (!sqlite3_get_autocommit(c->db))
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		(void)ledger_conn_run(c, ST_ROLLBACK, NULL);
 	pthread_mutex_lock(&l->pool_mu);
 	c->in_use = 0;
 	pthread_cond_signal(&l->pool_cv);

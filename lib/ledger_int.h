@@ -49,6 +49,7 @@ enum ledger_stmt {
 	ST_BEGIN,
 	ST_BEGIN_IMMEDIATE,
 	ST_COMMIT,
+	ST_ROLLBACK,
 	ST_COUNT
 };
 

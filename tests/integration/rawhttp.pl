@@ -17,6 +17,15 @@
 #       soon as the server closes (or a write fails), "done SECONDS SENT" when
 #       all was sent (then waits for the answer up to MAXWAIT, printing the
 #       status line), "open SECONDS SENT" at MAXWAIT.
+#   rawhttp.pl keep PORT N GO MAXWAIT [POSTFILE...]
+#       opens N keep-alive connections and has each answer one GET /healthz
+#       (so each is accepted and served), prints "ready K" (K answered 200),
+#       waits for the file GO to appear, then sends at once each POSTFILE's
+#       bytes on its own connection (spread evenly over the N) and GET
+#       /healthz on all the others. Once every answer is in or MAXWAIT has
+#       passed: "answered K of G slowest SECONDS" (GETs answered 200, and the
+#       slowest of them), then "posts CODE... first SECONDS" (each POST's
+#       status, and when the first of them was answered).
 #   rawhttp.pl hold PORT N MAXWAIT [PREFIX]
 #       opens N connections (each sends PREFIX), prints "opened K" once all
 #       are attempted (K connected), then one line "closed I SECONDS" as the
@@ -142,6 +151,66 @@ if ($mode eq 'req') {
 		my ($line) = split /\r\n/, $buf // '';
 		print "answer ", $line // '', "\n";
 	}
+	exit 0;
+} elsif ($mode eq 'keep') {
+	my $n = shift // 8;
+	my $go = shift // die "GO\n";
+	my $max = shift // 10;
+	my @posts = @ARGV;
+	my $get = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+	my $t0 = time;
+	my @s = map { conn() } 1 .. $n;
+	# Sends $req{i} on connection i, then reads until each has a complete
+	# answer (Content-Length) or the time is up; returns the status line's
+	# code and the time taken per connection.
+	my $round = sub {
+		my %req = @_;
+		my (%buf, %code, %took);
+		my $start = time;
+		for my $i (sort { $a <=> $b } keys %req) {
+			next unless $s[$i];
+			$buf{$i} = '';
+			syswrite($s[$i], $req{$i}) or delete $buf{$i};
+		}
+		while (keys %buf > keys %took && time - $t0 < $max) {
+			my $sel = IO::Select->new(map { $s[$_] } grep { !exists $took{$_} } keys %buf);
+			for my $h ($sel->can_read(0.1)) {
+				my ($i) = grep { defined $s[$_] && $s[$_] == $h } 0 .. $n - 1;
+				my $r = sysread($h, my $b, 65536);
+				if (!$r) { $code{$i} = 0; $took{$i} = time - $start; next }
+				$buf{$i} .= $b;
+				my ($head, $body) = split /\r\n\r\n/, $buf{$i}, 2;
+				if (defined $body && $head =~ /^HTTP\/1\.1 (\d+) / &&
+				    $head =~ /^content-length:\s*(\d+)/mi && length($body) >= $1) {
+					($code{$i}) = $head =~ /^HTTP\/1\.1 (\d+) /;
+					$took{$i} = time - $start;
+				}
+			}
+		}
+		return (\%code, \%took);
+	};
+	my ($code) = $round->(map { $_ => $get } 0 .. $n - 1);
+	printf "ready %d\n", scalar grep { $_ == 200 } values %$code;
+	sleep 0.05 until -e $go || time - $t0 >= $max;
+	# The second round: each POST file goes out on its own connection,
+	# spread evenly over the N; GET /healthz on all the others.
+	my %req = map { $_ => $get } 0 .. $n - 1;
+	for my $k (0 .. $#posts) {
+		open(my $f, '<', $posts[$k]) or die "$posts[$k]: $!\n";
+		local $/;
+		$req{int($k * $n / @posts)} = <$f>;
+	}
+	my ($c, $t) = $round->(%req);
+	my %is_post = map { int($_ * $n / @posts) => 1 } 0 .. $#posts;
+	my @gets = grep { !$is_post{$_} } 0 .. $n - 1;
+	my $ok = grep { ($c->{$_} // -1) == 200 } @gets;
+	my $slowest = 0;
+	for (@gets) { $slowest = $t->{$_} if ($t->{$_} // 0) > $slowest }
+	printf "answered %d of %d slowest %.3f\n", $ok, scalar @gets, $slowest;
+	my @pi = map { int($_ * $n / @posts) } 0 .. $#posts;
+	my $first = $max;
+	for (@pi) { $first = $t->{$_} if defined $t->{$_} && $t->{$_} < $first }
+	printf "posts %s first %.3f\n", join(' ', map { $c->{$_} // 'none' } @pi), $first;
 	exit 0;
 } elsif ($mode eq 'hold') {
 	my $n = shift // 8;

@@ -124,8 +124,8 @@ static int migrate(struct ledger *l, struct errd *e)
 	}
 	rc = ledger_conn_exec(&l->w, "COMMIT", e);
 out:
-	if (rc < 0 && !sqlite3_get_autocommit(l->w.db))
-		sqlite3_exec(l->w.db, "ROLLBACK", NULL, NULL, NULL);
+	if (rc < 0)
+		ledger_conn_rollback(&l->w);
 	return rc;
 }
 
@@ -652,8 +652,7 @@ static void run_batch(struct ledger *l, struct ledger_job *batch)
 	if (rc == 0)
 		rc = ledger_conn_run(&l->w, ST_COMMIT, &why);
 	if (rc < 0) {
-		if (!sqlite3_get_autocommit(l->w.db))
-			(void)ledger_conn_run(&l->w, ST_ROLLBACK, NULL);
+		ledger_conn_rollback(&l->w);
 		for (j = batch; j; j = j->next)
 			if (j->recorded || j->kind == JOB_PING || j->rc == 0)
 				job_unrecord(j, &why);

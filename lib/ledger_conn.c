@@ -523,6 +523,16 @@ int ledger_conn_run(struct ledger_conn *c, enum ledger_stmt id, struct errd *e)
 }
 
 /* See ledger_int.h. */
+void ledger_conn_rollback(struct ledger_conn *c)
+{
+	if (sqlite3_get_autocommit(c->db))
+		return;
+	if (ledger_conn_run(c, ST_ROLLBACK, NULL) < 0 &&
+	    !sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* See ledger_int.h. */
 int ledger_conn_head(struct ledger_conn *c, int64_t *seq, char hash[65],
 		     struct errd *e)
 {
@@ -602,8 +612,7 @@ void ledger_reader_put(struct ledger *l, struct ledger_conn *c)
 {
 	if (c == NULL)
 		return;
-	if (!sqlite3_get_autocommit(c->db))
-		(void)ledger_conn_run(c, ST_ROLLBACK, NULL);
+	ledger_conn_rollback(c);
 	pthread_mutex_lock(&l->pool_mu);
 	c->in_use = 0;
 	pthread_cond_signal(&l->pool_cv);

@@ -95,6 +95,10 @@ int ledger_conn_stmt(struct ledger_conn *c, enum ledger_stmt id,
  * to its end: the transaction statements of every issuance, prepared once
  * instead of by sqlite3_exec each time. */
 int ledger_conn_run(struct ledger_conn *c, enum ledger_stmt id, struct errd *e);
+/* Ends any transaction open on c (the cached ROLLBACK, then sqlite3_exec's
+ * should that fail: a transaction left open would refuse every later
+ * BEGIN on the connection). */
+void ledger_conn_rollback(struct ledger_conn *c);
 /* Runs one SQL text without results. */
 int ledger_conn_exec(struct ledger_conn *c, const char *sql, struct errd *e);
 

@@ -103,7 +103,7 @@ static int migrate(struct ledger *l, struct errd *e)
 	char sql[64];
 	int rc, v = 0, i;
 
-	rc = ledger_conn_exec(&l->w, "BEGIN IMMEDIATE", e);
+	rc = ledger_conn_run(&l->w, ST_BEGIN_IMMEDIATE, e);
 	if (rc < 0)
 		goto out;
 	rc = user_version(&l->w, &v, e);
@@ -122,7 +122,7 @@ static int migrate(struct ledger *l, struct errd *e)
 		if (rc < 0)
 			goto out;
 	}
-	rc = ledger_conn_exec(&l->w, "COMMIT", e);
+	rc = ledger_conn_run(&l->w, ST_COMMIT, e);
 out:
 	if (rc < 0)
 		ledger_conn_rollback(&l->w);

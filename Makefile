@@ -30,6 +30,9 @@ endif
 
 LIB_SRC   := $(sort $(wildcard lib/*.c))
 LIB_OBJ   := $(patsubst lib/%.c,$(B)/lib/%.o,$(LIB_SRC))
+# The command line of thingca: daemon/thingca/*.c, linked only into thingca.
+CLI_SRC   := $(sort $(wildcard daemon/thingca/*.c))
+CLI_OBJ   := $(patsubst daemon/%.c,$(B)/daemon/%.o,$(CLI_SRC))
 SQL_SRC   := $(sort $(wildcard sql/[0-9][0-9][0-9]-*.sql))
 UNIT_SRC  := $(sort $(wildcard tests/unit/t-*.c))
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
@@ -38,7 +41,7 @@ INTEG     := $(sort $(wildcard tests/integration/t-*.sh))
 .PHONY: all check unit integration run deps clean lint format-check
 all: $(B)/thingcad $(B)/thingca
 
-$(B)/lib $(B)/daemon $(B)/tests:
+$(B)/lib $(B)/daemon $(B)/daemon/thingca $(B)/tests:
 	@mkdir -p $@
 
 # The schema is compiled in: sql/NNN-*.sql become one C array of migrations.
@@ -49,14 +52,16 @@ $(B)/lib/ledger.o: $(B)/sql_migrations.h
 $(B)/lib/%.o: lib/%.c | $(B)/lib
 	$(CC) $(CFLAGS) -I$(B) -c -o $@ $<
 $(B)/daemon/%.o: daemon/%.c | $(B)/daemon
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) -Idaemon/thingca -c -o $@ $<
+$(B)/daemon/thingca/%.o: daemon/thingca/%.c | $(B)/daemon/thingca
+	$(CC) $(CFLAGS) -Idaemon/thingca -c -o $@ $<
 
 $(B)/libthingca.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(B)/thingcad: $(B)/daemon/thingcad.o $(B)/libthingca.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(B)/thingca: $(B)/daemon/thingca.o $(B)/libthingca.a
+$(B)/thingca: $(B)/daemon/thingca.o $(CLI_OBJ) $(B)/libthingca.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/tests/%: tests/unit/%.c tests/tap.h $(B)/libthingca.a | $(B)/tests
@@ -103,18 +108,18 @@ lint:
 	rc=0; \
 	cppcheck --error-exitcode=1 --enable=warning,portability --inline-suppr \
 	  --suppress=missingIncludeSystem -q -Ilib -Itests/fuzz \
-	  -i lib/csr_asn1.c lib daemon tests/fuzz || rc=1; \
-	printf '%s\n' $(LIB_SRC) daemon/*.c $(wildcard tests/fuzz/*.c) | \
+	  -Idaemon/thingca -i lib/csr_asn1.c lib daemon tests/fuzz || rc=1; \
+	printf '%s\n' $(LIB_SRC) daemon/*.c $(CLI_SRC) $(wildcard tests/fuzz/*.c) | \
 	xargs -I{} -P "$$(nproc)" clang-tidy --quiet {} \
 	  -checks='-*,clang-analyzer-*,bugprone-*,cert-*,-bugprone-easily-swappable-parameters,-cert-err33-c,-bugprone-reserved-identifier,-cert-dcl37-c,-cert-dcl51-cpp,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling' \
-	  --warnings-as-errors='*' -- $(filter-out -MMD -MP,$(CFLAGS)) -Ibuild -Itests/fuzz || rc=1; \
+	  --warnings-as-errors='*' -- $(filter-out -MMD -MP,$(CFLAGS)) -Ibuild -Idaemon/thingca -Itests/fuzz || rc=1; \
 	exit $$rc
 
 format-check:
-	clang-format --dry-run --Werror lib/*.c lib/*.h daemon/*.c tests/unit/*.c
+	clang-format --dry-run --Werror lib/*.c lib/*.h daemon/*.c daemon/thingca/*.[ch] tests/unit/*.c
 
 clean:
 	rm -rf build
 
 -include $(wildcard mk/*.mk)
--include $(LIB_OBJ:.o=.d) $(B)/daemon/thingcad.d $(B)/daemon/thingca.d
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(B)/daemon/thingcad.d $(B)/daemon/thingca.d

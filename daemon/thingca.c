@@ -1,6 +1,6 @@
 /*
  * thingca — the admin, audit and station command. Parses the global options
- * and hands over to the command's function in lib/ (lib/cli.h), whose
+ * and hands over to the command's function in daemon/thingca/ (cli.h), whose
  * return value is the exit status: 0 done, 1 refused or failed, 2 usage.
  */
 #include <getopt.h>

@@ -42,18 +42,8 @@ else
 	SRV_PIN= LOAD_PIN= LOAD_THREADS=$NCPU
 fi
 
-stop_pid() {
-	[ -n "$1" ] || return 0
-	kill -TERM "$1" 2>/dev/null || return 0
-	_i=0
-	while kill -0 "$1" 2>/dev/null && [ $_i -lt 100 ]; do
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	return 0
-}
+# alive, stop_pid (zombie-aware), wait_until: shared with the tests.
+. "$HERE/../proc.sh"
 cleanup() {
 	stop_pid "$DPID"
 	if [ -n "${BENCH_KEEP:-}" ]; then echo "work directory kept: $W"; else rm -rf "$W"; fi
@@ -125,16 +115,7 @@ start_thingcad() { # CONFIG
 	# shellcheck disable=SC2086
 	$SRV_PIN "$B/thingcad" -c "$1" 2>> "$W/daemon.log" &
 	DPID=$!
-	_i=0
-	while [ $_i -lt 300 ]; do
-		if grep -q 'ready: CA' "$W/daemon.log"; then
-			PORT=$(sed -n 's/.*serving on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$W/daemon.log" | head -n 1)
-			return 0
-		fi
-		kill -0 "$DPID" 2>/dev/null || break
-		sleep 0.1
-		_i=$((_i + 1))
-	done
+	PORT=$(thingcad_ready "$W/daemon.log" "$DPID") && return 0
 	sed 's/^/  thingcad: /' "$W/daemon.log"
 	return 1
 }

@@ -51,18 +51,8 @@ FAILED=0
 RESULTS=$W/results.txt
 : > "$RESULTS"
 
-stop_pid() {
-	[ -n "$1" ] || return 0
-	kill -TERM "$1" 2>/dev/null || return 0
-	_i=0
-	while kill -0 "$1" 2>/dev/null && [ $_i -lt 100 ]; do
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	return 0
-}
+# alive, stop_pid (zombie-aware), wait_until: shared with the tests.
+. "$HERE/../proc.sh"
 cleanup() {
 	stop_pid "$DPID"
 	stop_pid "$SPID"
@@ -242,16 +232,7 @@ start_thingcad() { # DIR
 	# shellcheck disable=SC2086
 	$SRV_PIN "$B/thingcad" -c "$1/thingca.json" 2>> "$1/daemon.log" &
 	DPID=$!
-	_i=0
-	while [ $_i -lt 300 ]; do
-		if grep -q 'ready: CA' "$1/daemon.log"; then
-			PORT=$(sed -n 's/.*serving on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$1/daemon.log" | head -n 1)
-			return 0
-		fi
-		kill -0 "$DPID" 2>/dev/null || break
-		sleep 0.1
-		_i=$((_i + 1))
-	done
+	PORT=$(thingcad_ready "$1/daemon.log" "$DPID") && return 0
 	say "bench: thingcad did not start:"; cat "$1/daemon.log"
 	return 1
 }

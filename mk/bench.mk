@@ -18,7 +18,7 @@ BENCH_TABLES      ?= pinned shared
 
 .PHONY: bench
 $(B)/tests/gencsr: tests/bench/gencsr.c | $(B)/tests
-	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
+	$(TC_LINK) -o $@ $< $(TC_LIBS)
 
 bench: all $(B)/tests/gencsr
 	BENCH_DURATION="$(BENCH_DURATION)" BENCH_CONNS="$(BENCH_CONNS)" \
@@ -39,7 +39,7 @@ bench-pkcs11: all $(B)/tests/gencsr
 BENCH_STAGES_ITER ?= 2000
 .PHONY: bench-stages
 $(B)/tests/bench-stages: tests/bench/bench-stages.c $(B)/libthingca.a | $(B)/tests
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(B)/libthingca.a $(LDFLAGS) $(LDLIBS)
+	$(TC_LINK) -Itests -o $@ $< $(B)/libthingca.a $(TC_LIBS)
 
 bench-stages: $(B)/tests/bench-stages
 	$(B)/tests/bench-stages $(CURDIR) $(BENCH_STAGES_ITER)

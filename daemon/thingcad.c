@@ -184,7 +184,8 @@ int main(int argc, char **argv)
 		log_msg(LOG_ERR, "profile: %s", e.msg);
 		goto out;
 	}
-	if (ledger_open(cfg->ledger, 0, &a.issuer.ledger, &e) < 0) {
+	if (ledger_open(cfg->ledger, 0, &a.issuer.ledger, &e) < 0 ||
+	    ledger_set_node(a.issuer.ledger, cfg->node, &e) < 0) {
 		log_msg(LOG_ERR, "ledger %s: %s", cfg->ledger, e.msg);
 		goto out;
 	}

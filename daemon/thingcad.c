@@ -285,9 +285,9 @@ int main(int argc, char **argv)
 	status = 0;
 out:
 	http_stop(srv);
+	metrics_free(a.metrics); /* joins its thread, which reads the ledger */
 	ledger_close(a.issuer.ledger);
 	crl_cache_free(a.crl);
-	metrics_free(a.metrics);
 	auth_free(a.auth);
 	profile_free(a.issuer.profile);
 	ca_free(a.issuer.ca);

@@ -749,6 +749,16 @@ static int check_issuing_csr(struct ca *root, X509_REQ *req,
 			     "with thingca ca csr");
 		goto out;
 	}
+	/* Trap: X509_get_pathlen reads the cached extensions; check_ca made
+	 * OpenSSL cache them at ca_open. */
+	if (X509_get_pathlen(root->cert) == 0) {
+		rc =
+		    err_set(e, ERR_CA_INVALID,
+			    "the root's pathLenConstraint 0 allows no CA below "
+			    "it (RFC 5280 4.2.1.9): is it an issuing CA? Sign "
+			    "with the root");
+		goto out;
+	}
 	if (X509_NAME_entry_count(subject) == 0) {
 		rc = err_set(e, ERR_MALFORMED_CSR,
 			     "the issuing CA's subject is empty (RFC 5280 "

@@ -100,7 +100,8 @@ long ca_days_left(const struct ca *ca);
  *                               (RSA under 2048, other curves, Ed25519) or
  *                               the root's own key;
  *   -ERR_CA_INVALID             days past the root's notAfter (the message
- *                               says how many days are left);
+ *                               says how many days are left), or a root
+ *                               whose pathLenConstraint is 0;
  *   -ERR_SIGNER_UNAVAILABLE, -ERR_INTERNAL. */
 int ca_sign_issuing(struct ca *root, X509_REQ *req, const X509_NAME *subject,
 		    long days, X509 **out, struct errd *e);

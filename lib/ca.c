@@ -290,6 +290,40 @@ out:
 	return rc;
 }
 
+/* Each certificate of ca->chain after the first signed the one before it
+ * (names, key identifiers and signature): a ca.chain that belongs to
+ * another root — a rotation half done — would hand every device a bundle
+ * no one can verify. */
+static int check_chain(struct ca *ca, const char *chain_path, struct errd *e)
+{
+	char subj[256], iss[256];
+	X509 *child, *parent;
+	int i, rc = 0;
+
+	for (i = 1; i < sk_X509_num(ca->chain); i++) {
+		child = sk_X509_value(ca->chain, i - 1);
+		parent = sk_X509_value(ca->chain, i);
+		if (X509_check_issued(parent, child) == X509_V_OK &&
+		    X509_verify(child, X509_get0_pubkey(parent)) == 1)
+			continue;
+		X509_NAME_oneline(X509_get_subject_name(parent), subj,
+				  sizeof(subj));
+		X509_NAME_oneline(X509_get_subject_name(child), iss,
+				  sizeof(iss));
+		rc = err_set(e, ERR_CA_INVALID,
+			     "ca.chain %s: %s did not sign %s (%s): give the "
+			     "issuing CA's own chain, its issuer first (RFC "
+			     "8446 4.4.2: each certificate certifies the one "
+			     "before it)",
+			     chain_path, subj, iss,
+			     i == 1 ? "ca.certificate" : "the one before it");
+		ERR_clear_error();
+		goto out;
+	}
+out:
+	return rc;
+}
+
 /* The certificate fits the key, is a CA and is valid now. */
 static int check_ca(struct ca *ca, const char *cert_path, const char *key_path,
 		    struct errd *e)
@@ -495,6 +529,8 @@ int ca_open(const struct ca_cfg *cfg, struct ca **out, struct errd *e)
 		goto out;
 
 	rc = check_ca(ca, cfg->certificate, key_path, e);
+	if (rc == 0)
+		rc = check_chain(ca, cfg->chain, e);
 	if (rc < 0)
 		goto out;
 	ca->md = x509_md_for_key(ca->signer.key);

@@ -26,7 +26,8 @@ struct ca;
 
 /* Loads and checks the CA: key file not readable by group/others, the
  * certificate matches the key, is a CA (basicConstraints CA:TRUE, keyUsage
- * keyCertSign) and is valid now; a test signature verifies. 0 with *out set,
+ * keyCertSign) and is valid now; each certificate of ca.chain signed the
+ * one before it; a test signature verifies. 0 with *out set,
  * or -ERR_CA_INVALID / -ERR_SIGNER_UNAVAILABLE / -ERR_IO with e->msg saying
  * what failed and how to fix it. */
 int ca_open(const struct ca_cfg *cfg, struct ca **out, struct errd *e);

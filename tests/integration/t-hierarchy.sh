@@ -164,6 +164,9 @@ cat "$I" "$R" "$R" > "$T/chain.pem"
 ST=$(tca_token line1-station1 station)
 tca_config
 sed -i "s|\"ca\": {[^}]*}|\"ca\": {\"certificate\": \"$I\", \"key\": \"$T/issuing.key\", \"chain\": \"$T/chain.pem\"}|" "$T/thingca.json"
+# A ca.chain of another root (a rotation half done) stops start-up.
+sed "s|\"chain\": \"[^\"]*\"|\"chain\": \"$T/other.pem\"|" "$T/thingca.json" > "$T/wrongchain.json"
+tca_start_fails "$T/wrongchain.json" "ca.chain of another root" "ca\.chain .*other\.pem: /CN=another root did not sign .*line 1 CA 2027 \(ca\.certificate\)"
 tca_start || { fail "thingcad starts with the issuing CA"; done_testing; }
 pass "thingcad starts with the issuing CA and ca.chain = root"
 tca_import SN-0001 SN-0002

@@ -261,6 +261,17 @@ static void chain(void)
 		   "ca_get0_cert is the intermediate");
 	}
 	ca_free(ca);
+	ca = NULL;
+	/* A chain of another root (a rotation half done) is refused. */
+	cfg.chain = (char *)fx("ca-p384.pem");
+	refuse("ca.chain of another root", &cfg, -ERR_CA_INVALID,
+	       "did not sign");
+	/* The chain out of order: the issuer must come first. */
+	cfg.certificate = (char *)fx("ca-p256.pem");
+	cfg.key = (char *)copy("ca-p256.key", "good.key", 0600);
+	cfg.chain = (char *)fx("inter.pem");
+	refuse("ca.chain holding a certificate the CA signed", &cfg,
+	       -ERR_CA_INVALID, "did not sign");
 	X509_free(inter);
 	X509_free(root);
 }

@@ -51,7 +51,9 @@ static void log_head(struct ledger *l, const char *when)
 	struct errd e = {0};
 
 	if (ledger_head(l, &seq, hash, &e) == 0)
-		log_msg(LOG_NOTICE, "ledger head at %s: seq=%lld hash=%s", when,
+		/* SEQ:HASH, as `thingca ledger head` prints it and `ledger
+		 * verify --head` takes it */
+		log_msg(LOG_NOTICE, "ledger head at %s: %lld:%s", when,
 			(long long)seq, hash);
 	else
 		log_msg(LOG_ERR, "ledger head at %s unavailable: %s", when,

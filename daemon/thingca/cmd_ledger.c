@@ -53,7 +53,7 @@ static const struct {
 static int ledger_usage(FILE *f, int rc, const char *sub)
 {
 	size_t i, n = sizeof(ledger_subs) / sizeof(ledger_subs[0]), shown = 0;
-	int filters = 0;
+	int filters = 0, limit = 0;
 
 	for (i = 0; i < n; i++) {
 		if (sub && strcmp(sub, ledger_subs[i].sub) != 0)
@@ -62,6 +62,7 @@ static int ledger_usage(FILE *f, int rc, const char *sub)
 			shown ? "      " : "usage:", ledger_subs[i].sub,
 			ledger_subs[i].args);
 		filters |= strstr(ledger_subs[i].args, "filters") != NULL;
+		limit |= strstr(ledger_subs[i].args, "--limit") != NULL;
 		shown++;
 	}
 	if (shown == 0)
@@ -70,8 +71,9 @@ static int ledger_usage(FILE *f, int rc, const char *sub)
 		fprintf(f, "filters: --serial S --thing-name T --station N "
 			   "--event E\n"
 			   "         --certificate-id ID --since TIME --until "
-			   "TIME (RFC 3339)\n"
-			   "--limit N: 1 to 1000 entries (default 100); "
+			   "TIME (RFC 3339)\n");
+	if (limit)
+		fprintf(f, "--limit N: 1 to 1000 entries (default 100); "
 			   "--after SEQ for the next page\n");
 	fprintf(f, "--ledger DB: the ledger (default: the configuration's "
 		   "\"ledger\"); read-only\n");
@@ -1036,7 +1038,8 @@ int cmd_serials(const struct cli *g, int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	static const char usage[] =
-	    "usage: thingca serials import [--batch B] [--ledger DB] FILE\n"
+	    "usage: thingca [-c FILE] serials import [--batch B] [--ledger DB] "
+	    "FILE\n"
 	    "FILE (\"-\" = stdin): one serial a line, or CSV with a "
 	    "header row naming a \"serial\" column\n";
 	struct ledger_entry en = {.reissue = -1};
@@ -1139,7 +1142,7 @@ int cmd_revoke(const struct cli *g, int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	static const char usage[] =
-	    "usage: thingca revoke CERT_ID [--reason R] [--reissue] "
+	    "usage: thingca [-c FILE] revoke CERT_ID [--reason R] [--reissue] "
 	    "[--ledger DB]\n"
 	    "--reissue: the serial may be issued once more, with a new key "
 	    "(a reworked board);\nwithout it the serial stays blocked "

@@ -74,6 +74,8 @@ curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$OTHER/healthz"
 is "$?" 7 "configured listen 127.0.0.1:$OTHER is not bound (connection refused)"
 [ -e "$T/config.sock" ] && fail "configured unix:$T/config.sock is not created" ||
 	pass "configured unix:$T/config.sock is not created"
+like "$(cat "$T/daemon.log")" "listen\[0\] 127\.0\.0\.1:$OTHER: not served: under socket activation" "the unserved listen entry is named in the log"
+like "$(cat "$T/daemon.log")" "listen\[1\] unix:$T/config.sock: not served" "so is the unserved Unix one"
 
 # Over the Unix socket: health, serial import (admin), issuance (station).
 U="--unix-socket $SOCK"

@@ -61,11 +61,11 @@ _mq_start() {
 	--out-cert "$T/root.pem" --out-key "$T/root.key" > /dev/null 2>&1
 R="$T/root.pem"
 issuing() { # N SUBJECT [ca sign args...]
-	_n=$1 _s=$2
+	_k=$1 _s=$2
 	shift 2
-	"$TCA" ca csr --subject "$_s" --out-key "$T/ca$_n.key" --out-csr "$T/ca$_n.csr" > /dev/null 2>&1 &&
-		"$TCA" ca sign --root-cert "$R" --root-key "$T/root.key" --csr "$T/ca$_n.csr" \
-			--out-cert "$T/ca$_n.pem" "$@" > "$T/sign$_n.out" 2>&1
+	"$TCA" ca csr --subject "$_s" --out-key "$T/ca$_k.key" --out-csr "$T/ca$_k.csr" > /dev/null 2>&1 &&
+		"$TCA" ca sign --root-cert "$R" --root-key "$T/root.key" --csr "$T/ca$_k.csr" \
+			--out-cert "$T/ca$_k.pem" "$@" > "$T/sign$_k.out" 2>&1
 }
 issuing 1 "/C=JP/O=thingca test/CN=line 1 CA 2027"
 is "$?" 0 "issuing CA 1 made and signed by the root"

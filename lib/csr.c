@@ -2,7 +2,9 @@
  * csr — PKCS#10 certificate requests (RFC 2986) as stations send them.
  *
  * A request is parsed strictly (one PEM block or exact DER, bounded size),
- * its self-signature is checked (proof of possession), and its key is
+ * its key must be sent as its canonical DER (or one of two encodings
+ * re-encoded, spki.c) and not be an RSA key no generator makes, its
+ * self-signature is checked (proof of possession), and its key is
  * classified against the device key types AWS IoT accepts. Only the public
  * key is ever used for issuance; the subject, attributes and requested
  * extensions are never copied (DESIGN.md "Device certificate profile").
@@ -344,7 +346,8 @@ static int csr_canonical_key(struct csr *c, struct errd *e)
 	int rc = 0, form = pt_len ? pt[0] & ~1 : 0;
 
 	if (!raw->enc || raw->len <= 0)
-		return err_set(e, ERR_INTERNAL, "SPKI encoding not kept");
+		return err_set(e, ERR_INTERNAL,
+			       "the CSR's key encoding was not kept");
 	if (c->rsa) {
 		if ((!c->n || !c->e) &&
 		    (!EVP_PKEY_get_bn_param(c->pub, OSSL_PKEY_PARAM_RSA_N,
@@ -402,7 +405,8 @@ static int csr_canonical_key(struct csr *c, struct errd *e)
 out:
 	OPENSSL_free(alt);
 	ERR_clear_error();
-	if (rc < 0 && (!e || e->code == 0))
+	/* Every malformed_csr above has its message; the rest is ours. */
+	if (rc < 0 && rc != -ERR_MALFORMED_CSR)
 		rc = err_set(e, -rc, "the CSR's public key cannot be encoded");
 	return rc;
 }

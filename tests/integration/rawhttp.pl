@@ -30,12 +30,20 @@
 #       opens N connections (each sends PREFIX), prints "opened K" once all
 #       are attempted (K connected), then one line "closed I SECONDS" as the
 #       server closes each, "open I" for those still open at MAXWAIT.
+#   rawhttp.pl slowread PORT CHUNK GAP MAXWAIT REQUEST
+#       a slow reader: connects with a small receive buffer and MSS (so
+#       that the server's send buffer stays small and its writes wait on
+#       the reader even over loopback), sends REQUEST (escapes expanded),
+#       then reads CHUNK bytes every GAP seconds. Prints "closed SECONDS
+#       BYTES" when the server ends the connection, "open SECONDS BYTES" at
+#       MAXWAIT (exit 3).
 use strict;
 use warnings;
 use IO::Socket::INET;
 use IO::Select;
 use Time::HiRes qw(time sleep);
-use Socket qw(IPPROTO_TCP TCP_NODELAY);
+use Socket qw(IPPROTO_TCP TCP_NODELAY TCP_MAXSEG PF_INET SOCK_STREAM SOL_SOCKET SO_RCVBUF
+	      pack_sockaddr_in inet_aton);
 
 $| = 1;
 $SIG{PIPE} = 'IGNORE';
@@ -116,6 +124,30 @@ if ($mode eq 'req') {
 		}
 	}
 	printf "open %.2f\n", time - $t0;
+	exit 3;
+} elsif ($mode eq 'slowread') {
+	my $chunk = shift // 1024;
+	my $gap = shift // 0.1;
+	my $max = shift // 10;
+	my $req = unescape(shift);
+	my $t0 = time;
+	socket(my $s, PF_INET, SOCK_STREAM, IPPROTO_TCP) or die "socket: $!\n";
+	setsockopt($s, SOL_SOCKET, SO_RCVBUF, 4096);
+	setsockopt($s, IPPROTO_TCP, TCP_MAXSEG, 536);
+	connect($s, pack_sockaddr_in($port, inet_aton('127.0.0.1')))
+	    or do { print "refused\n"; exit 5 };
+	syswrite($s, $req);
+	my $got = 0;
+	while (time - $t0 < $max) {
+		my $n = sysread($s, my $buf, $chunk);
+		if (!$n) {
+			printf "closed %.2f %d\n", time - $t0, $got;
+			exit 0;
+		}
+		$got += $n;
+		sleep $gap;
+	}
+	printf "open %.2f %d\n", time - $t0, $got;
 	exit 3;
 } elsif ($mode eq 'trickle') {
 	my $gap = shift // 1;

@@ -180,6 +180,19 @@ int time_parse_rfc3339(const char *s, time_t *out)
 }
 
 /* See util.h. */
+char *str_printable(const char *s, char *out, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return out;
+	for (i = 0; s && s[i] && i + 1 < n; i++)
+		out[i] = s[i] >= 0x20 && s[i] <= 0x7e ? s[i] : '?';
+	out[i] = '\0';
+	return out;
+}
+
+/* See util.h. */
 int time_parse_filter(const char *s, const char *what, char norm[21],
 		      struct errd *e)
 {

@@ -51,6 +51,12 @@ int revocation_reason(const char *name, const char **canonical, struct errd *e);
  * (case-insensitive), or -1: for entries already in a ledger. */
 int crl_reason_code(const char *name);
 
+/* Copies s into out[n] (truncated, NUL-terminated) with every byte outside
+ * printable ASCII 0x20-0x7e replaced by '?': for text from the network
+ * printed on a terminal, which would run its escape sequences. Returns
+ * out. */
+char *str_printable(const char *s, char *out, size_t n);
+
 /* Reads a whole file (max max_len bytes) into a NUL-terminated malloc'd
  * buffer. 0, -ERR_IO (missing/unreadable, message names the path) or
  * -ERR_NOMEM. */

@@ -360,6 +360,20 @@ static void test_reasons(void)
 	is_int(crl_reason_code("stolen"), -1, "free text has no code");
 }
 
+/* Text from the network for a terminal: no control characters. */
+static void test_printable(void)
+{
+	char out[8];
+
+	is_str(str_printable("a\033[2Jb", out, sizeof(out)), "a?[2Jb",
+	       "ESC replaced");
+	is_str(str_printable("\a\r\n\x7f\xc2\x9b", out, sizeof(out)), "??????",
+	       "BEL CR LF DEL and UTF-8 C1 CSI replaced");
+	is_str(str_printable("0123456789", out, sizeof(out)), "0123456",
+	       "truncated to the buffer");
+	is_str(str_printable(NULL, out, sizeof(out)), "", "NULL is empty");
+}
+
 int main(void)
 {
 	uint64_t a, b;
@@ -371,6 +385,7 @@ int main(void)
 	test_json_quote();
 	test_time_filter();
 	test_reasons();
+	test_printable();
 
 	is_int(ct_equal("abcd", "abcd", 4), 1, "ct_equal equal");
 	is_int(ct_equal("abcd", "abce", 4), 0, "ct_equal differs at end");

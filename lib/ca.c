@@ -855,18 +855,8 @@ int ca_sign_issuing(struct ca *root, X509_REQ *req, const X509_NAME *subject,
 			    days, when, (long)((rna - now) / 86400));
 		goto out;
 	}
-	x = X509_new();
-	if (!x || !X509_set_version(x, X509_VERSION_3) ||
-	    !X509_set_subject_name(x, name) ||
-	    !X509_set_issuer_name(x, X509_get_subject_name(root->cert)) ||
-	    !X509_set_pubkey(x, X509_REQ_get0_pubkey(req))) {
-		rc = err_set(e, ERR_INTERNAL, "cannot build the certificate");
-		err_add_openssl(e);
-		goto out;
-	}
-	rc = x509_random_serial(x, e);
-	if (rc == 0)
-		rc = x509_set_validity(x, nb, na, e);
+	rc = x509_new_cert(name, X509_get_subject_name(root->cert),
+			   X509_REQ_get0_pubkey(req), nb, na, &x, e);
 	if (rc == 0)
 		rc = x509_add_ext(x, root->cert, NID_basic_constraints,
 				  "critical,CA:TRUE,pathlen:0", e);

@@ -80,17 +80,8 @@ static int ca_init_cert(EVP_PKEY *k, X509_NAME *name, long days, X509 **out,
 	int rc = 0;
 
 	*out = NULL;
-	x = X509_new();
-	if (!x || !X509_set_version(x, X509_VERSION_3) ||
-	    !X509_set_subject_name(x, name) || !X509_set_issuer_name(x, name) ||
-	    !X509_set_pubkey(x, k)) {
-		rc = err_set(e, ERR_INTERNAL, "cannot build the certificate");
-		err_add_openssl(e);
-		goto out;
-	}
-	rc = x509_random_serial(x, e);
-	if (rc == 0)
-		rc = x509_set_validity(x, now, now + (time_t)days * 86400, e);
+	rc = x509_new_cert(name, NULL, k, now, now + (time_t)days * 86400, &x,
+			   e);
 	if (rc == 0)
 		rc = x509_add_ext(x, NULL, NID_basic_constraints,
 				  "critical,CA:TRUE", e);

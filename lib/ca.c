@@ -45,6 +45,7 @@ struct ca {
 	char *chain_pem;
 	size_t chain_pem_len;
 	const EVP_MD *md;
+	char id[65]; /* ca_certificate_id */
 	/* What every certificate it signs copies (ca_get0_der). */
 	unsigned char *sigalg, *issuer, *aki;
 	size_t sigalg_len, issuer_len, aki_len;
@@ -550,6 +551,8 @@ int ca_open(const struct ca_cfg *cfg, struct ca **out, struct errd *e)
 	rc = encode_chain(ca, e);
 	if (rc == 0)
 		rc = encode_issuer(ca, e);
+	if (rc == 0 && x509_certificate_id(ca->cert, ca->id) < 0)
+		rc = err_set(e, ERR_INTERNAL, "cannot hash the CA certificate");
 	if (rc < 0)
 		goto out;
 	*out = ca;
@@ -575,6 +578,11 @@ const char *ca_chain_pem(const struct ca *ca, size_t *len)
 	if (len)
 		*len = ca->chain_pem_len;
 	return ca->chain_pem;
+}
+
+const char *ca_certificate_id(const struct ca *ca)
+{
+	return ca->id;
 }
 
 const EVP_MD *ca_md(const struct ca *ca)

@@ -5,11 +5,14 @@
 # docs/deployment.md ("Installed files") and checked by
 # tests/integration/t-install.sh: keep the three in step.
 #
-# Units and the backup script get @BINDIR@ and @LIBEXECDIR@ replaced with the
-# final (DESTDIR-less) paths. The configuration itself is never installed or
-# removed: only /etc/thingca/thingca.json.example, which is ours to replace.
+# Units and the backup script get @BINDIR@, @SBINDIR@ and @LIBEXECDIR@
+# replaced with the final (DESTDIR-less) paths. SBINDIR (thingcad) is BINDIR
+# unless set: the Debian package sets SBINDIR=/usr/sbin (debian/rules). The
+# configuration itself is never installed or removed: only
+# /etc/thingca/thingca.json.example, which is ours to replace.
 
 BINDIR      ?= $(PREFIX)/bin
+SBINDIR     ?= $(BINDIR)
 LIBEXECDIR  ?= $(PREFIX)/lib
 UNITDIR     ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
@@ -28,19 +31,21 @@ INSTALL_CONFIG   := $(firstword $(wildcard etc/thingca.json etc/thingca.json.exa
                     etc/thingca.example.json))
 
 # Fills the install paths into a template (stdin to stdout).
-INSTALL_SUBST := sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g'
+INSTALL_SUBST := sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SBINDIR@|$(SBINDIR)|g' \
+                 -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g'
 
 .PHONY: install uninstall
 install: all
 	@test -n "$(INSTALL_CONFIG)" || \
 	  { echo "install: no example configuration (etc/thingca.json)" >&2; exit 1; }
-	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) \
+	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) \
 	  $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
 	  $(DESTDIR)$(LIBEXECDIR)/thingca $(DESTDIR)$(MANDIR)/man1 \
 	  $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)/examples \
 	  $(DESTDIR)$(DATADIR)/sql
 	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/thingca
-	install -m 0755 $(B)/thingcad $(B)/thingca $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(B)/thingca $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(B)/thingcad $(DESTDIR)$(SBINDIR)/
 	for u in $(INSTALL_UNITS); do \
 	  $(INSTALL_SUBST) systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u.tmp && \
 	  chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.tmp && \
@@ -62,7 +67,7 @@ install: all
 # /etc/thingca (the configuration and key), /var/lib/thingca (the ledger)
 # and /var/backups/thingca alone.
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/thingcad $(DESTDIR)$(BINDIR)/thingca
+	rm -f $(DESTDIR)$(SBINDIR)/thingcad $(DESTDIR)$(BINDIR)/thingca
 	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(INSTALL_UNITS))
 	rm -f $(DESTDIR)$(LIBEXECDIR)/thingca/thingca-backup
 	rm -f $(DESTDIR)$(SYSUSERSDIR)/thingca.conf $(DESTDIR)$(TMPFILESDIR)/thingca.conf

@@ -25,7 +25,10 @@ SYSCONFDIR  ?= /etc
 INSTALL_UNITS    := thingcad.service thingcad.socket thingca-backup.service \
                     thingca-backup.timer
 INSTALL_EXAMPLES := $(sort $(wildcard etc/jitp-*.json))
-INSTALL_SQL      := $(sort $(wildcard sql/*.sql))
+# The schema, for reference, as the tree has it: sql/*.sql or one directory
+# per ledger backend (sql/sqlite/*.sql, ...), kept as DATADIR/sql/... .
+INSTALL_SQL      := $(sort $(wildcard sql/*.sql sql/*/*.sql))
+INSTALL_SQL_DIRS := $(sort $(filter-out sql/,$(dir $(INSTALL_SQL))))
 # The example configuration, under whichever name etc/ gives it.
 INSTALL_CONFIG   := $(firstword $(wildcard etc/thingca.json etc/thingca.json.example \
                     etc/thingca.example.json))
@@ -62,7 +65,8 @@ install: all
 	install -m 0644 docs/thingcad.8 $(DESTDIR)$(MANDIR)/man8/thingcad.8
 	install -m 0644 docs/deployment.md docs/configuration.md $(DESTDIR)$(DOCDIR)/
 	$(if $(INSTALL_EXAMPLES),install -m 0644 $(INSTALL_EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/)
-	$(if $(INSTALL_SQL),install -m 0644 $(INSTALL_SQL) $(DESTDIR)$(DATADIR)/sql/)
+	for d in $(INSTALL_SQL_DIRS); do install -d -m 0755 $(DESTDIR)$(DATADIR)/$$d || exit 1; done
+	for f in $(INSTALL_SQL); do install -m 0644 $$f $(DESTDIR)$(DATADIR)/$$f || exit 1; done
 	install -m 0644 $(INSTALL_CONFIG) $(DESTDIR)$(SYSCONFDIR)/thingca/thingca.json.example
 
 # Removes what install wrote, and our own directories when empty. Leaves
@@ -77,7 +81,8 @@ uninstall:
 	rm -f $(DESTDIR)$(MANDIR)/man5/thingca.json.5
 	rm -f $(DESTDIR)$(DOCDIR)/deployment.md $(DESTDIR)$(DOCDIR)/configuration.md
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(INSTALL_EXAMPLES)))
-	rm -f $(addprefix $(DESTDIR)$(DATADIR)/sql/,$(notdir $(INSTALL_SQL)))
+	rm -f $(addprefix $(DESTDIR)$(DATADIR)/,$(INSTALL_SQL))
 	rm -f $(DESTDIR)$(SYSCONFDIR)/thingca/thingca.json.example
-	rmdir $(DESTDIR)$(LIBEXECDIR)/thingca $(DESTDIR)$(DOCDIR)/examples \
+	rmdir $(addprefix $(DESTDIR)$(DATADIR)/,$(INSTALL_SQL_DIRS)) \
+	  $(DESTDIR)$(LIBEXECDIR)/thingca $(DESTDIR)$(DOCDIR)/examples \
 	  $(DESTDIR)$(DOCDIR) $(DESTDIR)$(DATADIR)/sql $(DESTDIR)$(DATADIR) 2>/dev/null || true

@@ -97,10 +97,15 @@ integration: all
 run: all
 	sh mk/run.sh $(CURDIR)/$(B) $(CURDIR)/state
 
-# Debian 12 packages for the build and the tests.
+# Debian 12 packages for building and testing (a developer's or CI's
+# machine, not a production host: docs/deployment.md "Runtime packages"
+# lists what a line server needs, which the Debian package carries).
+# libpq-dev and postgresql-15: the PostgreSQL ledger backend and its tests.
+# `make deps-deb` (mk/deb.mk) adds the packaging tools.
 DEB_PKGS := build-essential pkg-config libssl-dev libmicrohttpd-dev libgnutls28-dev \
 	libsqlite3-dev sqlite3 libjansson-dev libsystemd-dev libcurl4-openssl-dev \
-	curl openssl perl systemd softhsm2 opensc libengine-pkcs11-openssl \
+	libpq-dev postgresql-15 \
+	curl openssl perl systemd man-db xxd softhsm2 opensc libengine-pkcs11-openssl \
 	mosquitto mosquitto-clients wrk clang clang-tidy cppcheck libclang-rt-14-dev \
 	strongswan-pki libstrongswan-extra-plugins golang-cfssl e2fsprogs jq
 deps:

@@ -9,18 +9,6 @@
 command -v systemd-socket-activate >/dev/null 2>&1 ||
 	skip_all "systemd-socket-activate not installed"
 
-# free_port: prints a loopback TCP port nobody listens on right now.
-free_port() {
-	perl -MIO::Socket::INET -e '
-		for (1..50) {
-			my $p = 20000 + int(rand(40000));
-			my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => $p,
-				Proto => "tcp", Listen => 1, ReuseAddr => 1) or next;
-			close $s; print "$p\n"; exit 0;
-		}
-		exit 1;'
-}
-
 SOCK="$T/thingcad.sock"
 tca_ca ec:P-256
 ST=$(tca_token line1-station1 station)

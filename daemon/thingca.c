@@ -20,6 +20,18 @@ static void usage(FILE *f)
 	    "CA and AWS IoT registration:\n"
 	    "  ca init [--key-type T] [--subject DN] [--days N]  new CA key "
 	    "and certificate\n"
+	    "                                          (the offline root of a "
+	    "hierarchy)\n"
+	    "  ca csr --subject DN [--key-type T | --key pkcs11:URI] "
+	    "--out-key F --out-csr F\n"
+	    "                                          an issuing CA's key and "
+	    "CSR\n"
+	    "  ca sign --root-cert R --root-key K --csr C [--days N] "
+	    "--out-cert F\n"
+	    "                                          the issuing CA "
+	    "certificate\n"
+	    "  ca crl --ca-cert F --ca-key K [--ledger DB]  a CA's CRL (e.g. a "
+	    "previous one's)\n"
 	    "  ca verification-cert --code CODE        AWS registration "
 	    "verification certificate\n"
 	    "  ca server-cert (--dns NAME | --ip ADDR)...  thingcad's TLS "
@@ -68,6 +80,9 @@ struct command {
 
 static const struct command commands[] = {
     {"ca", "init", cmd_ca_init, 1},
+    {"ca", "csr", cmd_ca_csr, 1},
+    {"ca", "sign", cmd_ca_sign, 1},
+    {"ca", "crl", cmd_ca_crl, 1},
     {"ca", "verification-cert", cmd_ca_verification_cert, 1},
     {"ca", "server-cert", cmd_ca_server_cert, 1},
     {"jitp", NULL, cmd_jitp, 0},

@@ -219,7 +219,8 @@ int main(int argc, char **argv)
 		log_msg(LOG_ERR, "profile: %s", e.msg);
 		goto out;
 	}
-	if (ledger_open(cfg->ledger, 0, &a.issuer.ledger, &e) < 0) {
+	if (ledger_open(cfg->ledger, 0, &a.issuer.ledger, &e) < 0 ||
+	    ledger_set_node(a.issuer.ledger, cfg->node, &e) < 0) {
 		log_msg(LOG_ERR, "ledger %s: %s", cfg->ledger, e.msg);
 		goto out;
 	}
@@ -321,9 +322,9 @@ int main(int argc, char **argv)
 	status = 0;
 out:
 	http_stop(srv);
+	metrics_free(a.metrics); /* joins its thread, which reads the ledger */
 	ledger_close(a.issuer.ledger);
 	crl_cache_free(a.crl);
-	metrics_free(a.metrics);
 	auth_free(a.auth);
 	profile_free(a.issuer.profile);
 	ca_free(a.issuer.ca);

@@ -101,6 +101,7 @@ struct config {
 	size_t n_listen;
 	int listen_given; /* "listen" present in the file */
 	char *ledger;
+	char *node; /* this daemon's name in the ledger (default: host name) */
 	long ledger_anchor_interval_s;
 	struct ca_cfg ca;
 	struct profile_cfg profile;

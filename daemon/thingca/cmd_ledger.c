@@ -196,8 +196,13 @@ static int open_ledger(const struct cli *g, const char *opt, int flags,
 		goto out;
 	if (ledger_access(path, !(flags & LEDGER_RDONLY)) != CLI_OK)
 		goto out;
-	if (ledger_open(path, flags, l, &e) < 0) {
+	/* a write stamps the configuration's node, or (with --ledger and no
+	 * configuration read) the host name */
+	if (ledger_open(path, flags, l, &e) < 0 ||
+	    (cfg && ledger_set_node(*l, cfg->node, &e) < 0)) {
 		fprintf(stderr, "thingca: %s\n", e.msg);
+		ledger_close(*l);
+		*l = NULL;
 		goto out;
 	}
 	rc = CLI_OK;
@@ -507,23 +512,9 @@ static int grab_entry(void *arg, const struct ledger_entry *en)
 {
 	struct ledger_entry *out = arg;
 
-	*out = *en;
-	/* take ownership: the list clears its copy, so duplicate the strings */
-	out->time = en->time ? strdup(en->time) : NULL;
-	out->client = en->client ? strdup(en->client) : NULL;
-	out->serial = en->serial ? strdup(en->serial) : NULL;
-	out->thing_name = en->thing_name ? strdup(en->thing_name) : NULL;
-	out->certificate_id =
-	    en->certificate_id ? strdup(en->certificate_id) : NULL;
-	out->certificate_serial =
-	    en->certificate_serial ? strdup(en->certificate_serial) : NULL;
-	out->spki_sha256 = en->spki_sha256 ? strdup(en->spki_sha256) : NULL;
-	out->not_before = en->not_before ? strdup(en->not_before) : NULL;
-	out->not_after = en->not_after ? strdup(en->not_after) : NULL;
-	out->reason = en->reason ? strdup(en->reason) : NULL;
-	out->der = NULL;
-	if (en->der && (out->der = malloc(en->der_len ? en->der_len : 1)))
-		memcpy(out->der, en->der, en->der_len);
+	/* the list clears its entry after the callback: keep a copy */
+	if (ledger_entry_dup(out, en, NULL) < 0)
+		return -ERR_NOMEM;
 	return 1; /* one is enough */
 }
 
@@ -1105,7 +1096,8 @@ int cmd_serials(const struct cli *g, int argc, char **argv)
 	}
 	if (ledger_access(lopt ? lopt : cfg->ledger, 1) != CLI_OK)
 		goto out;
-	if (ledger_open(lopt ? lopt : cfg->ledger, 0, &l, &e) < 0) {
+	if (ledger_open(lopt ? lopt : cfg->ledger, 0, &l, &e) < 0 ||
+	    ledger_set_node(l, cfg->node, &e) < 0) {
 		fprintf(stderr, "thingca: %s\n", e.msg);
 		goto out;
 	}

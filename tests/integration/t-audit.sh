@@ -67,7 +67,7 @@ yesterday=$(date -u -d yesterday +%Y-%m-%dT00:00:00Z)
 tca_get "/v1/ledger?event=issued&since=$yesterday&until=$tomorrow" "$AU" >/dev/null
 is "$(jbody '.entries | length')" 4 "since/until cover today's issuances"
 e=$(jbody '.entries[0] | keys | sort | join(",")')
-is "$e" "certificate_id,certificate_serial,client,event,hash,not_after,not_before,prev_hash,reason,reissue,seq,serial,spki_sha256,thing_name,time" "entry fields"
+is "$e" "ca_certificate_id,certificate_id,certificate_serial,client,event,hash,node,not_after,not_before,prev_hash,reason,reissue,seq,serial,spki_sha256,thing_name,time" "entry fields"
 
 # pagination: walk every entry with limit=2
 total=$(tca_sql "SELECT count(*) FROM ledger")
@@ -87,8 +87,8 @@ is "$pages" "$(( (total + 1) / 2 ))" "pages of 2"
 st=$(tca_get "/v1/ledger?station=line1-station1" "$AU" -H 'Accept: text/csv' -D "$T/hdr")
 is "$st" 200 "CSV export"
 like "$(grep -i '^content-type' "$T/hdr")" "text/csv" "CSV content type"
-is "$(head -n 1 "$T/body")" "seq,time,event,client,serial,thing_name,certificate_id,certificate_serial,spki_sha256,not_before,not_after,reason,reissue,prev_hash,hash" "CSV header"
-is "$(sed 1d "$T/body" | cut -d, -f5 | tr '\n' ' ')" "A-0001 A-0002 " "CSV rows"
+is "$(head -n 1 "$T/body")" "seq,time,event,client,node,serial,thing_name,certificate_id,ca_certificate_id,certificate_serial,spki_sha256,not_before,not_after,reason,reissue,prev_hash,hash" "CSV header"
+is "$(sed 1d "$T/body" | cut -d, -f6 | tr '\n' ' ')" "A-0001 A-0002 " "CSV rows"
 st=$(tca_get "/v1/ledger?limit=5000" "$AU")
 is "$st/$(jbody .error)" "400/malformed_request" "limit over 1000 refused"
 st=$(tca_get "/v1/ledger?colour=blue" "$AU")

@@ -37,14 +37,14 @@ load() { # FIRST LAST
 }
 load 1 20 & L1=$!
 load 21 40 & L2=$!
-i=0
-while [ "$(cat "$T"/answers.* 2>/dev/null | wc -l)" -lt 10 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+ten_answers() { [ "$(cat "$T"/answers.* 2>/dev/null | wc -l)" -ge 10 ]; }
+wait_until 100 ten_answers
 cat "$T"/answers.* > "$T/before-backup.txt"
 out=$("$BIN/thingca" ledger backup --ledger "$T/ledger.db" --to "$T/backup.db" 2>&1)
 is "$?" 0 "online backup while stations issue"
 like "$out" "OK: [0-9]+ entries, head [0-9]+:[0-9a-f]{64}" "backup reports the copy's head"
-i=0
-while { alive $L1 || alive $L2; } && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+wait_until 600 _proc_gone "$L1"
+wait_until 600 _proc_gone "$L2"
 missing=0
 while read -r s id; do
 	[ "$(sqlite3 "$T/backup.db" "SELECT count(*) FROM ledger WHERE certificate_id='$id' AND serial='$s'")" = 1 ] || missing=$((missing + 1))

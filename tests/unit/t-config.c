@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "tap.h"
@@ -168,6 +169,12 @@ static const struct bad bad[] = {
      "limits.connection_timeout_s: must be between 1 and 3600"},
     {"{\"limits\": {\"connection_timeout_s\": 3601}}",
      "limits.connection_timeout_s: must be between"},
+    {"{\"node\": \"line 1\"}",
+     "node: at most 64 printable ASCII characters, no spaces"},
+    {"{\"node\": "
+     "\"nodenodenodenodenodenodenodenodenodenodenodenodenodenodenodenode1\"}",
+     "node: at most 64"},
+    {"{\"node\": 7}", "node: expected"},
     {"{\"ledger_anchor_interval_s\": -1}",
      "ledger_anchor_interval_s: must be between 0 and 604800"},
     {"{\"ledger_anchor_interval_s\": 604801}",
@@ -236,6 +243,13 @@ static void test_defaults(void)
 	is_int(c->listen_given, 0, "listen_given 0 when absent");
 	is_str(c->ledger, "/var/lib/thingca/ledger.db", "default ledger");
 	is_int(c->ledger_anchor_interval_s, 3600, "default anchor interval");
+	{
+		char host[256];
+
+		gethostname(host, sizeof(host));
+		host[sizeof(host) - 1] = '\0';
+		is_str(c->node, host, "default node: the host name");
+	}
 	is_str(c->ca.certificate, "/etc/thingca/ca.pem",
 	       "default ca.certificate");
 	is_str(c->ca.key, "/etc/thingca/ca.key", "default ca.key");

@@ -1119,9 +1119,9 @@ int cmd_serials(const struct cli *g, int argc, char **argv)
 			e.msg);
 		goto out;
 	}
-	printf("imported %zu serials (%zu already present) as batch %s; "
+	printf("imported %zu serial%s (%zu already present) as batch %s; "
 	       "ledger entry %lld\n",
-	       added, present, batch, (long long)en.seq);
+	       added, added == 1 ? "" : "s", present, batch, (long long)en.seq);
 	rc = CLI_OK;
 out:
 	ledger_entry_clear(&en);

@@ -22,7 +22,10 @@ SYSCONFDIR  ?= /etc
 INSTALL_UNITS    := thingcad.service thingcad.socket thingca-backup.service \
                     thingca-backup.timer
 INSTALL_EXAMPLES := $(sort $(wildcard etc/jitp-*.json))
-INSTALL_SQL      := $(sort $(wildcard sql/*.sql))
+# Migrations per dialect: sql/<dialect>/NNN-*.sql installed under the same
+# relative path (DATADIR/sql/sqlite/001-init.sql, ...).
+INSTALL_SQL      := $(sort $(wildcard sql/*/[0-9][0-9][0-9]-*.sql))
+INSTALL_SQL_DIRS := $(sort $(dir $(INSTALL_SQL)))
 # The example configuration, under whichever name etc/ gives it.
 INSTALL_CONFIG   := $(firstword $(wildcard etc/thingca.json etc/thingca.json.example \
                     etc/thingca.example.json))
@@ -38,7 +41,7 @@ install: all
 	  $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
 	  $(DESTDIR)$(LIBEXECDIR)/thingca $(DESTDIR)$(MANDIR)/man1 \
 	  $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)/examples \
-	  $(DESTDIR)$(DATADIR)/sql
+	  $(DESTDIR)$(DATADIR)/sql $(addprefix $(DESTDIR)$(DATADIR)/,$(INSTALL_SQL_DIRS))
 	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/thingca
 	install -m 0755 $(B)/thingcad $(B)/thingca $(DESTDIR)$(BINDIR)/
 	for u in $(INSTALL_UNITS); do \
@@ -55,7 +58,9 @@ install: all
 	install -m 0644 docs/thingcad.8 $(DESTDIR)$(MANDIR)/man8/thingcad.8
 	install -m 0644 docs/deployment.md $(DESTDIR)$(DOCDIR)/deployment.md
 	$(if $(INSTALL_EXAMPLES),install -m 0644 $(INSTALL_EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/)
-	$(if $(INSTALL_SQL),install -m 0644 $(INSTALL_SQL) $(DESTDIR)$(DATADIR)/sql/)
+	for f in $(INSTALL_SQL); do \
+	  install -m 0644 $$f $(DESTDIR)$(DATADIR)/$$f || exit 1; \
+	done
 	install -m 0644 $(INSTALL_CONFIG) $(DESTDIR)$(SYSCONFDIR)/thingca/thingca.json.example
 
 # Removes what install wrote, and our own directories when empty. Leaves
@@ -69,7 +74,8 @@ uninstall:
 	rm -f $(DESTDIR)$(MANDIR)/man1/thingca.1 $(DESTDIR)$(MANDIR)/man8/thingcad.8
 	rm -f $(DESTDIR)$(DOCDIR)/deployment.md
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(INSTALL_EXAMPLES)))
-	rm -f $(addprefix $(DESTDIR)$(DATADIR)/sql/,$(notdir $(INSTALL_SQL)))
+	rm -f $(addprefix $(DESTDIR)$(DATADIR)/,$(INSTALL_SQL))
 	rm -f $(DESTDIR)$(SYSCONFDIR)/thingca/thingca.json.example
 	rmdir $(DESTDIR)$(LIBEXECDIR)/thingca $(DESTDIR)$(DOCDIR)/examples \
-	  $(DESTDIR)$(DOCDIR) $(DESTDIR)$(DATADIR)/sql $(DESTDIR)$(DATADIR) 2>/dev/null || true
+	  $(DESTDIR)$(DOCDIR) $(addprefix $(DESTDIR)$(DATADIR)/,$(INSTALL_SQL_DIRS)) \
+	  $(DESTDIR)$(DATADIR)/sql $(DESTDIR)$(DATADIR) 2>/dev/null || true

@@ -374,6 +374,21 @@ int main(void)
 
 	test_canonical();
 
+	/* a database URI selects another backend, never a file by that name */
+#ifndef THINGCA_LEDGER_PG
+	rc = ledger_open("postgresql://thingca@db1/thingca", 0, &ro, &e);
+	is_int(rc, -ERR_LEDGER_UNAVAILABLE,
+	       "postgresql:// without the backend");
+	ok(strstr(e.msg, "this build has no PostgreSQL backend") != NULL,
+	   "... says so: %s", e.msg);
+	rc = ledger_open("postgres://db1/thingca", LEDGER_RDONLY, &ro, &e);
+	is_int(rc, -ERR_LEDGER_UNAVAILABLE, "postgres:// read-only too");
+	ok(access("postgres:", F_OK) != 0 && access("postgresql:", F_OK) != 0,
+	   "... and no file or directory was created for it");
+	rc = ledger_backup("postgresql://db1/thingca", path_in("b.db"), 0, &e);
+	is_int(rc, -ERR_LEDGER_UNAVAILABLE, "backup of a URI refused");
+#endif
+
 	/* open, migrate, reopen */
 	rc = ledger_open(path_in("missing.db"), LEDGER_RDONLY, &ro, &e);
 	is_int(rc, -ERR_LEDGER_UNAVAILABLE, "rdonly open of a missing file");

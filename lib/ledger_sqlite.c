@@ -19,14 +19,13 @@
  * - A connection is used by one thread at a time (SQLITE_OPEN_NOMUTEX): the
  *   pool's mutex hands each reader to one caller, and the writer connection
  *   belongs to the writer thread once open returns.
- * - Trap: with bound parameters and no sqlite_stat1, the planner picks the
- *   low-selectivity ledger_event index for "col = ?1 AND event = 'issued'"
- *   and walks every issued entry per lookup (O(n) per issuance; make bench
- *   measured 1,600 entries already halving throughput). The unary + on
- *   event makes the term unusable for an index
- *   (https://sqlite.org/optoverview.html, "Disqualifying WHERE clause
- *   terms"), keeping the lookup on the serial / spki / certificate_id
- *   index with event as a filter on the few rows found.
+ * - Trap: with no ANALYZE statistics the planner preferred an index on
+ *   event (which matched nearly every row for 'issued') to the selective
+ *   serial / spki / certificate_id index whenever a lookup also said
+ *   event = 'issued': O(n) per issuance. Migration 004 dropped that index;
+ *   the partial indexes ledger_revoked and ledger_imported that replace it
+ *   serve only a query naming the event as a literal, so sq_list writes
+ *   the event name (from ledger_event_name's fixed table) into its SQL.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -114,21 +113,21 @@ static const char *const stmt_sql[ST_COUNT] = {
 	"SELECT " LEDGER_COLS " FROM ledger ORDER BY seq DESC LIMIT 1",
     [ST_ALLOWED] = "SELECT 1 FROM serials WHERE serial = ?1",
     [ST_LAST_REVOKE] = "SELECT seq, reissue FROM ledger WHERE serial = ?1 "
-		       "AND +event = 'revoked' ORDER BY seq DESC LIMIT 1",
+		       "AND event = 'revoked' ORDER BY seq DESC LIMIT 1",
     [ST_ISSUED_AFTER] = "SELECT 1 FROM ledger WHERE serial = ?1 AND "
-			"+event = 'issued' AND seq > ?2 LIMIT 1",
+			"event = 'issued' AND seq > ?2 LIMIT 1",
     [ST_SPKI_OTHER] = "SELECT serial FROM ledger WHERE spki_sha256 = ?1 "
-		      "AND +event = 'issued' AND serial <> ?2 LIMIT 1",
+		      "AND event = 'issued' AND serial <> ?2 LIMIT 1",
     [ST_SPKI_REVOKED] = "SELECT certificate_id FROM ledger WHERE "
-			"spki_sha256 = ?1 AND +event = 'revoked' AND "
+			"spki_sha256 = ?1 AND event = 'revoked' AND "
 			"serial = ?2 LIMIT 1",
     [ST_CURRENT] = "SELECT " LEDGER_COLS " FROM ledger AS i WHERE "
-		   "serial = ?1 AND +event = 'issued' AND NOT EXISTS "
+		   "serial = ?1 AND event = 'issued' AND NOT EXISTS "
 		   "(SELECT 1 FROM ledger AS r WHERE r.certificate_id = "
-		   "i.certificate_id AND +r.event = 'revoked') "
+		   "i.certificate_id AND r.event = 'revoked') "
 		   "ORDER BY seq DESC LIMIT 1",
     [ST_BY_CERT] = "SELECT " LEDGER_COLS " FROM ledger WHERE "
-		   "certificate_id = ?1 AND +event = ?2 ORDER BY seq LIMIT 1",
+		   "certificate_id = ?1 AND event = ?2 ORDER BY seq LIMIT 1",
     [ST_INSERT] = "INSERT INTO ledger (" LEDGER_COLS ") VALUES (?1, ?2, "
 		  "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
 		  "?15, ?16, ?17, ?18)",
@@ -1015,13 +1014,17 @@ static int sq_list(struct ledger_store *s, const struct ledger_query *q,
 	FILTER(q->thing_name, "thing_name = ?", q->thing_name);
 	FILTER(q->station, "client = ?", q->station);
 	FILTER(q->certificate_id, "certificate_id = ?", q->certificate_id);
-	/* the event index suits "every revocation"; beside a selective
-	 * filter it would be the planner trap above: + keeps it out */
-	FILTER(q->event && nv, "+event = ?", ledger_event_name(q->event));
-	FILTER(q->event && nv == 0, "event = ?", ledger_event_name(q->event));
 	FILTER(q->since, "time >= ?", q->since);
 	FILTER(q->until, "time < ?", q->until);
 #undef FILTER
+	if (q->event) {
+		/* a literal, so that the partial index of revocations or
+		 * imports serves it (a bound parameter cannot); the name is
+		 * one of ledger_event_name's three, never client text */
+		len += (size_t)snprintf(sql + len, sizeof(sql) - len,
+					" AND event = '%s'",
+					ledger_event_name(q->event));
+	}
 	snprintf(sql + len, sizeof(sql) - len, " ORDER BY seq LIMIT ?");
 
 	rc = reader_get(s, &c, e);
@@ -1126,19 +1129,20 @@ out:
 	return rc;
 }
 
-/* One statement, so the counts agree with each other. allowlisted_unissued
- * probes the serial index once per allowlisted serial. */
+/* One statement, so the counts agree with each other (the CHECK on event
+ * allows exactly three). allowlisted_unissued probes the serial index once
+ * per allowlisted serial. */
 static int sq_stats(struct ledger_store *s, struct ledger_stats *stt,
 		    struct errd *e)
 {
 	static const char sql[] =
 	    "SELECT (SELECT count(*) FROM ledger), "
-	    "(SELECT count(*) FROM ledger WHERE event = 'issued'), "
+	    "(SELECT count(*) FROM ledger WHERE event = 'serials_imported'), "
 	    "(SELECT count(*) FROM ledger WHERE event = 'revoked'), "
 	    "(SELECT count(*) FROM serials), "
 	    "(SELECT count(*) FROM serials AS s WHERE NOT EXISTS (SELECT 1 "
 	    "FROM ledger AS i WHERE i.serial = s.serial AND "
-	    "+i.event = 'issued'))";
+	    "i.event = 'issued'))";
 	struct ledger_session *c = NULL;
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -1151,9 +1155,11 @@ static int sq_stats(struct ledger_store *s, struct ledger_stats *stt,
 		rc = sql_err(c->db, e, "counting the ledger");
 		goto out;
 	}
+	/* issued by difference: the other two events have partial indexes,
+	 * counting 'issued' itself would read every row */
 	stt->entries = sqlite3_column_int64(st, 0);
-	stt->issued = sqlite3_column_int64(st, 1);
 	stt->revoked = sqlite3_column_int64(st, 2);
+	stt->issued = stt->entries - stt->revoked - sqlite3_column_int64(st, 1);
 	stt->allowlisted = sqlite3_column_int64(st, 3);
 	stt->allowlisted_unissued = sqlite3_column_int64(st, 4);
 out:

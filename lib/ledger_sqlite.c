@@ -155,6 +155,11 @@ struct ledger_session {
 struct ledger_store {
 	char *path;
 	int rdonly;
+	/* Read-write opens: our own descriptor of the file opened, kept until
+	 * every connection is closed (closing any descriptor of a file drops
+	 * the process's POSIX locks on it, SQLite's included), so that
+	 * same_file can tell whether the path still names it. -1 otherwise. */
+	int fd;
 	/* Reader pool: pool_mu guards in_use/db of every slot. */
 	pthread_mutex_t pool_mu;
 	pthread_cond_t pool_cv;
@@ -561,6 +566,153 @@ out:
 	return rc;
 }
 
+/* ---- the ledger the configuration names ------------------------------ */
+
+/* Is the file this store writes still the one at its path? A ledger file
+ * deleted or replaced under a running daemon would otherwise take commits
+ * that vanish at stop, and the next start would begin an empty ledger
+ * (DESIGN.md "Ledger": an error, not a fresh start). */
+static int same_file(struct ledger_store *s, struct errd *e)
+{
+	struct stat open_sb, path_sb;
+
+	if (s->fd < 0)
+		return 0;
+	if (fstat(s->fd, &open_sb) != 0)
+		return err_set(e, ERR_LEDGER_UNAVAILABLE, "%s: %s", s->path,
+			       strerror(errno));
+	if (stat(s->path, &path_sb) != 0 && open_sb.st_nlink == 0)
+		return err_set(e, ERR_LEDGER_UNAVAILABLE,
+			       "the ledger file %s was deleted while open: "
+			       "nothing more is recorded; restore it from the "
+			       "last backup and restart",
+			       s->path);
+	if (stat(s->path, &path_sb) != 0 || path_sb.st_dev != open_sb.st_dev ||
+	    path_sb.st_ino != open_sb.st_ino || open_sb.st_nlink == 0)
+		return err_set(e, ERR_LEDGER_UNAVAILABLE,
+			       "the ledger file %s was replaced or moved while "
+			       "open: nothing more is recorded; put the ledger "
+			       "back at its path and restart",
+			       s->path);
+	return 0;
+}
+
+/* The ledger file and its directory must not be writable by group or
+ * others (as the CA key must not be readable): whoever can write them can
+ * replace the ledger. */
+static int check_modes(struct ledger_store *s, struct errd *e)
+{
+	struct stat sb;
+	char dir[4096];
+	const char *slash = strrchr(s->path, '/');
+
+	if (fstat(s->fd, &sb) != 0)
+		return err_set(e, ERR_LEDGER_UNAVAILABLE, "%s: %s", s->path,
+			       strerror(errno));
+	if (sb.st_mode & (S_IWGRP | S_IWOTH))
+		return err_set(e, ERR_LEDGER_UNAVAILABLE,
+			       "%s is writable by group or others (mode "
+			       "%03o): chmod go-w it",
+			       s->path, (unsigned)(sb.st_mode & 0777));
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s",
+			 slash == s->path ? 1 : (int)(slash - s->path),
+			 s->path);
+	if (stat(dir, &sb) != 0)
+		return err_set(e, ERR_LEDGER_UNAVAILABLE, "%s: %s", dir,
+			       strerror(errno));
+	if (sb.st_mode & (S_IWGRP | S_IWOTH))
+		return err_set(
+		    e, ERR_LEDGER_UNAVAILABLE,
+		    "the ledger's directory %s is writable by group "
+		    "or others (mode %03o): whoever can write it can "
+		    "replace the ledger; chmod go-w it or move the "
+		    "ledger",
+		    dir, (unsigned)(sb.st_mode & 0777));
+	return 0;
+}
+
+/* One row of sqlite_master: the type of name ("" when absent) and, with
+ * sql_out, its SQL text. */
+static int master_row(struct ledger_session *c, const char *name, char type[16],
+		      char *sql_out, size_t sql_sz, struct errd *e)
+{
+	static const char sql[] =
+	    "SELECT type, sql, tbl_name FROM sqlite_master WHERE name = ?1";
+	sqlite3_stmt *st = NULL;
+	const unsigned char *t;
+	int rc = 0, s;
+
+	type[0] = '\0';
+	if (sql_out)
+		sql_out[0] = '\0';
+	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		rc = sql_err(c->db, e, "reading the schema");
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	s = sqlite3_step(st);
+	if (s == SQLITE_ROW) {
+		t = sqlite3_column_text(st, 0);
+		snprintf(type, 16, "%s", t ? (const char *)t : "");
+		t = sqlite3_column_text(st, 2);
+		if (t == NULL || strcmp((const char *)t, "ledger") != 0)
+			snprintf(type, 16, "elsewhere");
+		t = sqlite3_column_text(st, 1);
+		if (sql_out)
+			snprintf(sql_out, sql_sz, "%s",
+				 t ? (const char *)t : "");
+	} else if (s != SQLITE_DONE) {
+		rc = sql_err(c->db, e, "reading the schema");
+	}
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* `ledger` must be a table (a view could show rows that are not the
+ * stored ones); with triggers, its two append-only triggers must be there,
+ * unconditional, refusing the statement (sql/sqlite/001-init.sql). */
+static int check_schema(struct ledger_session *c, const char *path,
+			int triggers, struct errd *e)
+{
+	static const char *const trig[][2] = {
+	    {"ledger_no_update", "BEFORE UPDATE ON ledger"},
+	    {"ledger_no_delete", "BEFORE DELETE ON ledger"},
+	};
+	char type[16], sql[1024];
+	size_t i;
+	int rc;
+
+	rc = master_row(c, "ledger", type, NULL, 0, e);
+	if (rc < 0)
+		return rc;
+	if (strcmp(type, "table") != 0)
+		return err_set(e, ERR_LEDGER_CORRUPT,
+			       "%s: `ledger` is a %s, not a table: the file "
+			       "was altered; restore the last backup",
+			       path, type[0] ? type : "missing object");
+	for (i = 0; triggers && i < sizeof(trig) / sizeof(trig[0]); i++) {
+		rc = master_row(c, trig[i][0], type, sql, sizeof(sql), e);
+		if (rc < 0)
+			return rc;
+		if (strcmp(type, "trigger") != 0 ||
+		    strstr(sql, trig[i][1]) == NULL ||
+		    strstr(sql, "RAISE(ABORT") == NULL ||
+		    strstr(sql, " WHEN ") != NULL)
+			return err_set(e, ERR_LEDGER_CORRUPT,
+				       "%s: the append-only trigger %s is "
+				       "missing or altered: the file was "
+				       "tampered with; restore the last "
+				       "backup and run `thingca ledger "
+				       "verify`",
+				       path, trig[i][0]);
+	}
+	return 0;
+}
+
 /* ---- the store -------------------------------------------------------- */
 
 static void sq_close(struct ledger_store *s)
@@ -572,6 +724,8 @@ static void sq_close(struct ledger_store *s)
 	for (i = 0; i < LEDGER_READERS; i++)
 		conn_close(&s->pool[i]);
 	conn_close(&s->w);
+	if (s->fd >= 0)
+		close(s->fd);
 	pthread_mutex_destroy(&s->pool_mu);
 	pthread_cond_destroy(&s->pool_cv);
 	free(s->path);
@@ -601,26 +755,38 @@ static int open_rdonly(struct ledger_store *s, struct errd *e)
 			     "%s is not a thingca ledger (no schema): give the "
 			     "ledger file with --ledger",
 			     s->path);
+	else
+		rc = check_schema(c, s->path, 0, e);
 out:
 	reader_put(s, c);
 	return rc;
 }
 
-/* Read-write open: create 0600, WAL, migrate. */
+/* Read-write open: create 0600, refuse loose modes, WAL, migrate, refuse
+ * a schema without its table or triggers. */
 static int open_rw(struct ledger_store *s, struct errd *e)
 {
-	int fd;
+	int rc;
 
 	/* create the file ourselves so it never exists with umask's mode;
 	 * SQLite gives -wal and -shm the mode of the database file */
-	fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
+	s->fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (s->fd < 0)
 		return err_set(e, ERR_LEDGER_UNAVAILABLE, "cannot open %s: %s",
 			       s->path, strerror(errno));
-	close(fd);
-	if (conn_open(&s->w, s->path, 0, e) < 0)
-		return -ERR_LEDGER_UNAVAILABLE;
-	return migrate(s, e);
+	rc = check_modes(s, e);
+	if (rc < 0)
+		return rc;
+	rc = conn_open(&s->w, s->path, 0, e);
+	if (rc == 0)
+		rc = migrate(s, e);
+	if (rc == 0)
+		rc = check_schema(&s->w, s->path, 1, e);
+	/* SQLite opened the path after us: the same file, or someone is
+	 * swapping it right now */
+	if (rc == 0)
+		rc = same_file(s, e);
+	return rc;
 }
 
 static int sq_open(const char *location, int rdonly, struct ledger_store **out,
@@ -636,6 +802,7 @@ static int sq_open(const char *location, int rdonly, struct ledger_store **out,
 		return err_set(e, ERR_NOMEM, "out of memory");
 	}
 	s->rdonly = rdonly;
+	s->fd = -1;
 	pthread_mutex_init(&s->pool_mu, NULL);
 	pthread_cond_init(&s->pool_cv, NULL);
 	rc = rdonly ? open_rdonly(s, e) : open_rw(s, e);
@@ -646,16 +813,20 @@ static int sq_open(const char *location, int rdonly, struct ledger_store **out,
 	return rc;
 }
 
-/* The filesystem must keep LEDGER_MIN_FREE bytes: SQLite can still commit
- * into WAL space it already holds when the disk is full, and a probe that
- * fits proves little about the next certificate. */
+/* The file at the path is the one open (same_file), and its filesystem
+ * keeps LEDGER_MIN_FREE bytes: SQLite can still commit into WAL space it
+ * already holds when the disk is full, and a probe that fits proves little
+ * about the next certificate. */
 static int sq_check(struct ledger_store *s, struct errd *e)
 {
 	struct statvfs sv;
 	char dir[4096];
 	const char *slash = strrchr(s->path, '/');
 	unsigned long long free_b;
+	int rc = same_file(s, e);
 
+	if (rc < 0)
+		return rc;
 	if (!slash)
 		snprintf(dir, sizeof(dir), ".");
 	else
@@ -714,12 +885,15 @@ static int sq_write_begin(struct ledger_store *s, struct ledger_session **out,
 	return rc;
 }
 
+/* Commits only into the file the path names: a ledger deleted or replaced
+ * under the daemon answers 503 instead of taking entries that vanish. */
 static int sq_write_commit(struct ledger_store *s, struct ledger_session *t,
 			   struct errd *e)
 {
-	int rc = conn_run(t, ST_COMMIT, e);
+	int rc = same_file(s, e);
 
-	(void)s;
+	if (rc == 0)
+		rc = conn_run(t, ST_COMMIT, e);
 	if (rc < 0) {
 		conn_rollback(t);
 		rc = -ERR_LEDGER_UNAVAILABLE;

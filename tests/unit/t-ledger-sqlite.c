@@ -17,6 +17,12 @@
 
 #include "ledger_test.h"
 
+/* The append-only trigger of sql/sqlite/001-init.sql, to put back after
+ * tampering so that a test reaches the check after the trigger check. */
+#define NO_UPDATE_TRIGGER                                                      \
+	"CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger BEGIN "       \
+	"SELECT RAISE(ABORT, 'ledger is append-only'); END;"
+
 static char db[512];
 static int64_t head_seq;
 static char head_hash[65];
@@ -296,8 +302,8 @@ static void t_tampering(void)
 	snprintf(
 	    sql, sizeof(sql),
 	    "DROP TRIGGER ledger_no_update; UPDATE ledger SET reason = 'x' "
-	    "WHERE seq = %lld",
-	    (long long)head_seq);
+	    "WHERE seq = %lld; %s",
+	    (long long)head_seq, NO_UPDATE_TRIGGER);
 	exec_sql(lt_path("t5.db"), sql);
 	rc = ledger_open(lt_path("t5.db"), 0, &l, &e);
 	is_int(rc, -ERR_LEDGER_CORRUPT, "open refuses a tampered newest entry");
@@ -321,6 +327,134 @@ static void t_tampering(void)
 	ledger_close(l);
 }
 
+/* expect_open: opening file (flags) fails with want and a message
+ * containing msg. */
+static void expect_open(const char *file, int flags, int want, const char *msg,
+			const char *what)
+{
+	struct ledger *l = NULL;
+	struct errd e = {0};
+	int rc = ledger_open(file, flags, &l, &e);
+
+	is_int(rc, want, "%s: refused", what);
+	ok(strstr(e.msg, msg) != NULL, "%s: says: %s", what, e.msg);
+	ledger_close(l);
+}
+
+/* DESIGN.md: at start the daemon refuses a ledger without its append-only
+ * triggers, and one whose `ledger` is not a table. */
+static void t_schema_refused(void)
+{
+	ledger_backup(db, lt_path("s1.db"), 0, NULL);
+	exec_sql(lt_path("s1.db"), "DROP TRIGGER ledger_no_delete");
+	expect_open(lt_path("s1.db"), 0, -ERR_LEDGER_CORRUPT,
+		    "the append-only trigger ledger_no_delete is missing",
+		    "a ledger without its delete trigger");
+	ledger_backup(db, lt_path("s2.db"), 0, NULL);
+	exec_sql(lt_path("s2.db"),
+		 "DROP TRIGGER ledger_no_update; CREATE TRIGGER "
+		 "ledger_no_update BEFORE UPDATE ON ledger WHEN 0 BEGIN "
+		 "SELECT RAISE(ABORT, 'ledger is append-only'); END");
+	expect_open(lt_path("s2.db"), 0, -ERR_LEDGER_CORRUPT,
+		    "the append-only trigger ledger_no_update is missing or "
+		    "altered",
+		    "a ledger whose update trigger never fires");
+	ledger_backup(db, lt_path("s3.db"), 0, NULL);
+	exec_sql(lt_path("s3.db"), "ALTER TABLE ledger RENAME TO real_ledger; "
+				   "CREATE VIEW ledger AS SELECT * FROM "
+				   "real_ledger");
+	expect_open(lt_path("s3.db"), 0, -ERR_LEDGER_CORRUPT,
+		    "`ledger` is a view, not a table",
+		    "a ledger replaced by a view (read-write)");
+	expect_open(lt_path("s3.db"), LEDGER_RDONLY, -ERR_LEDGER_CORRUPT,
+		    "`ledger` is a view, not a table",
+		    "a ledger replaced by a view (read-only: verify, list)");
+}
+
+/* As key files are: a ledger file or directory writable by group or
+ * others is refused (whoever can write them can replace the ledger). */
+static void t_modes_refused(void)
+{
+	char sub[512];
+
+	ledger_backup(db, lt_path("m1.db"), 0, NULL);
+	chmod(lt_path("m1.db"), 0620);
+	expect_open(lt_path("m1.db"), 0, -ERR_LEDGER_UNAVAILABLE,
+		    "is writable by group or others (mode 620)",
+		    "a group-writable ledger file");
+	chmod(lt_path("m1.db"), 0602);
+	expect_open(lt_path("m1.db"), 0, -ERR_LEDGER_UNAVAILABLE,
+		    "is writable by group or others (mode 602)",
+		    "an other-writable ledger file");
+	snprintf(sub, sizeof(sub), "%s", lt_path("shared"));
+	mkdir(sub, 0700);
+	chmod(sub, 0770);
+	snprintf(sub, sizeof(sub), "%s", lt_path("shared/l.db"));
+	expect_open(sub, 0, -ERR_LEDGER_UNAVAILABLE, "directory",
+		    "a ledger in a group-writable directory");
+	chmod(lt_path("shared"), 0700);
+	{
+		struct ledger *l = NULL;
+
+		is_int(ledger_open(sub, 0, &l, NULL), 0,
+		       "... accepted once the directory is 0700");
+		ledger_close(l);
+	}
+	chmod(lt_path("m1.db"), 0600);
+	{
+		struct ledger *l = NULL;
+
+		is_int(ledger_open(lt_path("m1.db"), LEDGER_RDONLY, &l, NULL),
+		       0, "read-only audits of a copy are not refused");
+		ledger_close(l);
+	}
+}
+
+/* A ledger file deleted or replaced under a running writer: readiness
+ * says so and no commit is reported (nothing answered 2xx). */
+static void t_replaced_under_writer(void)
+{
+	static const char *const one[] = {"R1", NULL};
+	struct ledger *l = NULL;
+	struct errd e = {0};
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s", lt_path("r.db"));
+	if (!ok(ledger_open(path, 0, &l, &e) == 0, "open r.db"))
+		return;
+	lt_import(l, one);
+	is_int(ledger_ping(l, &e), 0, "ready before");
+	ledger_backup(db, lt_path("other.db"), 0, NULL);
+	rename(lt_path("other.db"), path); /* another ledger at the path */
+	is_int(ledger_ping(l, &e), -ERR_LEDGER_UNAVAILABLE,
+	       "a replaced file: not ready");
+	ok(strstr(e.msg, "was replaced or moved") != NULL, "... says: %s",
+	   e.msg);
+	is_int(lt_issue(l, "R1", "kR1", 1, 1, NULL, NULL, &e),
+	       -ERR_LEDGER_UNAVAILABLE, "... and an issuance is not committed");
+	is_int(lt_import(l, one), -ERR_LEDGER_UNAVAILABLE, "... nor an import");
+	ledger_close(l);
+	l = NULL;
+	if (ledger_open(path, LEDGER_RDONLY, &l, &e) == 0) {
+		is_int(ledger_check_issue(l, "R1", NULL, 0, 1, NULL, &e), 0,
+		       "the refused issuance is recorded nowhere");
+		ledger_close(l);
+		l = NULL;
+	}
+
+	snprintf(path, sizeof(path), "%s", lt_path("d.db"));
+	if (!ok(ledger_open(path, 0, &l, &e) == 0, "open d.db"))
+		return;
+	lt_import(l, one);
+	unlink(path);
+	is_int(ledger_ping(l, &e), -ERR_LEDGER_UNAVAILABLE,
+	       "a deleted file: not ready");
+	ok(strstr(e.msg, "was deleted") != NULL, "... says: %s", e.msg);
+	is_int(lt_issue(l, "R1", "kR1", 1, 1, NULL, NULL, &e),
+	       -ERR_LEDGER_UNAVAILABLE, "... and an issuance is not committed");
+	ledger_close(l);
+}
+
 int main(void)
 {
 	struct ledger *l;
@@ -336,6 +470,9 @@ int main(void)
 	t_backup();
 	ledger_close(l);
 	t_tampering();
+	t_schema_refused();
+	t_modes_refused();
+	t_replaced_under_writer();
 	lt_cleanup();
 	return done_testing();
 }

@@ -412,8 +412,9 @@ static int verify_row(void *arg, const struct ledger_entry *en)
 
 /* See ledger.h. One walk streams the chain: one snapshot, constant memory
  * however long the ledger is. */
-int ledger_verify(struct ledger *l, int64_t head_seq, const char *head_hash,
-		  int64_t *count, int64_t *bad_seq, struct errd *e)
+int ledger_verify_head(struct ledger *l, int64_t head_seq,
+		       const char *head_hash, int64_t *count, int64_t *bad_seq,
+		       char last_hash[65], struct errd *e)
 {
 	struct verify v = {.head_seq = head_seq, .e = e};
 	int64_t wbad = 0;
@@ -438,7 +439,17 @@ int ledger_verify(struct ledger *l, int64_t head_seq, const char *head_hash,
 			     (long long)head_seq);
 	}
 	*count = v.n;
+	if (last_hash)
+		memcpy(last_hash, v.prev, 65);
 	return rc;
+}
+
+/* See ledger.h. */
+int ledger_verify(struct ledger *l, int64_t head_seq, const char *head_hash,
+		  int64_t *count, int64_t *bad_seq, struct errd *e)
+{
+	return ledger_verify_head(l, head_seq, head_hash, count, bad_seq, NULL,
+				  e);
 }
 
 /* See ledger.h. */

@@ -149,6 +149,15 @@ int ledger_head(struct ledger *l, int64_t *seq, char hash[65], struct errd *e);
 int ledger_verify(struct ledger *l, int64_t head_seq, const char *head_hash,
 		  int64_t *count, int64_t *bad_seq, struct errd *e);
 
+/* ledger_verify, and on success last_hash (65 bytes) the hash of the last
+ * entry verified, seq *count (64 zeros for an empty ledger): the head the
+ * walk checked, never a newer one another writer appended since. A stored
+ * row that is not exactly what the schema holds (a column of another
+ * storage type, text with an embedded NUL) fails naming the entry. */
+int ledger_verify_head(struct ledger *l, int64_t head_seq,
+		       const char *head_hash, int64_t *count, int64_t *bad_seq,
+		       char last_hash[65], struct errd *e);
+
 /* Revoked certificates for the CRL: cb gets certificate_serial (hex),
  * revocation time and reason of each. *max_seq = newest revocation's seq. */
 int ledger_revocations(struct ledger *l,

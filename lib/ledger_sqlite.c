@@ -1228,7 +1228,93 @@ out:
 	return rc;
 }
 
-/* One SELECT streams the chain: one snapshot, rows read in place. */
+/* The storage class each column of LEDGER_COLS holds (sql/sqlite/): SQLite
+ * keeps whatever type a value was written with, and reads it back converted
+ * (a BLOB hash as text, a text seq as a number), so a row can verify
+ * although the stored bytes are not the ones hashed. */
+#define COL_PREV_HASH 14
+#define COL_HASH 15
+static const struct {
+	const char *name;
+	int type;
+	int nullable;
+} walk_cols[] = {
+    {"seq", SQLITE_INTEGER, 0},		{"time", SQLITE_TEXT, 0},
+    {"event", SQLITE_TEXT, 0},		{"client", SQLITE_TEXT, 1},
+    {"serial", SQLITE_TEXT, 1},		{"thing_name", SQLITE_TEXT, 1},
+    {"certificate_id", SQLITE_TEXT, 1}, {"certificate_serial", SQLITE_TEXT, 1},
+    {"spki_sha256", SQLITE_TEXT, 1},	{"not_before", SQLITE_TEXT, 1},
+    {"not_after", SQLITE_TEXT, 1},	{"reason", SQLITE_TEXT, 1},
+    {"reissue", SQLITE_INTEGER, 1},	{"der", SQLITE_BLOB, 1},
+    {"prev_hash", SQLITE_TEXT, 0},	{"hash", SQLITE_TEXT, 0},
+    {"node", SQLITE_TEXT, 1},		{"ca_certificate_id", SQLITE_TEXT, 1},
+};
+
+static const char *type_name(int t)
+{
+	switch (t) {
+	case SQLITE_INTEGER:
+		return "integer";
+	case SQLITE_FLOAT:
+		return "real";
+	case SQLITE_TEXT:
+		return "text";
+	case SQLITE_BLOB:
+		return "blob";
+	default:
+		return "null";
+	}
+}
+
+/* Is the current row exactly what the schema stores: each column of its
+ * storage class, each text without a NUL byte (the hash covers only the
+ * text before one), each hash 64 characters? -ERR_LEDGER_CORRUPT naming the
+ * entry and the column otherwise. Called before row_view (a column's type
+ * must be read before any conversion). */
+static int row_exact(sqlite3_stmt *st, int64_t *bad_seq, struct errd *e)
+{
+	const unsigned char *t;
+	int64_t seq = sqlite3_column_int64(st, 0);
+	int i, ty, n;
+
+	for (i = 0; i < (int)(sizeof(walk_cols) / sizeof(walk_cols[0])); i++) {
+		ty = sqlite3_column_type(st, i);
+		if (ty == SQLITE_NULL && walk_cols[i].nullable)
+			continue;
+		if (ty != walk_cols[i].type) {
+			*bad_seq = seq;
+			return err_set(e, ERR_LEDGER_CORRUPT,
+				       "entry %lld: %s is stored as %s, not "
+				       "%s: the stored bytes are not the ones "
+				       "hashed",
+				       (long long)seq, walk_cols[i].name,
+				       type_name(ty),
+				       type_name(walk_cols[i].type));
+		}
+		if (ty != SQLITE_TEXT)
+			continue;
+		t = sqlite3_column_text(st, i);
+		n = sqlite3_column_bytes(st, i);
+		if (t == NULL || strlen((const char *)t) != (size_t)n) {
+			*bad_seq = seq;
+			return err_set(e, ERR_LEDGER_CORRUPT,
+				       "entry %lld: %s holds a NUL byte: the "
+				       "hash covers only the text before it",
+				       (long long)seq, walk_cols[i].name);
+		}
+		if ((i == COL_PREV_HASH || i == COL_HASH) && n != 64) {
+			*bad_seq = seq;
+			return err_set(e, ERR_LEDGER_CORRUPT,
+				       "entry %lld: %s is %d characters, not "
+				       "64",
+				       (long long)seq, walk_cols[i].name, n);
+		}
+	}
+	return 0;
+}
+
+/* One SELECT streams the chain: one snapshot, rows read in place, each
+ * checked to be exactly what is stored (row_exact). */
 static int sq_walk(struct ledger_store *s, int64_t after,
 		   int (*cb)(void *arg, const struct ledger_entry *en),
 		   void *arg, int64_t *bad_seq, struct errd *e)
@@ -1252,6 +1338,9 @@ static int sq_walk(struct ledger_store *s, int64_t after,
 	}
 	sqlite3_bind_int64(st, 1, after);
 	while ((st_rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rc = row_exact(st, bad_seq, e);
+		if (rc < 0)
+			goto out;
 		row_view(st, &en); /* borrowed: no clear */
 		rc = cb(arg, &en);
 		if (rc != 0)

@@ -455,6 +455,50 @@ static void t_replaced_under_writer(void)
 	ledger_close(l);
 }
 
+/* ledger verify covers exactly the stored bytes: a value SQLite reads back
+ * converted, or text cut short at a NUL byte, verified before (its hash is
+ * computed over what C reads), and now fails naming the entry. */
+static void t_stored_bytes(void)
+{
+	static const struct {
+		const char *sql, *msg, *what;
+	} cases[] = {
+	    {"UPDATE ledger SET reason = reason || char(0) || 'hidden' "
+	     "WHERE seq = 4",
+	     "entry 4: reason holds a NUL byte", "text with an embedded NUL"},
+	    {"UPDATE ledger SET hash = CAST(hash AS BLOB) WHERE seq = 3",
+	     "entry 3: hash is stored as blob, not text", "a hash as a blob"},
+	    {"UPDATE ledger SET der = CAST(der AS TEXT) WHERE seq = 2",
+	     "entry 2: der is stored as text, not blob", "DER as text"},
+	    {"UPDATE ledger SET time = CAST(time AS BLOB) WHERE seq = 5",
+	     "entry 5: time is stored as blob, not text", "a time as a blob"},
+	};
+	struct ledger *l = NULL;
+	struct errd e = {0};
+	char file[32], sql[512];
+	int64_t n = 0, bad = 0;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(file, sizeof(file), "b%zu.db", i);
+		ledger_backup(db, lt_path(file), 0, NULL);
+		snprintf(sql, sizeof(sql), "DROP TRIGGER ledger_no_update; %s",
+			 cases[i].sql);
+		exec_sql(lt_path(file), sql);
+		rc = ledger_open(lt_path(file), LEDGER_RDONLY, &l, &e);
+		if (!ok(rc == 0, "%s: opens", cases[i].what))
+			continue;
+		rc = ledger_verify(l, 0, NULL, &n, &bad, &e);
+		is_int(rc, -ERR_LEDGER_CORRUPT, "%s: verify fails",
+		       cases[i].what);
+		ok(strstr(e.msg, cases[i].msg) != NULL, "%s: says: %s",
+		   cases[i].what, e.msg);
+		ledger_close(l);
+		l = NULL;
+	}
+}
+
 int main(void)
 {
 	struct ledger *l;
@@ -470,6 +514,7 @@ int main(void)
 	t_backup();
 	ledger_close(l);
 	t_tampering();
+	t_stored_bytes();
 	t_schema_refused();
 	t_modes_refused();
 	t_replaced_under_writer();

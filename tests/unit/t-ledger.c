@@ -659,10 +659,21 @@ static void t_verify(const struct backend *b)
 	   (long long)n);
 	is_int(ledger_verify(l, head, hash, &n, &bad, &e), 0,
 	       "%s: verify against the head", b->name);
+	lt_issue(l, "B", "kB", 1, 1, NULL, NULL, &e);
+	{
+		char last[65] = "", newer[65];
+		int64_t newer_seq = 0;
+
+		ledger_head(l, &newer_seq, newer, &e);
+		rc = ledger_verify_head(l, 0, NULL, &n, &bad, last, &e);
+		ok(rc == 0 && n == newer_seq && strcmp(last, newer) == 0,
+		   "%s: verify reports the head it verified (%lld)", b->name,
+		   (long long)n);
+	}
 	rc = ledger_verify(l, head - 1, hash, &n, &bad, &e);
 	ok(rc == -ERR_LEDGER_CORRUPT && bad == head - 1,
 	   "%s: verify with a wrong anchor hash fails naming it", b->name);
-	rc = ledger_verify(l, head + 5, hash, &n, &bad, &e);
+	rc = ledger_verify(l, head + 6, hash, &n, &bad, &e);
 	ok(rc == -ERR_LEDGER_CORRUPT && strstr(e.msg, "entries were removed"),
 	   "%s: an anchor past the end: %s", b->name, e.msg);
 	ledger_close(l);

@@ -47,7 +47,9 @@ static const struct {
 };
 #define N_KEY_TYPES (sizeof(key_types) / sizeof(key_types[0]))
 
-/* The default profile subject (DESIGN.md), in this order. */
+/* The default profile subject (DESIGN.md), in this order. It is a demo
+ * value: thingcad warns at start when a configuration relies on it
+ * (docs/configuration.md "profile.subject"). */
 static const struct {
 	const char *type;
 	const char *value;
@@ -148,6 +150,7 @@ static int parse_subject(json_t *prof, struct profile_cfg *pc, struct errd *e)
 		return rc;
 	subject_free(pc->subject, pc->n_subject);
 	pc->n_subject = 0;
+	pc->subject_given = 1;
 	pc->subject = calloc(json_object_size(o) + 1, sizeof(*pc->subject));
 	if (pc->subject == NULL)
 		return err_set(e, ERR_NOMEM, "out of memory");

@@ -85,8 +85,10 @@ struct rdn_cfg {
 struct profile_cfg {
 	struct rdn_cfg *subject;
 	size_t n_subject;
-	char *thing_name;	   /* template, "{serial}" substituted */
-	char *serial_pattern;	   /* POSIX extended regex */
+	int subject_given;    /* profile.subject in the file; else the built-in
+				 demo subject (thingcad warns at start) */
+	char *thing_name;     /* template, "{serial}" substituted */
+	char *serial_pattern; /* POSIX extended regex */
 	int subject_serial_number; /* bool */
 	long validity_days;
 	long backdate_seconds;

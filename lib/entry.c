@@ -50,8 +50,9 @@ const char *entry_csv_header(void)
 }
 
 /* RFC 4180: quote a field holding a comma, quote, CR or LF; double quotes.
- * A field starting with = + @ is prefixed with ' so a spreadsheet does not
- * run it as a formula (CSV injection); serials never start with these. */
+ * A field starting with = + - @ TAB or CR is prefixed with ' so that a
+ * spreadsheet does not run it as a formula (OWASP, CSV injection): a serial
+ * or a client name may start with '-', and a serial_pattern may allow more. */
 static void csv_field(FILE *f, const char *s, int last)
 {
 	const char *p;
@@ -61,7 +62,7 @@ static void csv_field(FILE *f, const char *s, int last)
 
 		if (quote)
 			fputc('"', f);
-		if (strchr("=+@", s[0]) && s[0])
+		if (s[0] && strchr("=+-@\t\r", s[0]))
 			fputc('\'', f);
 		for (p = s; *p; p++) {
 			if (*p == '"')

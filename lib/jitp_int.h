@@ -49,4 +49,11 @@ int jitp_chars_ok(const char *s, size_t min, size_t max, const char *extra);
 /* 1 when s is a valid AWS IoT ThingName (also thing type, group); else 0. */
 int jitp_thing_name_ok(const char *s);
 
+/* Appends to out (a JSON array) one string per thing AWS IoT would not
+ * accept in x, each starting with what ("certificate", "issuing CA"): a
+ * signature algorithm other than SHA-256/384/512 with RSA or ECDSA, RSA
+ * under 2048 bits, EC curves other than P-256/P-384, other key types.
+ * 0, or -1 out of memory. */
+int jitp_key_sig_faults(X509 *x, const char *what, json_t *out);
+
 #endif

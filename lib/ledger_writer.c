@@ -240,7 +240,11 @@ out:
 	return rc;
 }
 
-/* Undoes what a job reported for a batch that was rolled back. */
+/* Undoes what a job reported for a batch that was rolled back: whatever
+ * its check found inside the transaction (serial_already_issued with an
+ * existing entry, public_key_reused) may rest on an entry of this very
+ * batch, never saved, so every job is answered ledger_unavailable and the
+ * existing entry is dropped. */
 static void job_unrecord(struct ledger_job *j, const struct errd *why)
 {
 	if (j->kind == JOB_ISSUE) {
@@ -249,6 +253,7 @@ static void job_unrecord(struct ledger_job *j, const struct errd *why)
 		j->entry->time = NULL;
 		j->entry->prev_hash[0] = '\0';
 		j->entry->hash[0] = '\0';
+		ledger_entry_clear(j->existing); /* a no-op on NULL */
 	}
 	ledger_entry_clear(&j->made);
 	j->added = j->present = 0;
@@ -294,8 +299,7 @@ static void run_batch(struct ledger *l, struct ledger_job *batch)
 	}
 	if (rc < 0) {
 		for (j = batch; j; j = j->next)
-			if (j->recorded || j->kind == JOB_PING || j->rc == 0)
-				job_unrecord(j, &why);
+			job_unrecord(j, &why);
 	}
 }
 

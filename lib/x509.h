@@ -114,4 +114,19 @@ int x509_write_key(const char *path, EVP_PKEY *k, int overwrite,
 int x509_write_cert(const char *path, X509 *x, STACK_OF(X509) * chain,
 		    int overwrite, struct errd *e);
 
+/* A CSR for an issuing CA (`thingca ca csr`): subject name, k's public
+ * key, an extensionRequest for basicConstraints critical CA:TRUE pathLen 0
+ * and keyUsage critical keyCertSign cRLSign (what `ca sign` will grant:
+ * informative only, it copies nothing from a CSR), signed by k with
+ * x509_md_for_key(k) and verified. k may be a token key. *out is the
+ * caller's. 0, or -ERR_INTERNAL / -ERR_SIGNER_UNAVAILABLE (k did not sign,
+ * or its signature does not verify). */
+int x509_make_ca_csr(EVP_PKEY *k, const X509_NAME *name, X509_REQ **out,
+		     struct errd *e);
+
+/* Writes req as PEM to path, mode 0644; refuses an existing path (-ERR_IO)
+ * unless overwrite. 0, -ERR_INTERNAL or file_write's error. */
+int x509_write_csr(const char *path, X509_REQ *req, int overwrite,
+		   struct errd *e);
+
 #endif

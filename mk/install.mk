@@ -40,7 +40,8 @@ install: all
 	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) \
 	  $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
 	  $(DESTDIR)$(LIBEXECDIR)/thingca $(DESTDIR)$(MANDIR)/man1 \
-	  $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)/examples \
+	  $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	  $(DESTDIR)$(DOCDIR)/examples \
 	  $(DESTDIR)$(DATADIR)/sql $(addprefix $(DESTDIR)$(DATADIR)/,$(INSTALL_SQL_DIRS))
 	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/thingca
 	install -m 0755 $(B)/thingcad $(B)/thingca $(DESTDIR)$(BINDIR)/
@@ -55,8 +56,9 @@ install: all
 	install -m 0644 systemd/thingca.sysusers $(DESTDIR)$(SYSUSERSDIR)/thingca.conf
 	install -m 0644 systemd/thingca.tmpfiles $(DESTDIR)$(TMPFILESDIR)/thingca.conf
 	install -m 0644 docs/thingca.1 $(DESTDIR)$(MANDIR)/man1/thingca.1
+	install -m 0644 docs/thingca.json.5 $(DESTDIR)$(MANDIR)/man5/thingca.json.5
 	install -m 0644 docs/thingcad.8 $(DESTDIR)$(MANDIR)/man8/thingcad.8
-	install -m 0644 docs/deployment.md $(DESTDIR)$(DOCDIR)/deployment.md
+	install -m 0644 docs/deployment.md docs/configuration.md $(DESTDIR)$(DOCDIR)/
 	$(if $(INSTALL_EXAMPLES),install -m 0644 $(INSTALL_EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/)
 	for f in $(INSTALL_SQL); do \
 	  install -m 0644 $$f $(DESTDIR)$(DATADIR)/$$f || exit 1; \
@@ -72,7 +74,8 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBEXECDIR)/thingca/thingca-backup
 	rm -f $(DESTDIR)$(SYSUSERSDIR)/thingca.conf $(DESTDIR)$(TMPFILESDIR)/thingca.conf
 	rm -f $(DESTDIR)$(MANDIR)/man1/thingca.1 $(DESTDIR)$(MANDIR)/man8/thingcad.8
-	rm -f $(DESTDIR)$(DOCDIR)/deployment.md
+	rm -f $(DESTDIR)$(MANDIR)/man5/thingca.json.5
+	rm -f $(DESTDIR)$(DOCDIR)/deployment.md $(DESTDIR)$(DOCDIR)/configuration.md
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(INSTALL_EXAMPLES)))
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/,$(INSTALL_SQL))
 	rm -f $(DESTDIR)$(SYSCONFDIR)/thingca/thingca.json.example

@@ -29,22 +29,29 @@
 
 static void usage_jitp(FILE *f)
 {
-	fprintf(f,
-		"usage: thingca [-c FILE] jitp template --role-arn ARN "
-		"[--policy-name N | --policy-document FILE]\n"
-		"                [--thing-type T] [--group G]... "
-		"[--attribute K=REF]... [--out FILE]\n"
-		"       thingca jitp policy --region R --account A "
-		"[--out FILE]\n"
-		"       thingca [-c FILE] jitp simulate --template FILE "
-		"(--cert BUNDLE | --ledger DB)\n"
-		"\n"
-		"template  the registration config (templateBody + roleArn) "
-		"for the configured profile\n"
-		"policy    the IoT policy of the seed workflow\n"
-		"simulate  what AWS IoT JITP would do with a certificate, or "
-		"every reason it would refuse\n"
-		"See docs/jitp.md.\n");
+	fprintf(
+	    f, "usage: thingca [-c FILE] jitp template --role-arn ARN "
+	       "[--policy-name N | --policy-document FILE]\n"
+	       "                [--thing-type T] [--group G]... "
+	       "[--attribute K=REF]... [--out FILE]\n"
+	       "       thingca jitp policy --region R --account A "
+	       "[--out FILE]\n"
+	       "       thingca [-c FILE] jitp simulate --template FILE "
+	       "(--cert BUNDLE | --ledger DB)\n"
+	       "                [--endpoint HOST] [--connect 'COMMAND']\n"
+	       "\n"
+	       "template  the registration config (templateBody + roleArn) "
+	       "for the configured profile\n"
+	       "policy    the IoT policy of the seed workflow\n"
+	       "simulate  what AWS IoT JITP would do with a certificate, or "
+	       "every reason it would refuse;\n"
+	       "          with --cert, the CA AWS IoT must have registered "
+	       "(the device's issuer);\n"
+	       "          --endpoint HOST / --connect 'mosquitto_pub ...' warn "
+	       "when the device would\n"
+	       "          not send the SNI a CA in SNI_ONLY mode needs (the "
+	       "account's full ATS endpoint)\n"
+	       "See docs/jitp.md.\n");
 }
 
 /* Writes text to path (0644) or, when path is NULL, to stdout. */
@@ -279,10 +286,24 @@ out:
 	return rc;
 }
 
-/* Simulates text against one PEM bundle file. */
-static int simulate_cert(const char *text, const char *bundle)
+/* Prints each warning of w on stderr. */
+static void print_warnings(json_t *w)
 {
-	json_t *result = NULL, *reasons = NULL, *r;
+	json_t *r;
+	size_t i;
+
+	json_array_foreach(w, i, r)
+	{
+		fprintf(stderr, "thingca: warning: %s\n", json_string_value(r));
+	}
+}
+
+/* Simulates text against one PEM bundle file: the template against the
+ * device certificate, and which CA AWS IoT must have registered (the
+ * device's issuer, from the bundle). Warnings go to w. */
+static int simulate_cert(const char *text, const char *bundle, json_t *w)
+{
+	json_t *result = NULL, *reasons = NULL, *ca = NULL, *r;
 	struct errd e = {0};
 	char *pem = NULL;
 	size_t len = 0, i;
@@ -290,11 +311,13 @@ static int simulate_cert(const char *text, const char *bundle)
 	int rc = CLI_FAIL, src;
 
 	if (file_read(bundle, JITP_BUNDLE_MAX, &pem, &len, &e) ||
-	    jitp_read_cert_bundle(pem, len, &x, &e)) {
+	    jitp_read_cert_bundle(pem, len, &x, &e) ||
+	    jitp_bundle_ca(pem, len, &ca, w, &e)) {
 		fprintf(stderr, "thingca: %s: %s\n", bundle, e.msg);
 		goto out;
 	}
 	src = jitp_simulate(text, x, &result, &reasons, &e);
+	print_warnings(w);
 	if (src == -ERR_MALFORMED_REQUEST) {
 		fprintf(stderr,
 			"thingca: AWS IoT would refuse this "
@@ -310,8 +333,25 @@ static int simulate_cert(const char *text, const char *bundle)
 		fprintf(stderr, "thingca: %s\n", e.msg);
 		goto out;
 	}
+	if (ca)
+		fprintf(stderr,
+			"thingca: AWS IoT must have registered CA %s (%s), "
+			"the device's issuer%s, with auto-registration and "
+			"this template\n",
+			json_string_value(json_object_get(ca, "id")),
+			json_string_value(json_object_get(ca, "subject")),
+			json_is_true(json_object_get(ca, "self_signed"))
+			    ? ""
+			    : " (not the root above it)");
+	if (json_object_set_new(result, "ca", ca ? ca : json_null())) {
+		ca = NULL;
+		fprintf(stderr, "thingca: out of memory\n");
+		goto out;
+	}
+	ca = NULL;
 	rc = emit(NULL, result);
 out:
+	json_decref(ca);
 	json_decref(result);
 	json_decref(reasons);
 	X509_free(x);
@@ -428,10 +468,14 @@ static int jitp_simulate_cmd(const struct cli *g, int argc, char **argv)
 	    {"template", required_argument, NULL, 't'},
 	    {"cert", required_argument, NULL, 'c'},
 	    {"ledger", required_argument, NULL, 'l'},
+	    {"endpoint", required_argument, NULL, 'e'},
+	    {"connect", required_argument, NULL, 'C'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *tpath = NULL, *cert = NULL, *ledger = NULL;
+	const char *endpoint = NULL, *connect = NULL;
+	json_t *w = json_array();
 	struct errd e = {0};
 	char *text = NULL;
 	size_t len;
@@ -449,6 +493,12 @@ static int jitp_simulate_cmd(const struct cli *g, int argc, char **argv)
 		case 'l':
 			ledger = optarg;
 			break;
+		case 'e':
+			endpoint = optarg;
+			break;
+		case 'C':
+			connect = optarg;
+			break;
 		case 'h':
 			usage_jitp(stdout);
 			rc = CLI_OK;
@@ -457,6 +507,11 @@ static int jitp_simulate_cmd(const struct cli *g, int argc, char **argv)
 			usage_jitp(stderr);
 			goto out;
 		}
+	}
+	if (!w) {
+		fprintf(stderr, "thingca: out of memory\n");
+		rc = CLI_FAIL;
+		goto out;
 	}
 	if (optind != argc || !tpath || !cert == !ledger) {
 		fprintf(stderr, "thingca: jitp simulate needs --template and "
@@ -469,9 +524,20 @@ static int jitp_simulate_cmd(const struct cli *g, int argc, char **argv)
 		fprintf(stderr, "thingca: %s\n", e.msg);
 		goto out;
 	}
-	rc =
-	    cert ? simulate_cert(text, cert) : simulate_ledger(g, text, ledger);
+	/* How the device reaches AWS: SNI_ONLY needs the SNI. */
+	if ((endpoint && jitp_check_endpoint(endpoint, w)) ||
+	    (connect && jitp_check_connect(connect, w))) {
+		fprintf(stderr, "thingca: out of memory\n");
+		goto out;
+	}
+	if (cert) {
+		rc = simulate_cert(text, cert, w);
+	} else {
+		print_warnings(w);
+		rc = simulate_ledger(g, text, ledger);
+	}
 out:
+	json_decref(w);
 	free(text);
 	return rc;
 }

@@ -37,7 +37,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: thingca [-c CONFIG] ca server-cert (--dns NAME | --ip "
+		"usage: thingca [-c FILE] ca server-cert (--dns NAME | --ip "
 		"ADDR)...\n"
 		"         [--ca-cert FILE --ca-key FILE] [--key-type TYPE] "
 		"[--cn NAME]\n"

@@ -126,6 +126,47 @@ out:
 	return rc;
 }
 
+void cli_print_registration(const char *ca_path, const char *id,
+			    const char *verif_path)
+{
+	printf(
+	    "register the CA with AWS IoT (its certificate ID will be %s), "
+	    "either\n"
+	    "1. in SNI_ONLY mode (AWS's recommendation: no verification "
+	    "certificate, and\n"
+	    "   other accounts may register the same CA):\n"
+	    "  aws iot register-ca-certificate --ca-certificate file://%s "
+	    "--certificate-mode SNI_ONLY --set-as-active "
+	    "--allow-auto-registration "
+	    "--registration-config file://registration-config.json\n"
+	    "   then every device must send SNI (the TLS server_name) "
+	    "naming the account's full\n"
+	    "   ATS endpoint, <prefix>-ats.iot.<region>.amazonaws.com (aws "
+	    "iot describe-endpoint\n"
+	    "   --endpoint-type iot:Data-ATS), never an IP address: AWS finds "
+	    "the account, and the CA, by it;\n"
+	    "2. or in DEFAULT mode (one account per region; proves you hold "
+	    "the CA key):\n"
+	    "  aws iot register-ca-certificate --ca-certificate file://%s "
+	    "--certificate-mode DEFAULT --verification-cert file://%s "
+	    "--set-as-active --allow-auto-registration "
+	    "--registration-config file://registration-config.json\n",
+	    id, ca_path, ca_path, verif_path ? verif_path : VERIF_CERT_DEFAULT);
+	if (!verif_path)
+		printf(
+		    "   (%s: thingca ca verification-cert --code \"$(aws iot "
+		    "get-registration-code --query registrationCode "
+		    "--output text)\")\n",
+		    VERIF_CERT_DEFAULT);
+	printf("registered already without a template? attach one:\n"
+	       "  aws iot update-ca-certificate --certificate-id %s "
+	       "--new-status ACTIVE --new-auto-registration-status ENABLE "
+	       "--registration-config file://registration-config.json\n"
+	       "(registration-config.json: thingca jitp template --role-arn "
+	       "ARN --out registration-config.json)\n",
+	       id);
+}
+
 int cmd_ca_verification_cert(const struct cli *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -254,20 +295,9 @@ int cmd_ca_verification_cert(const struct cli *g, int argc, char **argv)
 	}
 	if (x509_certificate_id(ca_get0_cert(ca), id))
 		snprintf(id, sizeof(id), "<CA certificate ID>");
-	printf("wrote %s (key %s)\n"
-	       "register the CA (its certificate ID will be %s):\n"
-	       "  aws iot register-ca-certificate --ca-certificate file://%s "
-	       "--verification-cert file://%s --set-as-active "
-	       "--allow-auto-registration "
-	       "--registration-config file://registration-config.json\n"
-	       "or, registered already without a template, attach one:\n"
-	       "  aws iot update-ca-certificate --certificate-id %s "
-	       "--new-status ACTIVE --new-auto-registration-status ENABLE "
-	       "--registration-config file://registration-config.json\n"
-	       "(registration-config.json: thingca jitp template --role-arn "
-	       "ARN --out registration-config.json)\n",
-	       out_cert, out_key, id,
-	       cc.certificate ? cc.certificate : "ca.pem", out_cert, id);
+	printf("wrote %s (key %s)\n", out_cert, out_key);
+	cli_print_registration(cc.certificate ? cc.certificate : "ca.pem", id,
+			       out_cert);
 	rc = CLI_OK;
 out:
 	X509_free(x);

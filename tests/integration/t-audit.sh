@@ -96,7 +96,7 @@ is "$st/$(jbody .error)" "400/malformed_request" "unknown filter refused"
 
 tca_get /v1/ledger/head "$AU" >/dev/null
 hseq=$(jbody .seq) hhash=$(jbody .hash)
-is "$hseq $hhash" "$($TCA ledger head)" "API head equals the CLI's head (read while the daemon runs)"
+is "$hseq:$hhash" "$($TCA ledger head)" "API head equals the CLI's head (read while the daemon runs)"
 is "$(tca_get "/v1/certificates/$ID3" "$AU")" 200 "fetch a certificate by its AWS certificate ID"
 jbody .certificate > "$T/fetched.pem"
 is "$(openssl x509 -in "$T/fetched.pem" -outform DER | sha256sum | cut -d' ' -f1)" "$ID3" "its PEM hashes to the ID"

@@ -51,8 +51,10 @@ fi
 /usr/lib/sysusers.d/thingca.conf
 /usr/lib/thingca/thingca-backup
 /usr/lib/tmpfiles.d/thingca.conf
+/usr/share/doc/thingca/configuration.md
 /usr/share/doc/thingca/deployment.md
 /usr/share/man/man1/thingca.1
+/usr/share/man/man5/thingca.json.5
 /usr/share/man/man8/thingcad.8
 LIST
 	for f in "$SRC"/etc/jitp-*.json; do

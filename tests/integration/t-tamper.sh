@@ -71,7 +71,7 @@ check "hash replaced" "$T/relink.db" 2
 # stored bytes: text cut short by a NUL byte, a column of another storage
 # type (both read back as the hashed text), a view in place of the table.
 out=$("$BIN/thingca" ledger verify --ledger "$DB" 2>&1)
-like "$out" "OK: 6 entries, head 6 $(tca_sql 'SELECT hash FROM ledger WHERE seq = 6')" \
+like "$out" "OK: 6 entries, head 6:$(tca_sql 'SELECT hash FROM ledger WHERE seq = 6')" \
 	"verify prints the head it verified"
 tamper nul "UPDATE ledger SET thing_name = thing_name || char(0) || 'x' WHERE seq = 3"
 check "text with a NUL byte" "$T/nul.db" 3

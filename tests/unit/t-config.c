@@ -335,15 +335,15 @@ static void test_example(void)
 	if (c == NULL)
 		return;
 	is_int(c->listen_given, 1, "example: listen given");
-	is_int(c->n_listen, 3, "example: three listeners");
-	if (c->n_listen == 3) {
-		is_str(c->listen[1].address, "unix:/run/thingca/thingcad.sock",
-		       "example: unix listener");
-		is_str(c->listen[2].address, "[::1]:8443",
+	/* no unix: listener: outside socket activation /run/thingca does
+	 * not exist (docs/configuration.md "listen") */
+	is_int(c->n_listen, 2, "example: two listeners");
+	if (c->n_listen == 2) {
+		is_str(c->listen[1].address, "[::1]:8443",
 		       "example: IPv6 listener");
-		is_str(c->listen[2].tls_key, "/etc/thingca/tls/server.key",
+		is_str(c->listen[1].tls_key, "/etc/thingca/tls/server.key",
 		       "example: TLS key");
-		is_int(c->listen[2].require_client_cert, 0,
+		is_int(c->listen[1].require_client_cert, 0,
 		       "example: require_client_cert");
 	}
 	is_int(c->n_clients, 3, "example: three clients");

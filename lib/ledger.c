@@ -462,6 +462,15 @@ int ledger_revocations(struct ledger *l,
 	return l->ops->revocations(l->s, cb, arg, max_seq, e);
 }
 
+/* See ledger.h. */
+int ledger_serials(struct ledger *l,
+		   int (*cb)(void *arg, const char *serial, const char *batch,
+			     const char *imported_at),
+		   void *arg, struct errd *e)
+{
+	return l->ops->serials(l->s, cb, arg, e);
+}
+
 /* See ledger.h. allowlisted_unissued costs the backend about a second per
  * million serials, so callers poll it, not per request. */
 int ledger_stats(struct ledger *l, struct ledger_stats *st, struct errd *e)

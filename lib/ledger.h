@@ -165,6 +165,14 @@ int ledger_revocations(struct ledger *l,
 				 const char *time, const char *reason),
 		       void *arg, int64_t *max_seq, struct errd *e);
 
+/* The allowlist: cb gets each serial (in serial order) with its import
+ * batch (may be NULL) and time; cb's non-zero return stops and is
+ * returned. For copying a ledger. */
+int ledger_serials(struct ledger *l,
+		   int (*cb)(void *arg, const char *serial, const char *batch,
+			     const char *imported_at),
+		   void *arg, struct errd *e);
+
 /* Counts for /metrics and STATUS=. */
 struct ledger_stats {
 	int64_t entries;

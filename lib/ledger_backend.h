@@ -234,6 +234,13 @@ struct ledger_ops {
 			   int (*cb)(void *arg, const char *cert_serial_hex,
 				     const char *time, const char *reason),
 			   void *arg, int64_t *max_seq, struct errd *e);
+	/* Every allowlisted serial in serial order with its batch (may be
+	 * NULL) and imported_at, in one snapshot (ledger copy carries the
+	 * allowlist across). cb's non-zero return stops and is returned. */
+	int (*serials)(struct ledger_store *s,
+		       int (*cb)(void *arg, const char *serial,
+				 const char *batch, const char *imported_at),
+		       void *arg, struct errd *e);
 	/* Counts of struct ledger_stats but the writer's (write_batches,
 	 * write_jobs), consistent with each other (one snapshot). */
 	int (*stats)(struct ledger_store *s, struct ledger_stats *st,

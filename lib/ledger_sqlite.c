@@ -1392,6 +1392,39 @@ out:
 	return rc;
 }
 
+static int sq_serials(struct ledger_store *s,
+		      int (*cb)(void *arg, const char *serial,
+				const char *batch, const char *imported_at),
+		      void *arg, struct errd *e)
+{
+	static const char sql[] =
+	    "SELECT serial, batch, imported_at FROM serials ORDER BY serial";
+	struct ledger_session *c = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc, st_rc;
+
+	rc = reader_get(s, &c, e);
+	if (rc < 0)
+		goto out;
+	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		rc = sql_err(c->db, e, "reading serials");
+		goto out;
+	}
+	while ((st_rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rc = cb(arg, (const char *)sqlite3_column_text(st, 0),
+			(const char *)sqlite3_column_text(st, 1),
+			(const char *)sqlite3_column_text(st, 2));
+		if (rc != 0)
+			goto out;
+	}
+	if (st_rc != SQLITE_DONE)
+		rc = sql_err(c->db, e, "reading serials");
+out:
+	sqlite3_finalize(st);
+	reader_put(s, c);
+	return rc;
+}
+
 /* One statement, so the counts agree with each other (the CHECK on event
  * allows exactly three). allowlisted_unissued probes the serial index once
  * per allowlisted serial. */
@@ -1559,6 +1592,7 @@ const struct ledger_ops ledger_sqlite_ops = {
     .list = sq_list,
     .walk = sq_walk,
     .revocations = sq_revocations,
+    .serials = sq_serials,
     .stats = sq_stats,
     .backup = sq_backup,
 };

@@ -486,6 +486,44 @@ static void t_group_commit(const struct backend *b)
 	ledger_close(l);
 }
 
+struct serial_walk {
+	int n, ordered, batches;
+	char last[80];
+};
+
+static int serial_cb(void *arg, const char *serial, const char *batch,
+		     const char *imported_at)
+{
+	struct serial_walk *w = arg;
+
+	w->n++;
+	if (strcmp(serial, w->last) <= 0)
+		w->ordered = 0;
+	snprintf(w->last, sizeof(w->last), "%s", serial);
+	if (batch && strcmp(batch, "b") == 0 && imported_at &&
+	    strlen(imported_at) == 20)
+		w->batches++;
+	return 0;
+}
+
+/* The allowlist as a copy needs it: every serial, with batch and time. */
+static void t_serials(const struct backend *b)
+{
+	static const char *const three[] = {"S-2", "S-1", "S-3", NULL};
+	struct ledger *l = open_fresh(b, "serials");
+	struct serial_walk w = {.ordered = 1};
+	struct errd e = {0};
+
+	if (l == NULL)
+		return;
+	lt_import(l, three);
+	is_int(ledger_serials(l, serial_cb, &w, &e), 0, "%s: serials", b->name);
+	ok(w.n == 3 && w.ordered && w.batches == 3,
+	   "%s: ... all three, in order, with batch and time (%d %d %d)",
+	   b->name, w.n, w.ordered, w.batches);
+	ledger_close(l);
+}
+
 /* The counts of /metrics and the CRL's revocations. */
 static void t_stats(const struct backend *b)
 {
@@ -776,9 +814,10 @@ static void t_uri_without_backend(void)
 }
 
 static void (*const behaviours[])(const struct backend *) = {
-    t_open,   t_import,		 t_allowlist, t_already_issued, t_key_reuse,
-    t_revoke, t_reissue,	 t_race,      t_group_commit,	t_stats,
-    t_list,   t_get_certificate, t_verify,    t_node_and_ca,	t_rdonly,
+    t_open,	    t_import,	   t_allowlist, t_already_issued,
+    t_key_reuse,    t_revoke,	   t_reissue,	t_race,
+    t_group_commit, t_stats,	   t_list,	t_get_certificate,
+    t_verify,	    t_node_and_ca, t_rdonly,	t_serials,
 };
 
 int main(void)

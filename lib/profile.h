@@ -43,8 +43,8 @@ int profile_check_serial(const struct profile *p, const char *serial,
 int profile_check_serial_n(const struct profile *p, const char *serial,
 			   size_t len, char *thing_name, struct errd *e);
 
-/* The subject RDN short names a certificate of this profile carries, in
- * order, ending with "serialNumber" (when on) and "CN" (lent). */
+/* The configuration the profile was made from (lent: valid as long as the
+ * profile). */
 const struct profile_cfg *profile_get0_cfg(const struct profile *p);
 
 /* A device certificate as profile_issue_der makes it. */

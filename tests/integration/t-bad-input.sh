@@ -367,7 +367,9 @@ raw "request target not starting with /" 404 not_found
 # --- GET /v1/ledger query strings (auditor) ---------------------------------------
 for q in limit=0 limit=5000 limit=1001 limit=-1 limit=abc limit=1e3 limit= 'limit=10%00' \
 	after=-5 after=x since=garbage since=2026-13-45T00:00:00Z 'since=2026-01-01' \
-	until=yesterday event=deleted event= unknown=1 'serial=B-0001&bogus=' 'limit=10&sort=desc'; do
+	until=yesterday event=deleted event= unknown=1 'serial=B-0001&bogus=' 'limit=10&sort=desc' \
+	since=0999-01-01T00:00:00Z until=0999-01-01T00:00:00Z since=1969-12-31T23:59:59Z \
+	'since=1970-01-01T00:30:00%2B01:00'; do
 	get "GET /v1/ledger?$q" 400 malformed_request "/v1/ledger?$q"
 done
 get "GET /v1/ledger without a token" 401 unauthorized /v1/ledger ""
@@ -403,11 +405,18 @@ post "POST /v1/serials with an empty batch" 400 malformed_request "$C/b" /v1/ser
 printf '{"serials":["ok-6"],"batch":"%s"}' "$(head -c 200 /dev/zero | tr '\0' b)" > "$C/b"
 post "POST /v1/serials with a 200-byte batch" 400 malformed_request "$C/b" /v1/serials "$AD"
 ZID=$(printf '0%.0s' $(seq 1 64))
-printf '{"reason":"x","reissue":"yes"}' > "$C/b"
+printf '{"reason":"superseded","reissue":"yes"}' > "$C/b"
 post "revoke with reissue as a string" 400 malformed_request "$C/b" "/v1/certificates/$ZID/revoke" "$AD"
 printf '{"reason":"%s"}' "$(head -c 300 /dev/zero | tr '\0' r)" > "$C/b"
 post "revoke with a 300-byte reason" 400 malformed_request "$C/b" "/v1/certificates/$ZID/revoke" "$AD"
-printf '{"reason":"x"}' > "$C/b"
+# RFC 5280 5.3.1 names only: a typo would drop the CRL's reasonCode.
+for r in keyCompromize stolen certificateHold removeFromCRL "key compromise" ""; do
+	printf '{"reason":"%s"}' "$r" > "$C/b"
+	post "revoke with reason '$r'" 400 malformed_request "$C/b" "/v1/certificates/$ZID/revoke" "$AD"
+done
+printf '{"reason":"keyCompromise\\u0000"}' > "$C/b"
+post "revoke with a NUL in the reason" 400 malformed_request "$C/b" "/v1/certificates/$ZID/revoke" "$AD"
+printf '{"reason":"keyCompromise"}' > "$C/b"
 post "revoke an unknown certificate" 404 not_found "$C/b" "/v1/certificates/$ZID/revoke" "$AD"
 
 is "$(ledger_state)" "$ORIG" "the whole catalogue left the ledger as it was (rows|seq|hash)"

@@ -27,31 +27,48 @@
  * at 2048 characters (no whitespace); 64 KiB is plenty. */
 #define POLICY_FILE_MAX ((size_t)64 * 1024)
 
+/* Each jitp subcommand's usage, for its own --help. */
+static const struct {
+	const char *sub, *text;
+} jitp_usages[] = {
+    {"template",
+     "usage: thingca [-c FILE] jitp template --role-arn ARN "
+     "[--policy-name N | --policy-document FILE]\n"
+     "                [--thing-type T] [--group G]... [--attribute K=REF]... "
+     "[--out FILE]\n"
+     "  the registration config (templateBody + roleArn) for the "
+     "configured profile\n"},
+    {"policy", "usage: thingca jitp policy --region R --account A "
+	       "[--out FILE]\n"
+	       "  the IoT policy of the seed workflow\n"},
+    {"simulate",
+     "usage: thingca [-c FILE] jitp simulate --template FILE (--cert BUNDLE "
+     "| --ledger DB)\n"
+     "                [--endpoint HOST] [--connect 'COMMAND']\n"
+     "  what AWS IoT JITP would do with a certificate, or every reason it "
+     "would refuse;\n"
+     "  with --cert, the CA AWS IoT must have registered (the device's "
+     "issuer);\n"
+     "  --endpoint HOST / --connect 'mosquitto_pub ...' warn when the "
+     "device would\n"
+     "  not send the SNI a CA in SNI_ONLY mode needs (the account's full "
+     "ATS endpoint)\n"},
+};
+
+/* The usage of one subcommand (sub), or of all three (sub NULL). */
+static void usage_jitp_sub(FILE *f, const char *sub)
+{
+	size_t i, n = sizeof(jitp_usages) / sizeof(jitp_usages[0]);
+
+	for (i = 0; i < n; i++)
+		if (sub == NULL || strcmp(sub, jitp_usages[i].sub) == 0)
+			fputs(jitp_usages[i].text, f);
+	fputs("See docs/jitp.md.\n", f);
+}
+
 static void usage_jitp(FILE *f)
 {
-	fprintf(
-	    f, "usage: thingca [-c FILE] jitp template --role-arn ARN "
-	       "[--policy-name N | --policy-document FILE]\n"
-	       "                [--thing-type T] [--group G]... "
-	       "[--attribute K=REF]... [--out FILE]\n"
-	       "       thingca jitp policy --region R --account A "
-	       "[--out FILE]\n"
-	       "       thingca [-c FILE] jitp simulate --template FILE "
-	       "(--cert BUNDLE | --ledger DB)\n"
-	       "                [--endpoint HOST] [--connect 'COMMAND']\n"
-	       "\n"
-	       "template  the registration config (templateBody + roleArn) "
-	       "for the configured profile\n"
-	       "policy    the IoT policy of the seed workflow\n"
-	       "simulate  what AWS IoT JITP would do with a certificate, or "
-	       "every reason it would refuse;\n"
-	       "          with --cert, the CA AWS IoT must have registered "
-	       "(the device's issuer);\n"
-	       "          --endpoint HOST / --connect 'mosquitto_pub ...' warn "
-	       "when the device would\n"
-	       "          not send the SNI a CA in SNI_ONLY mode needs (the "
-	       "account's full ATS endpoint)\n"
-	       "See docs/jitp.md.\n");
+	usage_jitp_sub(f, NULL);
 }
 
 /* Writes text to path (0644) or, when path is NULL, to stdout. */
@@ -169,11 +186,11 @@ static int jitp_template(const struct cli *g, int argc, char **argv)
 			out_path = optarg;
 			break;
 		case 'h':
-			usage_jitp(stdout);
+			usage_jitp_sub(stdout, "template");
 			rc = CLI_OK;
 			goto out;
 		default:
-			usage_jitp(stderr);
+			usage_jitp_sub(stderr, "template");
 			goto out;
 		}
 	}
@@ -181,7 +198,7 @@ static int jitp_template(const struct cli *g, int argc, char **argv)
 		fprintf(stderr, "thingca: jitp template needs --role-arn "
 				"(the IAM role AWS IoT assumes to "
 				"provision)\n");
-		usage_jitp(stderr);
+		usage_jitp_sub(stderr, "template");
 		goto out;
 	}
 	rc = CLI_FAIL;
@@ -253,18 +270,18 @@ static int jitp_policy_cmd(int argc, char **argv)
 			out_path = optarg;
 			break;
 		case 'h':
-			usage_jitp(stdout);
+			usage_jitp_sub(stdout, "policy");
 			rc = CLI_OK;
 			goto out;
 		default:
-			usage_jitp(stderr);
+			usage_jitp_sub(stderr, "policy");
 			goto out;
 		}
 	}
 	if (optind != argc || !region || !account) {
 		fprintf(stderr, "thingca: jitp policy needs --region and "
 				"--account\n");
-		usage_jitp(stderr);
+		usage_jitp_sub(stderr, "policy");
 		goto out;
 	}
 	rc = CLI_FAIL;
@@ -321,8 +338,9 @@ static int simulate_cert(const char *text, const char *bundle, json_t *w)
 	if (src == -ERR_MALFORMED_REQUEST) {
 		fprintf(stderr,
 			"thingca: AWS IoT would refuse this "
-			"certificate (%zu reasons):\n",
-			json_array_size(reasons));
+			"certificate (%zu %s):\n",
+			json_array_size(reasons),
+			json_array_size(reasons) == 1 ? "reason" : "reasons");
 		json_array_foreach(reasons, i, r)
 		{
 			fprintf(stderr, "%s\n", json_string_value(r));
@@ -445,8 +463,8 @@ static int simulate_ledger(const struct cli *g, const char *text,
 		fprintf(stderr, "thingca: %s\n", e.msg);
 		goto out;
 	}
-	printf("%ld certificates checked, %ld would fail\n", t.checked,
-	       t.failed);
+	printf("%ld %s checked, %ld would fail\n", t.checked,
+	       t.checked == 1 ? "certificate" : "certificates", t.failed);
 	if (t.failed) {
 		fprintf(stderr,
 			"thingca: AWS IoT would refuse %ld of %ld "
@@ -500,11 +518,11 @@ static int jitp_simulate_cmd(const struct cli *g, int argc, char **argv)
 			connect = optarg;
 			break;
 		case 'h':
-			usage_jitp(stdout);
+			usage_jitp_sub(stdout, "simulate");
 			rc = CLI_OK;
 			goto out;
 		default:
-			usage_jitp(stderr);
+			usage_jitp_sub(stderr, "simulate");
 			goto out;
 		}
 	}
@@ -516,7 +534,7 @@ static int jitp_simulate_cmd(const struct cli *g, int argc, char **argv)
 	if (optind != argc || !tpath || !cert == !ledger) {
 		fprintf(stderr, "thingca: jitp simulate needs --template and "
 				"one of --cert or --ledger\n");
-		usage_jitp(stderr);
+		usage_jitp_sub(stderr, "simulate");
 		goto out;
 	}
 	rc = CLI_FAIL;

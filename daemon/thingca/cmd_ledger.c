@@ -293,6 +293,9 @@ static int parse_i64(const char *s, int64_t *out)
 static int parse_query(int argc, char **argv, struct ledger_query *q,
 		       const char **ledger_opt, const char **format)
 {
+	/* q points here: one query per run of thingca. */
+	static char since[21], until[21];
+	struct errd e = {0};
 	int64_t v;
 	int opt;
 
@@ -312,10 +315,18 @@ static int parse_query(int argc, char **argv, struct ledger_query *q,
 			q->certificate_id = optarg;
 			break;
 		case OPT_SINCE:
-			q->since = optarg;
-			break;
 		case OPT_UNTIL:
-			q->until = optarg;
+			if (time_parse_filter(
+				optarg,
+				opt == OPT_SINCE ? "--since" : "--until",
+				opt == OPT_SINCE ? since : until, &e) < 0) {
+				fprintf(stderr, "thingca: %s\n", e.msg);
+				return CLI_USAGE;
+			}
+			if (opt == OPT_SINCE)
+				q->since = since;
+			else
+				q->until = until;
 			break;
 		case OPT_LEDGER:
 			*ledger_opt = optarg;
@@ -1108,9 +1119,9 @@ int cmd_serials(const struct cli *g, int argc, char **argv)
 			e.msg);
 		goto out;
 	}
-	printf("imported %zu serials (%zu already present) as batch %s; "
+	printf("imported %zu serial%s (%zu already present) as batch %s; "
 	       "ledger entry %lld\n",
-	       added, present, batch, (long long)en.seq);
+	       added, added == 1 ? "" : "s", present, batch, (long long)en.seq);
 	rc = CLI_OK;
 out:
 	ledger_entry_clear(&en);
@@ -1151,7 +1162,12 @@ int cmd_revoke(const struct cli *g, int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_REASON:
-			reason = optarg;
+			/* RFC 5280 5.3.1 names, stored canonically. */
+			if (revocation_reason(optarg, &reason, &e) < 0) {
+				fprintf(stderr, "thingca: --reason: %s\n",
+					e.msg);
+				return CLI_USAGE;
+			}
 			break;
 		case OPT_REISSUE:
 			reissue = 1;

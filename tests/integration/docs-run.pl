@@ -24,8 +24,9 @@
 # - the port numbers 8180 and 8443 in tested text are replaced by free
 #   loopback ports, so a test never collides with a `make run` or another
 #   test on this machine;
-# - a command fails on a non-zero exit status; its output is shown as TAP
-#   diagnostics;
+# - a command fails on a non-zero exit status (or, when its last line's
+#   comment says `exits N`, on any other status); its output is shown as
+#   TAP diagnostics;
 # - processes a document starts in the background (`thingcad ... &`) are
 #   stopped by PID when the document ends (TERM, then KILL after 10 s);
 #   a document gets DOC_TIMEOUT seconds (default 300) in all.
@@ -167,7 +168,7 @@ for my $doc (@docs) {
 	make_path($dir, $out);
 	my %port = (8180 => free_port(), 8443 => free_port());
 	my @p = pieces($doc);
-	my (@run, @why);
+	my (@run, @why, @want);
 	for my $i (0 .. $#p) {
 		my ($no, $text, $hidden) = @{$p[$i]};
 		$text =~ s/\b(8180|8443)\b/$port{$1}/g;
@@ -176,6 +177,7 @@ for my $doc (@docs) {
 			$why[$i] = $1;
 			next;
 		}
+		$want[$i] = $last =~ /#.*\bexits (\d+)\b/ ? $1 : 0;
 		push @run, [$i, $text];
 	}
 	# One bash for the whole document. Each command's exit status goes to
@@ -212,6 +214,9 @@ SH
 		my ($no, $text, $hidden) = @{$p[$i]};
 		my ($first) = split /\n/, $text;
 		$first =~ s/^\s+//;
+		# a comment would read as a TAP directive
+		$first =~ s/\s+#.*$//;
+		$first =~ s/#/\\#/g;
 		$first = substr($first, 0, 70) . '...' if length($first) > 73;
 		my $desc = "$name:$no" . ($hidden ? " (set-up)" : "") . ": $first";
 		$n++;
@@ -221,11 +226,11 @@ SH
 		} elsif (!defined $rc{$i}) {
 			$failed++;
 			print "not ok $n - $desc\n# not run (an earlier command ended the shell, or the document timed out after ${timeout}s)\n";
-		} elsif ($rc{$i} == 0) {
+		} elsif ($rc{$i} == $want[$i]) {
 			print "ok $n - $desc\n";
 		} else {
 			$failed++;
-			print "not ok $n - $desc\n#   exit status $rc{$i}; the command:\n";
+			print "not ok $n - $desc\n#   exit status $rc{$i} (expected $want[$i]); the command:\n";
 			print map { "#     $_\n" } split /\n/, $text;
 			if (open my $of, '<', "$out/$i.out") {
 				my @o = <$of>;

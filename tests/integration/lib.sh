@@ -50,6 +50,18 @@ done_testing() {
 }
 diag() { echo "# $*"; }
 
+# free_port: prints a loopback TCP port nobody listens on right now.
+free_port() {
+	perl -MIO::Socket::INET -e '
+		for (1..50) {
+			my $p = 20000 + int(rand(40000));
+			my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => $p,
+				Proto => "tcp", Listen => 1, ReuseAddr => 1) or next;
+			close $s; print "$p\n"; exit 0;
+		}
+		exit 1;'
+}
+
 # tca_ca [KEYTYPE] [DIR]: demo CA into DIR (default $T): ca.pem, ca.key (0600).
 tca_ca() {
 	_d=${2:-$T}

@@ -70,7 +70,19 @@ like "$out" "--head is SEQ:HASH .*as .thingca ledger head. prints it" "whose mes
 tca_start || { fail "thingcad starts"; done_testing; }
 logged=$(sed -n 's/.*ledger head at start: \([^ ]*\).*/\1/p' "$T/daemon.log")
 is "$logged" "$head" "thingcad logs the head in the same form"
+
+# ---- one reason, singular ------------------------------------------------------
+(umask 077 && printf '%s' "$ST" > "$T/st.token")
+$TCA enroll --url "$URL" --token-file "$T/st.token" --serial CLI-0001 --out "$T/dev" > "$T/enroll.out" 2>&1
+is "$?" 0 "a device enrols"
 tca_stop
+$TCA -c "$T/thingca.json" jitp template --role-arn arn:aws:iam::123456789012:role/JITPRole > "$T/rc.json" 2>/dev/null
+# one parameter the certificate lacks (the profile has no dnQualifier)
+jq '.templateBody |= (fromjson | .Parameters["AWS::IoT::Certificate::DistinguishedNameQualifier"] = {"Type": "String"} | tojson)' \
+	"$T/rc.json" > "$T/rc1.json"
+out=$($TCA jitp simulate --template "$T/rc1.json" --cert "$T/dev/device-bundle.pem" 2>&1)
+is "$?" 1 "jitp simulate: AWS would refuse (exit 1)"
+like "$out" "\(1 reason\):" "one reason is '1 reason', not '1 reasons'"
 
 # ---- permission denied --------------------------------------------------------
 # As root, access(2) allows everything: check as nobody.

@@ -61,11 +61,11 @@ _mq_start() {
 	--out-cert "$T/root.pem" --out-key "$T/root.key" > /dev/null 2>&1
 R="$T/root.pem"
 issuing() { # N SUBJECT [ca sign args...]
-	_n=$1 _s=$2
+	_k=$1 _s=$2
 	shift 2
-	"$TCA" ca csr --subject "$_s" --out-key "$T/ca$_n.key" --out-csr "$T/ca$_n.csr" > /dev/null 2>&1 &&
-		"$TCA" ca sign --root-cert "$R" --root-key "$T/root.key" --csr "$T/ca$_n.csr" \
-			--out-cert "$T/ca$_n.pem" "$@" > "$T/sign$_n.out" 2>&1
+	"$TCA" ca csr --subject "$_s" --out-key "$T/ca$_k.key" --out-csr "$T/ca$_k.csr" > /dev/null 2>&1 &&
+		"$TCA" ca sign --root-cert "$R" --root-key "$T/root.key" --csr "$T/ca$_k.csr" \
+			--out-cert "$T/ca$_k.pem" "$@" > "$T/sign$_k.out" 2>&1
 }
 issuing 1 "/C=JP/O=thingca test/CN=line 1 CA 2027"
 is "$?" 0 "issuing CA 1 made and signed by the root"
@@ -131,6 +131,20 @@ cat "$R" "$T/ca1.pem" "$T/ca2.pem" > "$T/all-cas.pem"
 is "$(openssl verify -crl_check -CAfile "$R" -untrusted "$T/ca1.pem" -CRLfile "$T/crl1.pem" "$T/A-2/device.crt" 2>&1 | grep -o 'certificate revoked')" "certificate revoked" "openssl verify -crl_check: A-2 revoked by CA 1's CRL"
 is "$(openssl verify -crl_check -CAfile "$R" -untrusted "$T/ca1.pem" -CRLfile "$T/crl1.pem" "$T/A-1/device.crt" 2>&1)" "$T/A-1/device.crt: OK" "A-1 still valid under CA 1's CRL"
 is "$(openssl verify -crl_check -CAfile "$R" -untrusted "$T/ca2.pem" -CRLfile "$T/crl2.pem" "$T/B-1/device.crt" 2>&1)" "$T/B-1/device.crt: OK" "B-1 valid under CA 2's CRL"
+
+# --- the ledger says which issuing CA signed each certificate ---
+"$TCA" ledger export --ledger "$T/ledger.db" --format json > "$T/export.json" 2> "$T/export.err"
+is "$?" 0 "ledger export"
+for d in A-1 A-2 B-1; do
+	want=$([ $d = B-1 ] && certid "$T/ca2.pem" || certid "$T/ca1.pem")
+	got=$(jq -r --arg id "$(certid "$T/$d/device.crt")" '.. | objects | select(.event? == "issued" and .certificate_id == $id) | .ca_certificate_id' "$T/export.json")
+	is "$got" "$want" "$d's issued entry names its issuing CA (ca_certificate_id)"
+done
+# What a revoked issuing CA covers: every certificate CA 1 signed.
+"$TCA" ledger export --ledger "$T/ledger.db" --format csv > "$T/export.csv"
+col=$(head -n 1 "$T/export.csv" | tr ',' '\n' | grep -nx ca_certificate_id | cut -d: -f1)
+scol=$(head -n 1 "$T/export.csv" | tr ',' '\n' | grep -nx serial | cut -d: -f1)
+is "$(awk -F, -v c="$col" -v s="$scol" -v id="$(certid "$T/ca1.pem")" '$c == id { print $s }' "$T/export.csv" | sort | paste -sd,)" "A-1,A-2" "the CSV export lists what issuing CA 1 covers: A-1, A-2"
 
 # --- the broker's certificate from issuing CA 2 (with it in the file) ---
 "$TCA" ca server-cert --ip 127.0.0.1 --ca-cert "$T/ca2.pem" --ca-key "$T/ca2.key" \

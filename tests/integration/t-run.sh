@@ -5,18 +5,6 @@
 # another PORT serves that port, not the first one.
 . "$THINGCA_SRC/tests/integration/lib.sh"
 
-# free_port: a loopback TCP port nobody listens on right now.
-free_port() {
-	perl -MIO::Socket::INET -e '
-		for (1..50) {
-			my $p = 20000 + int(rand(40000));
-			my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => $p,
-				Proto => "tcp", Listen => 1, ReuseAddr => 1) or next;
-			close $s; print "$p\n"; exit 0;
-		}
-		exit 1;'
-}
-
 # run_demo PORT: mk/run.sh in the background on $T/state; waits (bounded)
 # for thingcad's ready line. Sets PID.
 run_demo() {

@@ -9,21 +9,10 @@
 command -v systemd-socket-activate >/dev/null 2>&1 ||
 	skip_all "systemd-socket-activate not installed"
 
-# free_port: prints a loopback TCP port nobody listens on right now.
 # For wait_until: both passed sockets announced, or thingcad gone; the
 # first 'Listening on', or thingcad gone.
 both_listening() { [ "$(grep -c 'Listening on' "$T/daemon.log")" -ge 2 ] || ! alive "$PID"; }
 listening_or_gone() { grep -q 'Listening on' "$T/daemon.log" || ! alive "$PID"; }
-free_port() {
-	perl -MIO::Socket::INET -e '
-		for (1..50) {
-			my $p = 20000 + int(rand(40000));
-			my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => $p,
-				Proto => "tcp", Listen => 1, ReuseAddr => 1) or next;
-			close $s; print "$p\n"; exit 0;
-		}
-		exit 1;'
-}
 
 SOCK="$T/thingcad.sock"
 tca_ca ec:P-256

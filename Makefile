@@ -46,7 +46,8 @@ LIB_OBJ   := $(patsubst lib/%.c,$(B)/lib/%.o,$(LIB_SRC))
 # The command line of thingca: daemon/thingca/*.c, linked only into thingca.
 CLI_SRC   := $(sort $(wildcard daemon/thingca/*.c))
 CLI_OBJ   := $(patsubst daemon/%.c,$(B)/daemon/%.o,$(CLI_SRC))
-SQL_SRC   := $(sort $(wildcard sql/[0-9][0-9][0-9]-*.sql))
+# Ledger migrations, one directory per SQL dialect (sql/sqlite/, ...).
+SQL_SRC   := $(sort $(wildcard sql/sqlite/[0-9][0-9][0-9]-*.sql))
 UNIT_SRC  := $(sort $(wildcard tests/unit/t-*.c))
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 INTEG     := $(sort $(wildcard tests/integration/t-*.sh))
@@ -57,11 +58,14 @@ all: $(B)/thingcad $(B)/thingca
 $(B)/lib $(B)/daemon $(B)/daemon/thingca $(B)/tests:
 	@mkdir -p $@
 
-# The schema is compiled in: sql/NNN-*.sql become one C array of migrations.
-$(B)/sql_migrations.h: $(SQL_SRC) mk/sql2c.sh | $(B)/lib
-	sh mk/sql2c.sh $(SQL_SRC) > $@.tmp && mv $@.tmp $@
+# The schema is compiled in: sql/sqlite/NNN-*.sql become one C array of
+# migrations. -iquote: $(B)'s header, never a stale one of another build
+# directory that -Ibuild would find first (SAN=1 builds in build/san).
+$(B)/sql_sqlite.h: $(SQL_SRC) mk/sql2c.sh | $(B)/lib
+	sh mk/sql2c.sh sqlite $(SQL_SRC) > $@.tmp && mv $@.tmp $@
 
-$(B)/lib/ledger.o: $(B)/sql_migrations.h
+$(B)/lib/ledger_sqlite.o: $(B)/sql_sqlite.h
+$(B)/lib/ledger_sqlite.o: CFLAGS += -iquote $(B)
 $(B)/lib/%.o: lib/%.c | $(B)/lib
 	$(TC_CC) -c -o $@ $<
 $(B)/daemon/%.o: daemon/%.c | $(B)/daemon
@@ -97,10 +101,15 @@ integration: all
 run: all
 	sh mk/run.sh $(CURDIR)/$(B) $(CURDIR)/state
 
-# Debian 12 packages for the build and the tests.
+# Debian 12 packages for building and testing (a developer's or CI's
+# machine, not a production host: docs/deployment.md "Runtime packages"
+# lists what a line server needs, which the Debian package carries).
+# libpq-dev and postgresql-15: the PostgreSQL ledger backend and its tests.
+# `make deps-deb` (mk/deb.mk) adds the packaging tools.
 DEB_PKGS := build-essential pkg-config libssl-dev libmicrohttpd-dev libgnutls28-dev \
 	libsqlite3-dev sqlite3 libjansson-dev libsystemd-dev libcurl4-openssl-dev \
-	curl openssl perl systemd softhsm2 opensc libengine-pkcs11-openssl \
+	libpq-dev postgresql-15 \
+	curl openssl perl systemd man-db xxd softhsm2 opensc libengine-pkcs11-openssl \
 	mosquitto mosquitto-clients wrk clang clang-tidy cppcheck libclang-rt-14-dev \
 	strongswan-pki libstrongswan-extra-plugins golang-cfssl e2fsprogs jq
 deps:

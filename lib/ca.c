@@ -45,6 +45,7 @@ struct ca {
 	char *chain_pem;
 	size_t chain_pem_len;
 	const EVP_MD *md;
+	char id[65]; /* ca_certificate_id */
 	/* What every certificate it signs copies (ca_get0_der). */
 	unsigned char *sigalg, *issuer, *aki;
 	size_t sigalg_len, issuer_len, aki_len;
@@ -550,6 +551,8 @@ int ca_open(const struct ca_cfg *cfg, struct ca **out, struct errd *e)
 	rc = encode_chain(ca, e);
 	if (rc == 0)
 		rc = encode_issuer(ca, e);
+	if (rc == 0 && x509_certificate_id(ca->cert, ca->id) < 0)
+		rc = err_set(e, ERR_INTERNAL, "cannot hash the CA certificate");
 	if (rc < 0)
 		goto out;
 	*out = ca;
@@ -575,6 +578,11 @@ const char *ca_chain_pem(const struct ca *ca, size_t *len)
 	if (len)
 		*len = ca->chain_pem_len;
 	return ca->chain_pem;
+}
+
+const char *ca_certificate_id(const struct ca *ca)
+{
+	return ca->id;
 }
 
 const EVP_MD *ca_md(const struct ca *ca)
@@ -855,18 +863,8 @@ int ca_sign_issuing(struct ca *root, X509_REQ *req, const X509_NAME *subject,
 			    days, when, (long)((rna - now) / 86400));
 		goto out;
 	}
-	x = X509_new();
-	if (!x || !X509_set_version(x, X509_VERSION_3) ||
-	    !X509_set_subject_name(x, name) ||
-	    !X509_set_issuer_name(x, X509_get_subject_name(root->cert)) ||
-	    !X509_set_pubkey(x, X509_REQ_get0_pubkey(req))) {
-		rc = err_set(e, ERR_INTERNAL, "cannot build the certificate");
-		err_add_openssl(e);
-		goto out;
-	}
-	rc = x509_random_serial(x, e);
-	if (rc == 0)
-		rc = x509_set_validity(x, nb, na, e);
+	rc = x509_new_cert(name, X509_get_subject_name(root->cert),
+			   X509_REQ_get0_pubkey(req), nb, na, &x, e);
 	if (rc == 0)
 		rc = x509_add_ext(x, root->cert, NID_basic_constraints,
 				  "critical,CA:TRUE,pathlen:0", e);

@@ -45,6 +45,11 @@ STACK_OF(X509) * ca_get0_chain(const struct ca *ca);
  */
 const char *ca_chain_pem(const struct ca *ca, size_t *len);
 
+/* The AWS IoT certificate ID of the issuing CA certificate (lowercase hex
+ * SHA-256 of its DER, 64 digits), computed once at ca_open (lent). Every
+ * issued ledger entry records it as ca_certificate_id. */
+const char *ca_certificate_id(const struct ca *ca);
+
 /* Digest the CA signs with: SHA-384 for a P-384 key, else SHA-256. */
 const EVP_MD *ca_md(const struct ca *ca);
 

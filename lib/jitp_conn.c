@@ -73,18 +73,9 @@ int jitp_bundle_ca(const char *pem, size_t len, json_t **info, json_t *warnings,
 	int n = 0, i, at = -1, rc = 0, w = 0;
 
 	*info = NULL;
-	if (len > JITP_BUNDLE_MAX) {
-		rc = err_set(e, ERR_MALFORMED_REQUEST,
-			     "certificate bundle of %zu bytes is over the "
-			     "%zu-byte limit",
-			     len, JITP_BUNDLE_MAX);
+	rc = jitp_bundle_open(pem, len, &b, e);
+	if (rc < 0)
 		goto out;
-	}
-	b = BIO_new_mem_buf(pem, (int)len);
-	if (!b) {
-		rc = -ERR_NOMEM;
-		goto out;
-	}
 	while (n < BUNDLE_CERTS_MAX &&
 	       (certs[n] = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
 		n++;

@@ -257,6 +257,34 @@ int x509_set_validity(X509 *x, time_t not_before, time_t not_after,
 	return rc;
 }
 
+int x509_new_cert(const X509_NAME *subject, const X509_NAME *issuer,
+		  EVP_PKEY *pub, time_t not_before, time_t not_after,
+		  X509 **out, struct errd *e)
+{
+	X509 *x = X509_new();
+	int rc = 0;
+
+	*out = NULL;
+	if (!x || !X509_set_version(x, X509_VERSION_3) ||
+	    !X509_set_subject_name(x, subject) ||
+	    !X509_set_issuer_name(x, issuer ? issuer : subject) ||
+	    !X509_set_pubkey(x, pub)) {
+		rc = err_set(e, ERR_INTERNAL, "cannot build the certificate");
+		err_add_openssl(e);
+		goto out;
+	}
+	rc = x509_random_serial(x, e);
+	if (rc == 0)
+		rc = x509_set_validity(x, not_before, not_after, e);
+	if (rc == 0) {
+		*out = x;
+		x = NULL;
+	}
+out:
+	X509_free(x);
+	return rc;
+}
+
 int x509_add_ext(X509 *x, X509 *issuer, int nid, const char *value,
 		 struct errd *e)
 {

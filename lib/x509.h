@@ -70,6 +70,14 @@ int x509_random_serial(X509 *x, struct errd *e);
 int x509_set_validity(X509 *x, time_t not_before, time_t not_after,
 		      struct errd *e);
 
+/* A new v3 certificate (caller frees *out) with subject, issuer (NULL:
+ * subject, self-issued), the public key of pub, a random serial
+ * (x509_random_serial) and not_before..not_after (x509_set_validity); no
+ * extensions, unsigned. 0 or -ERR_INTERNAL. */
+int x509_new_cert(const X509_NAME *subject, const X509_NAME *issuer,
+		  EVP_PKEY *pub, time_t not_before, time_t not_after,
+		  X509 **out, struct errd *e);
+
 /* Adds one extension given in OpenSSL's config syntax ("critical,CA:TRUE",
  * "hash", "keyid:always") to x. issuer is the signing CA's certificate (for
  * authorityKeyIdentifier), NULL for a self-signed x. x's public key must be

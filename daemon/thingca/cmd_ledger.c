@@ -293,6 +293,9 @@ static int parse_i64(const char *s, int64_t *out)
 static int parse_query(int argc, char **argv, struct ledger_query *q,
 		       const char **ledger_opt, const char **format)
 {
+	/* q points here: one query per run of thingca. */
+	static char since[21], until[21];
+	struct errd e = {0};
 	int64_t v;
 	int opt;
 
@@ -312,10 +315,18 @@ static int parse_query(int argc, char **argv, struct ledger_query *q,
 			q->certificate_id = optarg;
 			break;
 		case OPT_SINCE:
-			q->since = optarg;
-			break;
 		case OPT_UNTIL:
-			q->until = optarg;
+			if (time_parse_filter(
+				optarg,
+				opt == OPT_SINCE ? "--since" : "--until",
+				opt == OPT_SINCE ? since : until, &e) < 0) {
+				fprintf(stderr, "thingca: %s\n", e.msg);
+				return CLI_USAGE;
+			}
+			if (opt == OPT_SINCE)
+				q->since = since;
+			else
+				q->until = until;
 			break;
 		case OPT_LEDGER:
 			*ledger_opt = optarg;
@@ -609,11 +620,11 @@ static int verify_print(struct ledger *l, int64_t aseq, const char *ahash,
 			const char *what)
 {
 	struct errd e = {0};
-	int64_t n = 0, bad = 0, seq = 0;
+	int64_t n = 0, bad = 0;
 	char hash[65], prefix[48];
 	const char *why;
 
-	if (ledger_verify(l, aseq, ahash, &n, &bad, &e) < 0) {
+	if (ledger_verify_head(l, aseq, ahash, &n, &bad, hash, &e) < 0) {
 		why = e.msg;
 		snprintf(prefix, sizeof(prefix),
 			 "entry %lld: ", (long long)bad);
@@ -629,14 +640,10 @@ static int verify_print(struct ledger *l, int64_t aseq, const char *ahash,
 				why);
 		return CLI_FAIL;
 	}
-	if (ledger_head(l, &seq, hash, &e) < 0) {
-		fprintf(stderr, "thingca: %s\n", e.msg);
-		return CLI_FAIL;
-	}
-	/* the chain was read in one snapshot; the head may be newer if the
-	 * daemon appended since: report what was verified */
+	/* the head the walk verified (seq n: seq runs 1..n), not one read
+	 * afterwards, which the daemon may have appended since */
 	printf("%s OK: %lld %s, head %lld:%s\n", what, (long long)n,
-	       n == 1 ? "entry" : "entries", (long long)seq, hash);
+	       n == 1 ? "entry" : "entries", (long long)n, hash);
 	return CLI_OK;
 }
 
@@ -1151,7 +1158,12 @@ int cmd_revoke(const struct cli *g, int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_REASON:
-			reason = optarg;
+			/* RFC 5280 5.3.1 names, stored canonically. */
+			if (revocation_reason(optarg, &reason, &e) < 0) {
+				fprintf(stderr, "thingca: --reason: %s\n",
+					e.msg);
+				return CLI_USAGE;
+			}
 			break;
 		case OPT_REISSUE:
 			reissue = 1;

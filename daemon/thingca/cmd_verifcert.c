@@ -80,9 +80,8 @@ static int make_cert(struct ca *ca, EVP_PKEY *key, const char *code, long days,
 	int rc;
 
 	*out = NULL;
-	x = X509_new();
 	subj = X509_NAME_new();
-	if (!x || !subj) {
+	if (!subj) {
 		rc = -ERR_NOMEM;
 		goto out;
 	}
@@ -93,15 +92,8 @@ static int make_cert(struct ca *ca, EVP_PKEY *key, const char *code, long days,
 	if (x509_time_to_time_t(X509_get0_notAfter(cacert), &ca_na) == 0 &&
 	    na > ca_na)
 		na = ca_na;
-	rc = -ERR_INTERNAL;
-	if (!X509_set_version(x, X509_VERSION_3) ||
-	    !X509_set_subject_name(x, subj) ||
-	    !X509_set_issuer_name(x, X509_get_subject_name(cacert)) ||
-	    !X509_set_pubkey(x, key))
-		goto out;
-	rc = x509_random_serial(x, e);
-	if (!rc)
-		rc = x509_set_validity(x, nb, na, e);
+	rc = x509_new_cert(subj, X509_get_subject_name(cacert), key, nb, na, &x,
+			   e);
 	if (!rc)
 		rc = x509_add_ext(x, cacert, NID_basic_constraints,
 				  "critical,CA:FALSE", e);

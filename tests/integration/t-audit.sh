@@ -68,6 +68,16 @@ tca_get "/v1/ledger?event=issued&since=$yesterday&until=$tomorrow" "$AU" >/dev/n
 is "$(jbody '.entries | length')" 4 "since/until cover today's issuances"
 e=$(jbody '.entries[0] | keys | sort | join(",")')
 is "$e" "ca_certificate_id,certificate_id,certificate_serial,client,event,hash,node,not_after,not_before,prev_hash,reason,reissue,seq,serial,spki_sha256,thing_name,time" "entry fields"
+# Years before 1970 would order after today in the stored text form (year
+# 999 is "0999" nowhere): refused, not an inverted filter.
+is "$(tca_get "/v1/ledger?until=0999-01-01T00:00:00Z" "$AU")/$(jbody .error)" "400/malformed_request" "until in year 999 is refused"
+like "$(jbody .message)" "until must be 1970-01-01T00:00:00Z or later" "... saying why"
+$TCA ledger list --since 0999-01-01T00:00:00Z > "$T/old.out" 2> "$T/old.err"
+is "$?" 2 "thingca ledger list --since 0999-...: exit 2"
+like "$(cat "$T/old.err")" "since must be 1970-01-01T00:00:00Z or later" "... saying why"
+is "$(wc -c < "$T/old.out" | tr -d ' ')" 0 "... and lists nothing"
+$TCA ledger export --until 1969-12-31T23:59:59Z > /dev/null 2>&1
+is "$?" 2 "thingca ledger export --until 1969-...: exit 2"
 
 # pagination: walk every entry with limit=2
 total=$(tca_sql "SELECT count(*) FROM ledger")

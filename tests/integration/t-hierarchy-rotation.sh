@@ -132,6 +132,20 @@ is "$(openssl verify -crl_check -CAfile "$R" -untrusted "$T/ca1.pem" -CRLfile "$
 is "$(openssl verify -crl_check -CAfile "$R" -untrusted "$T/ca1.pem" -CRLfile "$T/crl1.pem" "$T/A-1/device.crt" 2>&1)" "$T/A-1/device.crt: OK" "A-1 still valid under CA 1's CRL"
 is "$(openssl verify -crl_check -CAfile "$R" -untrusted "$T/ca2.pem" -CRLfile "$T/crl2.pem" "$T/B-1/device.crt" 2>&1)" "$T/B-1/device.crt: OK" "B-1 valid under CA 2's CRL"
 
+# --- the ledger says which issuing CA signed each certificate ---
+"$TCA" ledger export --ledger "$T/ledger.db" --format json > "$T/export.json" 2> "$T/export.err"
+is "$?" 0 "ledger export"
+for d in A-1 A-2 B-1; do
+	want=$([ $d = B-1 ] && certid "$T/ca2.pem" || certid "$T/ca1.pem")
+	got=$(jq -r --arg id "$(certid "$T/$d/device.crt")" '.. | objects | select(.event? == "issued" and .certificate_id == $id) | .ca_certificate_id' "$T/export.json")
+	is "$got" "$want" "$d's issued entry names its issuing CA (ca_certificate_id)"
+done
+# What a revoked issuing CA covers: every certificate CA 1 signed.
+"$TCA" ledger export --ledger "$T/ledger.db" --format csv > "$T/export.csv"
+col=$(head -n 1 "$T/export.csv" | tr ',' '\n' | grep -nx ca_certificate_id | cut -d: -f1)
+scol=$(head -n 1 "$T/export.csv" | tr ',' '\n' | grep -nx serial | cut -d: -f1)
+is "$(awk -F, -v c="$col" -v s="$scol" -v id="$(certid "$T/ca1.pem")" '$c == id { print $s }' "$T/export.csv" | sort | paste -sd,)" "A-1,A-2" "the CSV export lists what issuing CA 1 covers: A-1, A-2"
+
 # --- the broker's certificate from issuing CA 2 (with it in the file) ---
 "$TCA" ca server-cert --ip 127.0.0.1 --ca-cert "$T/ca2.pem" --ca-key "$T/ca2.key" \
 	--out-cert "$T/server.pem" --out-key "$T/server.key" > "$T/srv.out" 2>&1

@@ -28,6 +28,8 @@ certid() { openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1; }
 "$TCA" ca init --key-type ec:P-384 --subject "/C=JP/O=thingca test/CN=thingca test root" \
 	--days 3650 --out-cert "$T/root.pem" --out-key "$T/root.key" > "$T/init.out" 2>&1
 is "$?" 0 "ca init makes the root"
+is "$(grep -o 'register-ca-certificate .*--certificate-mode [A-Z_]*' "$T/init.out" | sed 's/.*--certificate-mode //' | paste -sd,)" "SNI_ONLY,DEFAULT" "ca init's aws lines: SNI_ONLY first, then DEFAULT"
+like "$(tr "\n" " " < "$T/init.out")" "root of a hierarchy.*ca sign --root-cert $T/root.pem --root-key $T/root.key" "ca init names the hierarchy's next step"
 
 # --- ca csr on the line host ---
 "$TCA" ca csr --subject "/C=JP/O=thingca test/CN=line 1 CA 2027" \

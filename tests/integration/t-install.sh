@@ -60,8 +60,8 @@ LIST
 	for f in "$SRC"/etc/jitp-*.json; do
 		[ -f "$f" ] && echo "/usr/share/doc/thingca/examples/${f##*/}"
 	done
-	for f in "$SRC"/sql/*.sql; do
-		[ -f "$f" ] && echo "/usr/share/thingca/sql/${f##*/}"
+	for f in "$SRC"/sql/*.sql "$SRC"/sql/*/*.sql; do
+		[ -f "$f" ] && echo "/usr/share/thingca/sql/${f#"$SRC"/sql/}"
 	done
 } | LC_ALL=C sort >"$tmp/expected"
 (cd "$root" 2>/dev/null && find . ! -type d | sed 's|^\.||') | LC_ALL=C sort >"$tmp/got"

@@ -139,6 +139,13 @@ static void good(const char *cert, const char *key, const EVP_MD *md)
 	       cert);
 	is_int(len, strlen(ca_chain_pem(ca, NULL)), "%s chain PEM length",
 	       cert);
+	{
+		char id[65];
+
+		x509_certificate_id(ca_get0_cert(ca), id);
+		is_str(ca_certificate_id(ca), id,
+		       "%s certificate ID is the SHA-256 of its DER", cert);
+	}
 	days = ca_days_left(ca);
 	/* Fixtures are valid 7300 days from when gen.sh ran. */
 	ok(days > 0 && days <= 7300, "%s days left %ld in 1..7300", cert, days);

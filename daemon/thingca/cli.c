@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "util.h"
 
 struct config *cli_load_config(const struct cli *g)
 {
@@ -101,7 +102,7 @@ int cli_ledger_access(const char *path, int write)
 	const char *alt = write ? "" : ", or audit a backup copy";
 	char shm[4096], who[32];
 	struct stat st, dst;
-	char *dir, *slash;
+	char *dir;
 	int rc = CLI_OK;
 
 	if (strncmp(path, "postgresql://", 13) == 0 ||
@@ -145,16 +146,9 @@ int cli_ledger_access(const char *path, int write)
 		}
 		return rc;
 	}
-	dir = strdup(path);
+	dir = path_dir(path);
 	if (dir == NULL)
 		return CLI_OK;
-	slash = strrchr(dir, '/');
-	if (slash == NULL)
-		snprintf(dir, strlen(dir) + 1, ".");
-	else if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
 	if (access(dir, W_OK) != 0 && errno == EACCES) {
 		fprintf(stderr,
 			"thingca: cannot read the ledger %s while thingcad is "

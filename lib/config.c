@@ -588,7 +588,7 @@ int config_parse(const char *text, size_t len, const char *base_dir,
 	}
 	if ((rc = config_check_keys(root, "", keys, e)) < 0 ||
 	    (rc = config_parse_listen(root, base_dir, c, e)) < 0 ||
-	    (rc = config_get_string(root, "", "ledger", 0, STR_PATH, base_dir,
+	    (rc = config_get_string(root, "", "ledger", 0, STR_LEDGER, base_dir,
 				    &c->ledger, e)) < 0 ||
 	    (rc = parse_node(root, c, e)) < 0 ||
 	    (rc = config_get_long(root, "", "ledger_anchor_interval_s", 0,
@@ -616,7 +616,7 @@ out:
  * them). Messages start with the file's path. */
 int config_load(const char *path, struct config **out, struct errd *e)
 {
-	char *text = NULL, *dir = NULL, *real = NULL, *slash;
+	char *text = NULL, *dir = NULL, *real = NULL;
 	char msg[sizeof(e->msg)];
 	size_t len = 0;
 	int rc;
@@ -625,18 +625,11 @@ int config_load(const char *path, struct config **out, struct errd *e)
 	rc = file_read(path, CONFIG_MAX_BYTES, &text, &len, e);
 	if (rc < 0)
 		goto out;
-	dir = strdup(path);
+	dir = path_dir(path);
 	if (dir == NULL) {
 		rc = err_set(e, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	slash = strrchr(dir, '/');
-	if (slash == NULL)
-		snprintf(dir, strlen(dir) + 1, ".");
-	else if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
 	real = realpath(dir, NULL);
 	rc = config_parse(text, len, real != NULL ? real : dir, out, e);
 	if (rc < 0 && e != NULL) {

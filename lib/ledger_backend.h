@@ -102,8 +102,12 @@ struct ledger_ops {
 	 * still the ledger the location names (SQLite: the file at the path
 	 * is the file open, not deleted or replaced), and can it take a
 	 * write as far as can be told without writing (free space,
-	 * connection up)? Called by ledger_ping (/readyz, the watchdog) from
-	 * any thread, before its probe write. 0 or -ERR_LEDGER_UNAVAILABLE. */
+	 * connection up), and does it still have what a read-write open
+	 * requires (SQLite: the append-only triggers, no group- or
+	 * other-writable file or directory)? Called by ledger_ping (/readyz,
+	 * the watchdog) from any thread, before its probe write. 0,
+	 * -ERR_LEDGER_UNAVAILABLE, or -ERR_LEDGER_CORRUPT for a store found
+	 * tampered with. */
 	int (*check)(struct ledger_store *s, struct errd *e);
 
 	/* ---- sessions --------------------------------------------------- */

@@ -442,6 +442,23 @@ static void t_replaced_under_writer(void)
 		l = NULL;
 	}
 
+	/* loosened or stripped under the running daemon: not ready either */
+	snprintf(path, sizeof(path), "%s", lt_path("p.db"));
+	if (!ok(ledger_open(path, 0, &l, &e) == 0, "open p.db"))
+		return;
+	chmod(path, 0660);
+	is_int(ledger_ping(l, &e), -ERR_LEDGER_UNAVAILABLE,
+	       "made group-writable while open: not ready");
+	ok(strstr(e.msg, "writable by group") != NULL, "... says: %s", e.msg);
+	chmod(path, 0600);
+	is_int(ledger_ping(l, &e), 0, "... ready again once 0600");
+	exec_sql(path, "DROP TRIGGER ledger_no_delete");
+	is_int(ledger_ping(l, &e), -ERR_LEDGER_CORRUPT,
+	       "a trigger dropped while open: not ready");
+	ok(strstr(e.msg, "ledger_no_delete") != NULL, "... says: %s", e.msg);
+	ledger_close(l);
+	l = NULL;
+
 	snprintf(path, sizeof(path), "%s", lt_path("d.db"));
 	if (!ok(ledger_open(path, 0, &l, &e) == 0, "open d.db"))
 		return;

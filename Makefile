@@ -6,7 +6,7 @@
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 CC        ?= cc
-PKGS      := openssl libmicrohttpd sqlite3 jansson libsystemd libcurl gnutls
+PKGS      := openssl libmicrohttpd sqlite3 jansson libsystemd libcurl gnutls libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 VERSION   := 0.1.0

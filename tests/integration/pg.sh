@@ -20,7 +20,9 @@
 # Gives: pg_need (skips the test when the binaries are missing), pg_init NAME,
 # pg_start NAME, pg_stop NAME, pg_kill NAME, pg_pid NAME, pg_port NAME,
 # pg_uri NAME..., pg_super NAME SQL, pg_sql NAME SQL, pg_standby PRIMARY
-# NAME, pg_promote NAME, pg_wait_sync PRIMARY NAME.
+# NAME, pg_promote NAME, pg_wait_sync PRIMARY NAME; and thingcad nodes on
+# one ledger: pg_node NAME URI, node_url, node_pid, node_stop, node_post,
+# node_get.
 
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 PGT=
@@ -215,7 +217,74 @@ pg_promote() {
 	_pg_as "$PGBIN/pg_ctl" -D "$PGT/$1" -w -t 30 promote >/dev/null
 }
 
+# ---- thingcad nodes on a shared ledger ---------------------------------
+
+_pg_nodes=
+
+# pg_node NAME URI [CONFIG]: thingcad named NAME (config "node") on ledger
+# URI, with the CA, clients and profile of CONFIG (default $T/thingca.json
+# from tca_config); its config is $T/NAME.json, its log $T/NAME.log. Waits
+# (bounded: 30 s) for its ready line; sets $T/NAME.pid and $T/NAME.url.
+pg_node() {
+	jq --arg l "$2" --arg n "$1" '.ledger = $l | .node = $n' \
+		"${3:-$T/thingca.json}" > "$T/$1.json" || return 1
+	: > "$T/$1.log"
+	$THINGCA_VALGRIND "$BIN/thingcad" -c "$T/$1.json" 2>> "$T/$1.log" &
+	echo $! > "$T/$1.pid"
+	case " $_pg_nodes " in *" $1 "*) ;; *) _pg_nodes="$_pg_nodes $1" ;; esac
+	_i=0
+	while [ $_i -lt 300 ]; do
+		if grep -q 'ready: CA' "$T/$1.log"; then
+			echo "http://127.0.0.1:$(sed -n 's/.*serving on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/$1.log" | head -n 1)" > "$T/$1.url"
+			return 0
+		fi
+		alive "$(cat "$T/$1.pid")" || break
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	diag "thingcad $1 did not start:"
+	sed 's/^/#   /' "$T/$1.log"
+	return 1
+}
+
+node_url() { cat "$T/$1.url"; }
+node_pid() { cat "$T/$1.pid"; }
+
+# node_stop NAME [SIGNAL] [TENTHS]: stops node NAME by PID (bounded, as
+# stop_pid), sets STOP_RC.
+node_stop() {
+	STOP_RC=
+	_p=$(cat "$T/$1.pid" 2>/dev/null)
+	[ -n "$_p" ] || return 0
+	kill -CONT "$_p" 2>/dev/null
+	stop_pid "$_p" "${2:-TERM}" "${3:-300}"
+	wait "$_p" 2>/dev/null
+	STOP_RC=$?
+	rm -f "$T/$1.pid"
+}
+
+# node_post NAME TOKEN SERIAL CSRFILE [OUT]: POST /v1/certificates to node
+# NAME; prints the status; body in OUT (default $T/body).
+node_post() {
+	tca_json "$3" "$4" > "$T/req.$$.$3.json"
+	curl -s -o "${5:-$T/body}" -w '%{http_code}' --max-time 30 \
+		-H "Authorization: Bearer $2" -H 'Content-Type: application/json' \
+		--data-binary @"$T/req.$$.$3.json" "$(node_url "$1")/v1/certificates"
+	rm -f "$T/req.$$.$3.json"
+}
+
+# node_get NAME PATH [TOKEN]: GET; prints the status; body in $T/body.
+node_get() {
+	if [ -n "${3:-}" ]; then
+		curl -s -o "$T/body" -w '%{http_code}' --max-time 30 \
+			-H "Authorization: Bearer $3" "$(node_url "$1")$2"
+	else
+		curl -s -o "$T/body" -w '%{http_code}' --max-time 30 "$(node_url "$1")$2"
+	fi
+}
+
 _pg_cleanup() {
+	for _n in $_pg_nodes; do node_stop "$_n" TERM 50; done
 	for _n in $_pg_names; do
 		[ -n "$(pg_pid "$_n")" ] && pg_stop "$_n"
 	done

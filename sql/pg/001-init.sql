@@ -4,7 +4,8 @@
 -- time, not_before, not_after are RFC 3339 text (never timestamptz, whose
 -- text form would differ), reissue is 0/1, der the certificate's bytes.
 -- Applied by lib/ledger_pg.c in one transaction under an advisory lock,
--- with the version in schema_version; see docs/ledger.md "PostgreSQL".
+-- with the version in schema_version; see docs/deployment.md "Shared
+-- ledger on PostgreSQL".
 
 CREATE TABLE serials (
 	serial text PRIMARY KEY CHECK (length(serial) BETWEEN 1 AND 64),
@@ -75,11 +76,19 @@ CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON ledger
 --   for another serial it is a cloned device, for the same serial after a
 --   revocation a reissue needs a new key (rules 5 and 6), and a second
 --   certificate for the same key and serial while one is current is
---   already refused by current_cert. A node configured without the rule
---   sets thingca.unique_public_keys = off in its transactions.
+--   already refused by current_cert. A site without the rule says so to
+--   the database too (UPDATE ledger_settings SET unique_public_keys =
+--   false): key_owner then records each key's first serial and refuses
+--   nothing.
 -- chain link: entry seq's prev_hash must be entry seq-1's hash (zeros for
 --   seq 1); with seq the primary key, two nodes appending one position is
 --   a unique violation, and no entry can point outside the chain.
+CREATE TABLE ledger_settings (
+	one boolean PRIMARY KEY DEFAULT true CHECK (one),
+	unique_public_keys boolean NOT NULL DEFAULT true
+);
+INSERT INTO ledger_settings DEFAULT VALUES;
+
 CREATE TABLE current_cert (
 	serial text PRIMARY KEY,
 	certificate_id text NOT NULL UNIQUE
@@ -106,9 +115,13 @@ BEGIN
 	IF NEW.event = 'issued' THEN
 		INSERT INTO current_cert (serial, certificate_id)
 			VALUES (NEW.serial, NEW.certificate_id);
-		IF NEW.spki_sha256 IS NOT NULL AND
-		   coalesce(current_setting('thingca.unique_public_keys', true), '')
-			<> 'off' THEN
+		IF NEW.spki_sha256 IS NULL THEN
+			NULL;
+		ELSIF NOT (SELECT unique_public_keys FROM ledger_settings) THEN
+			INSERT INTO key_owner (spki_sha256, serial)
+				VALUES (NEW.spki_sha256, NEW.serial)
+				ON CONFLICT (spki_sha256) DO NOTHING;
+		ELSE
 			INSERT INTO key_owner (spki_sha256, serial)
 				VALUES (NEW.spki_sha256, NEW.serial);
 		END IF;

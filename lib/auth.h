@@ -49,7 +49,7 @@ int auth_token(struct auth *a, const char *user, const char *token,
 int auth_cert(struct auth *a, const unsigned char *der, size_t len, char *name,
 	      unsigned *role, struct errd *e);
 
-/* Number of clients per role, for logs. */
+/* Number of configured clients (all roles together), for logs. */
 size_t auth_count(struct auth *a);
 
 #endif

@@ -261,6 +261,77 @@ static int read_client_ca(struct client_cfg *cl, const char *q, struct errd *e)
 	return 0;
 }
 
+/* The certificates of a PEM file; NULL when it cannot be read (the CA
+ * loader reports that file itself). */
+static STACK_OF(X509_INFO) * read_certs(const char *path)
+{
+	STACK_OF(X509_INFO) *in = NULL;
+	char *pem = NULL;
+	size_t len = 0;
+	BIO *b = NULL;
+
+	if (path && file_read(path, CONFIG_MAX_BYTES, &pem, &len, NULL) == 0 &&
+	    (b = BIO_new_mem_buf(pem, (int)len)) != NULL)
+		in = PEM_X509_INFO_read_bio(b, NULL, NULL, NULL);
+	BIO_free(b);
+	free(pem);
+	ERR_clear_error();
+	return in;
+}
+
+/* Whether a certificate of a and one of b hold the same public key. */
+static int share_key(STACK_OF(X509_INFO) * a, STACK_OF(X509_INFO) * b)
+{
+	X509 *x, *y;
+	int i, j;
+
+	for (i = 0; a && i < sk_X509_INFO_num(a); i++) {
+		if ((x = sk_X509_INFO_value(a, i)->x509) == NULL)
+			continue;
+		for (j = 0; b && j < sk_X509_INFO_num(b); j++) {
+			y = sk_X509_INFO_value(b, j)->x509;
+			if (y && EVP_PKEY_eq(X509_get0_pubkey(x),
+					     X509_get0_pubkey(y)) == 1)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* A client CA must not be the issuing CA or one of ca.chain: every device
+ * certificate chains to those, so a station could have a device
+ * certificate issued whose CN is this client's cn and authenticate as it
+ * (a station becoming an admin). Compared by public key, so a re-issued
+ * copy of the CA certificate is caught too. */
+static int check_client_ca(const struct config *c, const struct client_cfg *cl,
+			   const char *q, struct errd *e)
+{
+	STACK_OF(X509_INFO) *mine = NULL, *issuing = NULL, *chain = NULL;
+	BIO *b = BIO_new_mem_buf(cl->ca_pem, (int)strlen(cl->ca_pem));
+	int rc = 0;
+
+	mine = b ? PEM_X509_INFO_read_bio(b, NULL, NULL, NULL) : NULL;
+	BIO_free(b);
+	ERR_clear_error();
+	issuing = read_certs(c->ca.certificate);
+	chain = read_certs(c->ca.chain);
+	if (share_key(mine, issuing) || share_key(mine, chain))
+		rc = err_set(e, ERR_CONFIG_INVALID,
+			     "%s: %s holds the issuing CA's key (%s): every "
+			     "device certificate chains to it, so a device "
+			     "certificate could authenticate as this client; "
+			     "give a CA that certifies station certificates "
+			     "only",
+			     q, cl->ca,
+			     share_key(mine, issuing)
+				 ? "ca.certificate"
+				 : "a certificate of ca.chain");
+	sk_X509_INFO_pop_free(mine, X509_INFO_free);
+	sk_X509_INFO_pop_free(issuing, X509_INFO_free);
+	sk_X509_INFO_pop_free(chain, X509_INFO_free);
+	return rc;
+}
+
 static int parse_client(json_t *v, const char *p, const char *base_dir,
 			struct config *c, size_t i, struct errd *e)
 {
@@ -325,7 +396,8 @@ static int parse_client(json_t *v, const char *p, const char *base_dir,
 			if ((rc = config_get_string(v, p, "ca", 0, STR_PATH,
 						    base_dir, &cl->ca, e)) <
 				0 ||
-			    (rc = read_client_ca(cl, q, e)) < 0)
+			    (rc = read_client_ca(cl, q, e)) < 0 ||
+			    (rc = check_client_ca(c, cl, q, e)) < 0)
 				return rc;
 		} else {
 			/* RFC 5280 ub-common-name. */

@@ -49,31 +49,27 @@ void crl_cache_free(struct crl_cache *c)
 	free(c);
 }
 
-/* RFC 5280 5.3.1 CRLReason from the ledger's free-text reason. */
+/* RFC 5280 5.3.1 CRLReason of a ledger entry's reason. Revocations are
+ * refused unless they give an RFC name (stored as the RFC spells it);
+ * entries written before that may hold other text, and the two spellings
+ * below, which earlier versions mapped, keep their code. */
 static int reason_code(const char *r)
 {
 	static const struct {
 		const char *name;
 		int code;
-	} map[] = {
-	    {"keyCompromise", CRL_REASON_KEY_COMPROMISE},
+	} legacy[] = {
 	    {"key_compromise", CRL_REASON_KEY_COMPROMISE},
-	    {"cACompromise", CRL_REASON_CA_COMPROMISE},
-	    {"affiliationChanged", CRL_REASON_AFFILIATION_CHANGED},
-	    {"superseded", CRL_REASON_SUPERSEDED},
-	    {"cessationOfOperation", CRL_REASON_CESSATION_OF_OPERATION},
 	    {"cessation_of_operation", CRL_REASON_CESSATION_OF_OPERATION},
-	    {"certificateHold", CRL_REASON_CERTIFICATE_HOLD},
-	    {"privilegeWithdrawn", CRL_REASON_PRIVILEGE_WITHDRAWN},
 	};
+	int code = crl_reason_code(r);
 	size_t i;
 
-	if (!r)
-		return CRL_REASON_UNSPECIFIED;
-	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (strcasecmp(r, map[i].name) == 0)
-			return map[i].code;
-	return CRL_REASON_UNSPECIFIED;
+	for (i = 0; code < 0 && r && i < sizeof(legacy) / sizeof(legacy[0]);
+	     i++)
+		if (strcasecmp(r, legacy[i].name) == 0)
+			code = legacy[i].code;
+	return code < 0 ? CRL_REASON_UNSPECIFIED : code;
 }
 
 struct build {

@@ -15,11 +15,13 @@
  * is revoked in the ledger with reason "superseded" and reissue allowed,
  * then the new certificate is issued under the same serial. If issuance
  * fails in between (signer or ledger unavailable), the device is left with
- * a revoked certificate and no new one; so a certificate revoked as
- * superseded still authenticates simplereenroll as long as it is the newest
- * certificate of its serial, and the retry continues with issuance (or
- * gets the new certificate when its answer was lost). Nothing else accepts
- * a revoked certificate.
+ * a revoked certificate and no new one; so a certificate that the device's
+ * own simplereenroll revoked as superseded (client "device:<serial>") still
+ * authenticates simplereenroll as long as it is the newest certificate of
+ * its serial, and the retry continues with issuance (or gets the new
+ * certificate when its answer was lost). A revocation by anyone else (an
+ * admin, `thingca revoke`), whatever its reason, ends the certificate.
+ * Nothing else accepts a revoked certificate.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -501,8 +503,12 @@ static int device_cert(struct est *s, struct ledger_entry *cur,
 		 cur->serial ? cur->serial : "");
 	snprintf(s->out->client, sizeof(s->out->client), "%s%s",
 		 EST_DEVICE_PREFIX, cur->serial ? cur->serial : "");
-	if (rev->seq == 0 || (rev->reissue == 1 && rev->reason &&
-			      strcmp(rev->reason, EST_SUPERSEDED) == 0))
+	/* An interrupted re-key: the revocation this device's own
+	 * simplereenroll wrote, not an admin's with the same reason. */
+	if (rev->seq == 0 ||
+	    (rev->reissue == 1 && rev->reason &&
+	     strcmp(rev->reason, EST_SUPERSEDED) == 0 && rev->client &&
+	     strcmp(rev->client, s->out->client) == 0))
 		return 0;
 	{
 		snprintf(e.msg, sizeof(e.msg),

@@ -210,6 +210,10 @@ static enum MHD_Result dispatch(struct http_conn *hc, const char *url,
 	hc->srv->handler(hc->srv->arg, &req, &resp);
 	if (!resp.status)
 		resp.status = 500;
+	/* The answer gets its own allowance too: MHD's idle timeout alone
+	 * lets a reader that takes a few bytes now and then hold the
+	 * connection and its thread for as long as a large answer lasts. */
+	deadline_set(hc->srv->dl, hc->dl, hc->srv->part_ns);
 	return respond(hc, &resp);
 }
 

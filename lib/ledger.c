@@ -366,9 +366,10 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
 
 /* Appends en after the head: fills seq/time/prev_hash/hash of en, inserts,
  * advances the head. Any failure is a failure of the whole batch. */
-static int append(struct ledger_conn *c, struct ledger_entry *en,
-		  int64_t *head_seq, char head_hash[65], struct errd *e)
+static int append(struct ledger *l, struct ledger_entry *en, int64_t *head_seq,
+		  char head_hash[65], struct errd *e)
 {
+	struct ledger_conn *c = &l->w;
 	sqlite3_stmt *st = NULL;
 	char now[21];
 	int rc;
@@ -376,7 +377,9 @@ static int append(struct ledger_conn *c, struct ledger_entry *en,
 	time_rfc3339(time(NULL), now);
 	free(en->time);
 	en->time = strdup(now);
-	if (en->time == NULL) {
+	free(en->node);
+	en->node = l->node ? strdup(l->node) : NULL;
+	if (en->time == NULL || (l->node && en->node == NULL)) {
 		rc = err_set(e, ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -412,6 +415,8 @@ static int append(struct ledger_conn *c, struct ledger_entry *en,
 		sqlite3_bind_null(st, 14);
 	sqlite3_bind_text(st, 15, en->prev_hash, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 16, en->hash, -1, SQLITE_STATIC);
+	bind_text_or_null(st, 17, en->node);
+	bind_text_or_null(st, 18, en->ca_certificate_id);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		rc = ledger_sql_err(c->db, e, "appending to the ledger");
 		goto out;
@@ -426,9 +431,10 @@ out:
 
 /* Job results: a negative "check" error belongs to the job alone; a
  * failure of SQL aborts the batch (returned as batch_rc). */
-static int run_issue(struct ledger_conn *c, struct ledger_job *j, int64_t *hs,
+static int run_issue(struct ledger *l, struct ledger_job *j, int64_t *hs,
 		     char hh[65])
 {
+	struct ledger_conn *c = &l->w;
 	struct ledger_entry *en = j->entry;
 	int rc;
 
@@ -449,16 +455,17 @@ static int run_issue(struct ledger_conn *c, struct ledger_job *j, int64_t *hs,
 		j->rc = rc;
 		return 0;
 	}
-	rc = append(c, en, hs, hh, &j->err);
+	rc = append(l, en, hs, hh, &j->err);
 	if (rc < 0)
 		return rc;
 	j->recorded = 1;
 	return 0;
 }
 
-static int run_revoke(struct ledger_conn *c, struct ledger_job *j, int64_t *hs,
+static int run_revoke(struct ledger *l, struct ledger_job *j, int64_t *hs,
 		      char hh[65])
 {
+	struct ledger_conn *c = &l->w;
 	struct ledger_entry issued = {.reissue = -1};
 	struct ledger_entry *m = &j->made;
 	sqlite3_stmt *st = NULL;
@@ -519,7 +526,7 @@ static int run_revoke(struct ledger_conn *c, struct ledger_job *j, int64_t *hs,
 		rc = err_set(&j->err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	rc = append(c, m, hs, hh, &j->err);
+	rc = append(l, m, hs, hh, &j->err);
 	if (rc == 0)
 		j->recorded = 1;
 out:
@@ -529,9 +536,10 @@ out:
 	return rc;
 }
 
-static int run_import(struct ledger_conn *c, struct ledger_job *j, int64_t *hs,
+static int run_import(struct ledger *l, struct ledger_job *j, int64_t *hs,
 		      char hh[65])
 {
+	struct ledger_conn *c = &l->w;
 	struct ledger_entry *m = &j->made;
 	sqlite3_stmt *st = NULL;
 	EVP_MD_CTX *ctx = NULL;
@@ -584,7 +592,7 @@ static int run_import(struct ledger_conn *c, struct ledger_job *j, int64_t *hs,
 	m->reason = reason;
 	reason = NULL;
 	m->client = j->client ? strdup(j->client) : NULL;
-	rc = append(c, m, hs, hh, &j->err);
+	rc = append(l, m, hs, hh, &j->err);
 	if (rc == 0)
 		j->recorded = 1;
 out:
@@ -595,7 +603,11 @@ out:
 	return rc;
 }
 
-/* Undoes what a job reported for a batch that was rolled back. */
+/* Undoes what a job reported for a batch that was rolled back: whatever
+ * its check found inside the transaction (serial_already_issued with an
+ * existing entry, public_key_reused) may rest on an entry of this very
+ * batch, never saved, so every job is answered ledger_unavailable and the
+ * existing entry is dropped. */
 static void job_unrecord(struct ledger_job *j, const struct errd *why)
 {
 	if (j->kind == JOB_ISSUE) {
@@ -604,6 +616,7 @@ static void job_unrecord(struct ledger_job *j, const struct errd *why)
 		j->entry->time = NULL;
 		j->entry->prev_hash[0] = '\0';
 		j->entry->hash[0] = '\0';
+		ledger_entry_clear(j->existing); /* a no-op on NULL */
 	}
 	ledger_entry_clear(&j->made);
 	j->added = j->present = 0;
@@ -629,13 +642,13 @@ static void run_batch(struct ledger *l, struct ledger_job *batch)
 	for (j = batch; j && rc == 0; j = j->next) {
 		switch (j->kind) {
 		case JOB_ISSUE:
-			rc = run_issue(&l->w, j, &hs, hh);
+			rc = run_issue(l, j, &hs, hh);
 			break;
 		case JOB_REVOKE:
-			rc = run_revoke(&l->w, j, &hs, hh);
+			rc = run_revoke(l, j, &hs, hh);
 			break;
 		case JOB_IMPORT:
-			rc = run_import(&l->w, j, &hs, hh);
+			rc = run_import(l, j, &hs, hh);
 			break;
 		case JOB_PING:
 			/* A real write, undone: proves the file takes one. */
@@ -654,8 +667,7 @@ static void run_batch(struct ledger *l, struct ledger_job *batch)
 	if (rc < 0) {
 		ledger_conn_rollback(&l->w);
 		for (j = batch; j; j = j->next)
-			if (j->recorded || j->kind == JOB_PING || j->rc == 0)
-				job_unrecord(j, &why);
+			job_unrecord(j, &why);
 	}
 }
 
@@ -834,6 +846,26 @@ void ledger_writer_counts(struct ledger *l, int64_t *batches, int64_t *jobs)
 	pthread_mutex_unlock(&l->q_mu);
 }
 
+/* See ledger.h. */
+int ledger_set_node(struct ledger *l, const char *node, struct errd *e)
+{
+	char host[256];
+	char *n;
+
+	if (node == NULL) {
+		if (gethostname(host, sizeof(host)) != 0)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		node = host;
+	}
+	n = strdup(node);
+	if (n == NULL)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	free(l->node);
+	l->node = n;
+	return 0;
+}
+
 /* ---- open and close --------------------------------------------------- */
 
 /* Read-only open: the file must exist and carry a schema this build reads. */
@@ -907,6 +939,11 @@ int ledger_open(const char *path, int flags, struct ledger **out,
 		return err_set(e, ERR_NOMEM, "out of memory");
 	}
 	l->rdonly = (flags & LEDGER_RDONLY) != 0;
+	if (ledger_set_node(l, NULL, e) < 0) {
+		free(l->path);
+		free(l);
+		return -ERR_NOMEM;
+	}
 	pthread_mutex_init(&l->pool_mu, NULL);
 	pthread_cond_init(&l->pool_cv, NULL);
 	pthread_mutex_init(&l->q_mu, NULL);
@@ -950,6 +987,7 @@ void ledger_close(struct ledger *l)
 	pthread_cond_destroy(&l->pool_cv);
 	pthread_mutex_destroy(&l->q_mu);
 	pthread_cond_destroy(&l->q_cv);
+	free(l->node);
 	free(l->path);
 	free(l);
 }

@@ -50,9 +50,12 @@ struct ledger_entry {
 	char *time; /* RFC 3339 UTC */
 	int event;  /* enum ledger_event */
 	char *client;
+	char *node; /* the daemon (config "node") that wrote the entry */
 	char *serial;
 	char *thing_name;
 	char *certificate_id;	  /* hex SHA-256 of DER */
+	char *ca_certificate_id;  /* issued: hex SHA-256 of the issuing CA
+				     certificate's DER; NULL otherwise */
 	char *certificate_serial; /* hex, as openssl x509 -serial */
 	char *spki_sha256;
 	char *not_before;
@@ -68,10 +71,23 @@ struct ledger_entry {
 /* Frees the strings and zeroes e (NULL is a no-op). */
 void ledger_entry_clear(struct ledger_entry *e);
 
+/* Deep copy of src (strings and DER) into dst, cleared first. 0, or
+ * -ERR_NOMEM with dst cleared. */
+int ledger_entry_dup(struct ledger_entry *dst, const struct ledger_entry *src,
+		     struct errd *e);
+
 /* The canonical encoding hashed into the chain: compact JSON, keys sorted,
  * UTF-8, of every field except prev_hash and hash, with the DER as base64
- * under "certificate_der" (null when absent). malloc'd, NUL-terminated. */
+ * under "certificate_der" (null when absent). node and ca_certificate_id
+ * (added by migration 003) appear only when not NULL, so entries written
+ * before them hash as they always did. malloc'd, NUL-terminated. */
 int ledger_canonical(const struct ledger_entry *e, char **out);
+
+/* hash = SHA-256(32 raw bytes of prev_hex || ledger_canonical(en)) as
+ * lowercase hex into out. -ERR_LEDGER_CORRUPT when prev_hex is not 64 hex
+ * digits, -ERR_MALFORMED_REQUEST when a string is not UTF-8, -ERR_NOMEM. */
+int ledger_entry_hash(const struct ledger_entry *en, const char *prev_hex,
+		      char out[65], struct errd *e);
 
 struct ledger;
 
@@ -82,6 +98,12 @@ struct ledger;
  * the writer. -ERR_LEDGER_UNAVAILABLE when the file cannot be opened. */
 int ledger_open(const char *path, int flags, struct ledger **out,
 		struct errd *e);
+
+/* The node name the writer stamps on every entry it appends (DESIGN.md
+ * "Configuration": every entry records the node that wrote it). Copied;
+ * NULL or never called: the host name (gethostname). Call before the first
+ * write. 0 or -ERR_NOMEM. */
+int ledger_set_node(struct ledger *l, const char *node, struct errd *e);
 
 /* Stops the writer after the queued entries, closes every connection. */
 void ledger_close(struct ledger *l);

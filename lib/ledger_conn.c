@@ -52,7 +52,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 		   "certificate_id = ?1 AND +event = ?2 ORDER BY seq LIMIT 1",
     [ST_INSERT] = "INSERT INTO ledger (" LEDGER_COLS ") VALUES (?1, ?2, "
 		  "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-		  "?15, ?16)",
+		  "?15, ?16, ?17, ?18)",
     /* not INSERT OR IGNORE: that also swallows CHECK and NOT NULL
      * failures, counting a refused serial as "already present" */
     [ST_SERIAL_INSERT] = "INSERT INTO serials (serial, batch, imported_at) "
@@ -100,9 +100,11 @@ void ledger_entry_clear(struct ledger_entry *e)
 		return;
 	free(e->time);
 	free(e->client);
+	free(e->node);
 	free(e->serial);
 	free(e->thing_name);
 	free(e->certificate_id);
+	free(e->ca_certificate_id);
 	free(e->certificate_serial);
 	free(e->spki_sha256);
 	free(e->not_before);
@@ -111,6 +113,54 @@ void ledger_entry_clear(struct ledger_entry *e)
 	free(e->der);
 	memset(e, 0, sizeof(*e));
 	e->reissue = -1;
+}
+
+/* strdup of s, NULL for NULL; *bad set when out of memory. */
+static char *dup_or_null(const char *s, int *bad)
+{
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	d = strdup(s);
+	if (d == NULL)
+		*bad = 1;
+	return d;
+}
+
+/* See ledger.h. */
+int ledger_entry_dup(struct ledger_entry *dst, const struct ledger_entry *src,
+		     struct errd *e)
+{
+	int bad = 0;
+
+	ledger_entry_clear(dst);
+	*dst = *src;
+	dst->time = dup_or_null(src->time, &bad);
+	dst->client = dup_or_null(src->client, &bad);
+	dst->node = dup_or_null(src->node, &bad);
+	dst->serial = dup_or_null(src->serial, &bad);
+	dst->thing_name = dup_or_null(src->thing_name, &bad);
+	dst->certificate_id = dup_or_null(src->certificate_id, &bad);
+	dst->ca_certificate_id = dup_or_null(src->ca_certificate_id, &bad);
+	dst->certificate_serial = dup_or_null(src->certificate_serial, &bad);
+	dst->spki_sha256 = dup_or_null(src->spki_sha256, &bad);
+	dst->not_before = dup_or_null(src->not_before, &bad);
+	dst->not_after = dup_or_null(src->not_after, &bad);
+	dst->reason = dup_or_null(src->reason, &bad);
+	dst->der = NULL;
+	if (src->der) {
+		dst->der = malloc(src->der_len ? src->der_len : 1);
+		if (dst->der == NULL)
+			bad = 1;
+		else
+			memcpy(dst->der, src->der, src->der_len);
+	}
+	if (bad) {
+		ledger_entry_clear(dst);
+		return err_set(e, ERR_NOMEM, "out of memory copying an entry");
+	}
+	return 0;
 }
 
 /* Frees s->current and zeroes s (NULL is a no-op). */
@@ -166,6 +216,18 @@ static void cb_str(struct cbuf *b, const char *s)
 	cb_put(b, s, strlen(s));
 }
 
+/* "key":value as cb_field, or nothing when v is NULL: the fields added after
+ * the first ledgers were written (node, ca_certificate_id) are in the
+ * canonical encoding only when set, so older entries hash as before. */
+static void cb_field(struct cbuf *b, const char *key, const char *v, int first);
+static void cb_opt(struct cbuf *b, const char *key, const char *v, int *first)
+{
+	if (v == NULL)
+		return;
+	cb_field(b, key, v, *first);
+	*first = 0;
+}
+
 /* "key":value, the value a JSON string escaped exactly as jq -c prints it
  * (json_quote); NULL -> null; not UTF-8 -> b->bad = 2. */
 static void cb_field(struct cbuf *b, const char *key, const char *v, int first)
@@ -203,7 +265,7 @@ int ledger_canonical(const struct ledger_entry *en, char **out)
 	struct cbuf b = {0};
 	char *b64 = NULL, num[24];
 	const char *ev = ledger_event_name(en->event);
-	int rc = -ERR_NOMEM;
+	int rc = -ERR_NOMEM, first = 1;
 
 	*out = NULL;
 	if (en->der != NULL) {
@@ -215,11 +277,14 @@ int ledger_canonical(const struct ledger_entry *en, char **out)
 				(int)en->der_len);
 	}
 	cb_str(&b, "{");
-	cb_field(&b, "certificate_der", b64, 1);
+	cb_opt(&b, "ca_certificate_id", en->ca_certificate_id, &first);
+	cb_field(&b, "certificate_der", b64, first);
+	first = 0;
 	cb_field(&b, "certificate_id", en->certificate_id, 0);
 	cb_field(&b, "certificate_serial", en->certificate_serial, 0);
 	cb_field(&b, "client", en->client, 0);
 	cb_field(&b, "event", ev, 0);
+	cb_opt(&b, "node", en->node, &first);
 	cb_field(&b, "not_after", en->not_after, 0);
 	cb_field(&b, "not_before", en->not_before, 0);
 	cb_field(&b, "reason", en->reason, 0);
@@ -339,6 +404,8 @@ void ledger_row_view(sqlite3_stmt *st, struct ledger_entry *en)
 		 t ? (const char *)t : "");
 	t = sqlite3_column_text(st, 15);
 	snprintf(en->hash, sizeof(en->hash), "%s", t ? (const char *)t : "");
+	en->node = col_view(st, 16);
+	en->ca_certificate_id = col_view(st, 17);
 }
 
 /* See ledger_int.h. */
@@ -381,6 +448,8 @@ int ledger_row_to_entry(sqlite3_stmt *st, struct ledger_entry *en,
 		 t ? (const char *)t : "");
 	t = sqlite3_column_text(st, 15);
 	snprintf(en->hash, sizeof(en->hash), "%s", t ? (const char *)t : "");
+	bad |= dup_col(st, 16, &en->node);
+	bad |= dup_col(st, 17, &en->ca_certificate_id);
 	if (bad)
 		return err_set(e, ERR_NOMEM, "out of memory reading entry");
 	return 0;

@@ -24,15 +24,16 @@
  * gets its 503 before its own HTTP timeout. */
 #define LEDGER_BUSY_TIMEOUT_MS 5000
 
-/* The sixteen columns of a ledger row, in this order, for row_to_entry. */
+/* The eighteen columns of a ledger row, in this order, for row_to_entry
+ * (node and ca_certificate_id last: added by migration 003). */
 #define LEDGER_COLS                                                            \
 	"seq, time, event, client, serial, thing_name, certificate_id, "       \
 	"certificate_serial, spki_sha256, not_before, not_after, reason, "     \
-	"reissue, der, prev_hash, hash"
+	"reissue, der, prev_hash, hash, node, ca_certificate_id"
 #define LEDGER_COLS_NODER                                                      \
 	"seq, time, event, client, serial, thing_name, certificate_id, "       \
 	"certificate_serial, spki_sha256, not_before, not_after, reason, "     \
-	"reissue, NULL, prev_hash, hash"
+	"reissue, NULL, prev_hash, hash, node, ca_certificate_id"
 
 /* Statements cached per connection (prepared on first use). */
 enum ledger_stmt {
@@ -63,6 +64,7 @@ struct ledger_job;
 
 struct ledger {
 	char *path;
+	char *node; /* stamped on every appended entry */
 	int rdonly;
 
 	/* Reader pool: pool_mu guards in_use/db of every slot. */
@@ -128,10 +130,6 @@ int ledger_row_to_entry(sqlite3_stmt *st, struct ledger_entry *en,
  * next step or reset of st; never ledger_entry_clear it): the copy-free
  * path of ledger_verify. */
 void ledger_row_view(sqlite3_stmt *st, struct ledger_entry *en);
-
-/* hash = SHA-256(32 raw bytes of prev_hex || ledger_canonical(en)). */
-int ledger_entry_hash(const struct ledger_entry *en, const char *prev_hex,
-		      char out[65], struct errd *e);
 
 /* Reads the newest entry's seq and hash (seq 0 / zeros when empty) on c. */
 int ledger_conn_head(struct ledger_conn *c, int64_t *seq, char hash[65],

@@ -1,10 +1,14 @@
 /*
- * metrics — atomics behind metrics.h, rendered on demand.
+ * metrics — atomics behind metrics.h, rendered on demand; the expensive
+ * gauges cached, computed by one background thread woken by scrapes.
  */
+#include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "err.h"
 #include "metrics.h"
@@ -23,16 +27,122 @@ struct metrics {
 	atomic_uint_fast64_t bucket[NBUCKETS + 1];
 	atomic_uint_fast64_t count;
 	atomic_uint_fast64_t sum_us;
+	/* The gauge cache, under mu. */
+	pthread_mutex_t mu;
+	pthread_cond_t wake_cv, done_cv;
+	pthread_t thread;
+	int started, stopping, want, busy;
+	metrics_gauges_fn fn;
+	void *fn_arg;
+	struct metrics_gauges cache;
+	struct timespec computed_mono; /* when the cache was last filled */
 };
 
 struct metrics *metrics_new(void)
 {
-	return calloc(1, sizeof(struct metrics));
+	struct metrics *m = calloc(1, sizeof(struct metrics));
+	pthread_condattr_t ca;
+
+	if (!m)
+		return NULL;
+	pthread_mutex_init(&m->mu, NULL);
+	pthread_cond_init(&m->wake_cv, NULL);
+	/* The first scrape's bounded wait is measured on CLOCK_MONOTONIC. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&m->done_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	return m;
 }
 
 void metrics_free(struct metrics *m)
 {
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->mu);
+	m->stopping = 1;
+	pthread_cond_signal(&m->wake_cv);
+	pthread_mutex_unlock(&m->mu);
+	if (m->started)
+		pthread_join(m->thread, NULL);
+	pthread_cond_destroy(&m->wake_cv);
+	pthread_cond_destroy(&m->done_cv);
+	pthread_mutex_destroy(&m->mu);
 	free(m);
+}
+
+/* The background thread: one computation each time a scrape asks. */
+static void *gauges_main(void *arg)
+{
+	struct metrics *m = arg;
+	struct metrics_gauges g;
+
+	pthread_mutex_lock(&m->mu);
+	for (;;) {
+		while (!m->want && !m->stopping)
+			pthread_cond_wait(&m->wake_cv, &m->mu);
+		if (m->stopping)
+			break;
+		m->want = 0;
+		m->busy = 1;
+		pthread_mutex_unlock(&m->mu);
+		memset(&g, 0, sizeof(g));
+		m->fn(m->fn_arg, &g);
+		pthread_mutex_lock(&m->mu);
+		g.have = 1;
+		g.computed_at = (int64_t)time(NULL);
+		g.computations = m->cache.computations + 1;
+		m->cache = g;
+		clock_gettime(CLOCK_MONOTONIC, &m->computed_mono);
+		m->busy = 0;
+		pthread_cond_broadcast(&m->done_cv);
+	}
+	pthread_mutex_unlock(&m->mu);
+	return NULL;
+}
+
+/* Called with mu held: whether the cache is due for a computation. */
+static int gauges_stale(const struct metrics *m)
+{
+	struct timespec now;
+
+	if (!m->cache.have)
+		return 1;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec - m->computed_mono.tv_sec >= METRICS_GAUGES_MAX_AGE_S;
+}
+
+void metrics_gauges_get(struct metrics *m, metrics_gauges_fn fn, void *arg,
+			struct metrics_gauges *g)
+{
+	struct timespec until;
+
+	pthread_mutex_lock(&m->mu);
+	if (!m->started && !m->stopping) {
+		m->fn = fn;
+		m->fn_arg = arg;
+		m->started =
+		    pthread_create(&m->thread, NULL, gauges_main, m) == 0;
+	}
+	if (m->started && !m->busy && !m->want && gauges_stale(m)) {
+		m->want = 1;
+		pthread_cond_signal(&m->wake_cv);
+	}
+	if (m->started && !m->cache.have) {
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += METRICS_FIRST_WAIT_MS / 1000;
+		until.tv_nsec += (METRICS_FIRST_WAIT_MS % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (!m->cache.have &&
+		       pthread_cond_timedwait(&m->done_cv, &m->mu, &until) !=
+			   ETIMEDOUT)
+			;
+	}
+	*g = m->cache;
+	pthread_mutex_unlock(&m->mu);
 }
 
 void metrics_issued(struct metrics *m, int first_time)
@@ -123,19 +233,35 @@ int metrics_render(const struct metrics *cm, const struct metrics_gauges *g,
 		(unsigned long long)cum, (double)atomic_load(&m->sum_us) / 1e6,
 		(unsigned long long)atomic_load(&m->count));
 	fprintf(f,
-		"# HELP thingca_ledger_entries Entries in the ledger.\n"
-		"# TYPE thingca_ledger_entries gauge\n"
-		"thingca_ledger_entries %lld\n"
-		"# HELP thingca_serials_unissued Allowlisted serials with no "
-		"certificate yet.\n# TYPE thingca_serials_unissued gauge\n"
-		"thingca_serials_unissued %lld\n"
 		"# HELP thingca_ca_days_to_expiry Days until the issuing CA "
 		"expires.\n# TYPE thingca_ca_days_to_expiry gauge\n"
-		"thingca_ca_days_to_expiry %ld\n"
-		"# HELP thingca_ready 1 when /readyz answers 200.\n"
-		"# TYPE thingca_ready gauge\nthingca_ready %d\n",
-		(long long)g->ledger_entries,
-		(long long)g->allowlisted_unissued, g->ca_days_left, g->ready);
+		"thingca_ca_days_to_expiry %ld\n",
+		g->ca_days_left);
+	fprintf(f,
+		"# HELP thingca_gauges_computations_total Computations of the "
+		"ledger and readiness gauges (at most one per %d s, when "
+		"scraped).\n"
+		"# TYPE thingca_gauges_computations_total counter\n"
+		"thingca_gauges_computations_total %llu\n",
+		METRICS_GAUGES_MAX_AGE_S, (unsigned long long)g->computations);
+	if (g->have)
+		fprintf(f,
+			"# HELP thingca_gauges_computed_timestamp_seconds When "
+			"the ledger and readiness gauges were computed.\n"
+			"# TYPE thingca_gauges_computed_timestamp_seconds "
+			"gauge\n"
+			"thingca_gauges_computed_timestamp_seconds %lld\n"
+			"# HELP thingca_ledger_entries Entries in the ledger.\n"
+			"# TYPE thingca_ledger_entries gauge\n"
+			"thingca_ledger_entries %lld\n"
+			"# HELP thingca_serials_unissued Allowlisted serials "
+			"with no certificate yet.\n"
+			"# TYPE thingca_serials_unissued gauge\n"
+			"thingca_serials_unissued %lld\n"
+			"# HELP thingca_ready 1 when /readyz answers 200.\n"
+			"# TYPE thingca_ready gauge\nthingca_ready %d\n",
+			(long long)g->computed_at, (long long)g->ledger_entries,
+			(long long)g->allowlisted_unissued, g->ready);
 	if (fclose(f) != 0) {
 		free(buf);
 		return -ERR_NOMEM;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -176,6 +177,88 @@ int time_parse_rfc3339(const char *s, time_t *out)
 	/* local = UTC + offset, so UTC = local - offset. */
 	*out = t - (time_t)sign * (oh * 3600 + om * 60);
 	return 0;
+}
+
+/* See util.h. */
+char *str_printable(const char *s, char *out, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return out;
+	for (i = 0; s && s[i] && i + 1 < n; i++)
+		out[i] = s[i] >= 0x20 && s[i] <= 0x7e ? s[i] : '?';
+	out[i] = '\0';
+	return out;
+}
+
+/* See util.h. */
+int time_parse_filter(const char *s, const char *what, char norm[21],
+		      struct errd *e)
+{
+	time_t t;
+
+	if (time_parse_rfc3339(s, &t) < 0)
+		return err_set(e, ERR_MALFORMED_REQUEST,
+			       "%s must be an RFC 3339 time "
+			       "(2036-11-28T14:00:00Z)",
+			       what);
+	if (t < 0)
+		return err_set(e, ERR_MALFORMED_REQUEST,
+			       "%s must be 1970-01-01T00:00:00Z or later "
+			       "(no ledger entry is older)",
+			       what);
+	time_rfc3339(t, norm);
+	return 0;
+}
+
+/* RFC 5280 5.3.1 CRLReason; accept: whether a revocation may give it. */
+static const struct {
+	const char *name;
+	int code, accept;
+} crl_reasons[] = {
+    {"unspecified", 0, 1},	  {"keyCompromise", 1, 1},
+    {"cACompromise", 2, 1},	  {"affiliationChanged", 3, 1},
+    {"superseded", 4, 1},	  {"cessationOfOperation", 5, 1},
+    {"certificateHold", 6, 0},	  {"removeFromCRL", 8, 0},
+    {"privilegeWithdrawn", 9, 1}, {"aACompromise", 10, 1},
+};
+#define N_CRL_REASONS (sizeof(crl_reasons) / sizeof(crl_reasons[0]))
+
+int crl_reason_code(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < N_CRL_REASONS; i++)
+		if (strcasecmp(name, crl_reasons[i].name) == 0)
+			return crl_reasons[i].code;
+	return -1;
+}
+
+/* See util.h. */
+int revocation_reason(const char *name, const char **canonical, struct errd *e)
+{
+	size_t i;
+
+	for (i = 0; name && i < N_CRL_REASONS; i++) {
+		if (strcasecmp(name, crl_reasons[i].name) != 0)
+			continue;
+		if (!crl_reasons[i].accept)
+			return err_set(
+			    e, ERR_MALFORMED_REQUEST,
+			    "reason %s is refused: a revocation in the ledger "
+			    "is final (certificateHold would promise a "
+			    "release), and removeFromCRL belongs to delta "
+			    "CRLs (RFC 5280 5.3.1)",
+			    crl_reasons[i].name);
+		*canonical = crl_reasons[i].name;
+		return crl_reasons[i].code;
+	}
+	return err_set(e, ERR_MALFORMED_REQUEST,
+		       "reason must be an RFC 5280 5.3.1 CRLReason: "
+		       "unspecified, keyCompromise, cACompromise, "
+		       "affiliationChanged, superseded, cessationOfOperation, "
+		       "privilegeWithdrawn or aACompromise");
 }
 
 /* Reads the open fd (at most max_len bytes) into a new NUL-terminated

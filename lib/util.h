@@ -31,6 +31,32 @@ void time_rfc3339(time_t t, char out[21]);
  * 0 or -ERR_MALFORMED_REQUEST. */
 int time_parse_rfc3339(const char *s, time_t *out);
 
+/* A time bound of a ledger filter (since, until): RFC 3339 as
+ * time_parse_rfc3339, no earlier than 1970-01-01T00:00:00Z (no ledger entry
+ * is older, and the stored form orders by text only for four-digit years:
+ * year 999 would compare after 2026), into norm[21] in the stored form.
+ * 0, or -ERR_MALFORMED_REQUEST with e saying why (what names the filter). */
+int time_parse_filter(const char *s, const char *what, char norm[21],
+		      struct errd *e);
+
+/* RFC 5280 5.3.1 CRLReason of a revocation: name, case-insensitively, as
+ * one of unspecified, keyCompromise, cACompromise, affiliationChanged,
+ * superseded, cessationOfOperation, privilegeWithdrawn, aACompromise.
+ * Returns the reasonCode (>= 0) with *canonical its RFC spelling (static),
+ * or -ERR_MALFORMED_REQUEST with e listing the names. certificateHold and
+ * removeFromCRL are refused: a ledger revocation is final, and
+ * removeFromCRL exists only in delta CRLs. */
+int revocation_reason(const char *name, const char **canonical, struct errd *e);
+/* The reasonCode of any RFC 5280 5.3.1 name, certificateHold included
+ * (case-insensitive), or -1: for entries already in a ledger. */
+int crl_reason_code(const char *name);
+
+/* Copies s into out[n] (truncated, NUL-terminated) with every byte outside
+ * printable ASCII 0x20-0x7e replaced by '?': for text from the network
+ * printed on a terminal, which would run its escape sequences. Returns
+ * out. */
+char *str_printable(const char *s, char *out, size_t n);
+
 /* Reads a whole file (max max_len bytes) into a NUL-terminated malloc'd
  * buffer. 0, -ERR_IO (missing/unreadable, message names the path) or
  * -ERR_NOMEM. */

@@ -45,12 +45,25 @@ struct config *cli_config_or_defaults(const struct cli *g, int note);
 const char *cli_ledger_path(const struct cli *g, const char *ledger_opt,
 			    struct config **cfg_out);
 
+/* Prints the `aws iot register-ca-certificate` lines for the CA
+ * certificate at ca_path whose AWS certificate ID is id: SNI_ONLY mode
+ * first (no verification certificate; the device must send SNI naming the
+ * account's full ATS endpoint), then DEFAULT mode with the verification
+ * certificate verif_path (NULL: the command that makes one), then
+ * update-ca-certificate for a CA registered earlier. */
+void cli_print_registration(const char *ca_path, const char *id,
+			    const char *verif_path);
+
 /* Each takes argv[0] = its own name ("ca", "ledger", ...). */
-int cmd_ca(const struct cli *g, int argc,
-	   char **argv); /* init, verification-cert, server-cert */
+int cmd_ca(
+    const struct cli *g, int argc,
+    char **argv); /* init, csr, sign, crl, verification-cert, server-cert */
 int cmd_ca_init(const struct cli *g, int argc, char **argv);
 int cmd_ca_verification_cert(const struct cli *g, int argc, char **argv);
 int cmd_ca_server_cert(const struct cli *g, int argc, char **argv);
+int cmd_ca_csr(const struct cli *g, int argc, char **argv);
+int cmd_ca_sign(const struct cli *g, int argc, char **argv);
+int cmd_ca_crl(const struct cli *g, int argc, char **argv);
 int cmd_jitp(const struct cli *g, int argc,
 	     char **argv); /* template, policy, simulate */
 int cmd_serials(const struct cli *g, int argc, char **argv); /* import */

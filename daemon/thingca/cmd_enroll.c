@@ -11,6 +11,13 @@
  * key is written (0600) before the request goes out, and a DIR that already
  * holds device.key reuses it: running enroll again after a crash or a lost
  * answer gets the same certificate instead of a 409.
+ *
+ * Nothing the server returns is written or printed unchecked: the
+ * certificate must parse, certify device.key and verify (clientAuth)
+ * against the CA chain of GET /v1/ca, and the returned chain must be that
+ * certificate followed by that CA chain; device.crt and device-bundle.pem
+ * are re-encoded from the verified certificates. Text from the answer is
+ * printed with control characters replaced (no terminal escapes).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,9 +29,11 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "cli.h"
 #include "util.h"
@@ -122,7 +131,8 @@ static EVP_PKEY *load_key(const char *dir)
 	return k;
 }
 
-/* One POST; *status is the HTTP status or 0 on a network error (err set). */
+/* One POST of body (JSON), or a GET when body is NULL; *status is the HTTP
+ * status or 0 on a network error (err set). */
 static int post(const char *url, const char *auth, const char *body,
 		const char *cacert, struct buf *ans, long *status, char *err)
 {
@@ -133,12 +143,15 @@ static int post(const char *url, const char *auth, const char *body,
 	*status = 0;
 	if (!c)
 		return -1;
-	h = curl_slist_append(h, "Content-Type: application/json");
-	h = curl_slist_append(h, "Accept: application/json");
-	h = curl_slist_append(h, auth);
+	if (body) {
+		h = curl_slist_append(h, "Content-Type: application/json");
+		h = curl_slist_append(h, "Accept: application/json");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	}
+	if (auth)
+		h = curl_slist_append(h, auth);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, ans);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)ENROLL_TIMEOUT_S);
@@ -172,6 +185,155 @@ static int write_out(const char *dir, const char *name, const char *data,
 	return 0;
 }
 
+/* The certificates in PEM text s, in order (an empty stack when there are
+ * none); NULL on out-of-memory. */
+static STACK_OF(X509) * pem_certs(const char *s)
+{
+	STACK_OF(X509) *sk = sk_X509_new_null();
+	BIO *b = BIO_new_mem_buf(s, -1);
+	X509 *x;
+
+	while (sk && b && (x = PEM_read_bio_X509(b, NULL, NULL, NULL))) {
+		if (!sk_X509_push(sk, x)) {
+			X509_free(x);
+			break;
+		}
+	}
+	BIO_free(b);
+	ERR_clear_error();
+	return sk;
+}
+
+/* PEM text of the certificates of sk; malloc'd, NULL on out-of-memory. */
+static char *certs_pem(STACK_OF(X509) * sk)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *out = NULL;
+	int i;
+
+	for (i = 0; b && i < sk_X509_num(sk); i++)
+		if (!PEM_write_bio_X509(b, sk_X509_value(sk, i)))
+			goto out;
+	if (b)
+		out = x509_bio_strdup(b, NULL);
+out:
+	BIO_free(b);
+	return out;
+}
+
+/* Does x verify for TLS client use against the certificates of ca (the
+ * issuing CA first; any of them may be the anchor)? 1 yes, 0 no with why
+ * filled. */
+static int chains_to(X509 *x, STACK_OF(X509) * ca, char *why, size_t n)
+{
+	X509_STORE *st = X509_STORE_new();
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	int i, ok = 0;
+
+	snprintf(why, n, "out of memory");
+	if (!st || !ctx)
+		goto out;
+	for (i = 0; i < sk_X509_num(ca); i++)
+		if (!X509_STORE_add_cert(st, sk_X509_value(ca, i)))
+			goto out;
+	/* The issuing CA may be an intermediate: it is the anchor itself. */
+	X509_STORE_set_flags(st, X509_V_FLAG_PARTIAL_CHAIN);
+	X509_STORE_set_purpose(st, X509_PURPOSE_SSL_CLIENT);
+	if (!X509_STORE_CTX_init(ctx, st, x, ca))
+		goto out;
+	ok = X509_verify_cert(ctx) == 1;
+	if (!ok)
+		snprintf(why, n, "%s",
+			 X509_verify_cert_error_string(
+			     X509_STORE_CTX_get_error(ctx)));
+out:
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(st);
+	ERR_clear_error();
+	return ok;
+}
+
+/* Checks an issuance answer before anything is written: certificate is one
+ * certificate for key, verifying against the CA chain ca_pem (GET /v1/ca),
+ * and chain is that certificate followed by that CA chain. 0 with
+ * *bundle set (device certificate then CA chain, re-encoded from what was
+ * verified; the caller frees it), or -1 after saying why on stderr. */
+static int check_answer(const char *cert_pem, const char *chain_pem,
+			const char *ca_pem, EVP_PKEY *key,
+			STACK_OF(X509) * *bundle)
+{
+	STACK_OF(X509) *cert = pem_certs(cert_pem);
+	STACK_OF(X509) *chain = pem_certs(chain_pem);
+	STACK_OF(X509) *ca = pem_certs(ca_pem ? ca_pem : "");
+	X509 *x = NULL;
+	char why[200];
+	int i, rc = -1;
+
+	*bundle = NULL;
+	if (!cert || !chain || !ca) {
+		fprintf(stderr, "thingca: out of memory\n");
+		goto out;
+	}
+	if (sk_X509_num(cert) != 1) {
+		fprintf(stderr,
+			"thingca: the answer's certificate is not one PEM "
+			"certificate (%d found); nothing written\n",
+			sk_X509_num(cert));
+		goto out;
+	}
+	x = sk_X509_value(cert, 0);
+	if (EVP_PKEY_eq(X509_get0_pubkey(x), key) != 1) {
+		fprintf(stderr, "thingca: the answer's certificate is not for "
+				"device.key; nothing written\n");
+		goto out;
+	}
+	if (sk_X509_num(ca) == 0) {
+		fprintf(stderr, "thingca: GET /v1/ca gave no CA certificate; "
+				"nothing written\n");
+		goto out;
+	}
+	if (!chains_to(x, ca, why, sizeof(why))) {
+		fprintf(stderr,
+			"thingca: the answer's certificate does not verify "
+			"against the CA of GET /v1/ca (%s); nothing written\n",
+			why);
+		goto out;
+	}
+	/* The bundle a device presents: exactly this certificate, then the
+	 * CA chain (DESIGN.md: device, issuing CA, ca.chain). */
+	if (sk_X509_num(chain) != sk_X509_num(ca) + 1 ||
+	    X509_cmp(sk_X509_value(chain, 0), x) != 0)
+		i = -1;
+	else
+		for (i = 0; i < sk_X509_num(ca); i++)
+			if (X509_cmp(sk_X509_value(chain, i + 1),
+				     sk_X509_value(ca, i)) != 0)
+				break;
+	if (i != sk_X509_num(ca)) {
+		fprintf(stderr, "thingca: the answer's chain is not the "
+				"certificate followed by the CA chain of GET "
+				"/v1/ca; nothing written\n");
+		goto out;
+	}
+	*bundle = chain;
+	chain = NULL;
+	rc = 0;
+out:
+	sk_X509_pop_free(cert, X509_free);
+	sk_X509_pop_free(chain, X509_free);
+	sk_X509_pop_free(ca, X509_free);
+	return rc;
+}
+
+/* Prints "label value\n" with value's control characters replaced. */
+static void print_field(const char *label, const char *value)
+{
+	char clean[512];
+
+	printf("%-15s %s\n", label,
+	       str_printable(value ? value : "", clean, sizeof(clean)));
+}
+
 int cmd_enroll(const struct cli *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -190,10 +352,12 @@ int cmd_enroll(const struct cli *g, int argc, char **argv)
 	char *token = NULL, *csr = NULL, *body_s = NULL;
 	char endpoint[2048], auth[1200], err[CURL_ERROR_SIZE], path[4096];
 	struct errd e = {0};
-	struct buf ans = {0};
+	struct buf ans = {0}, ca = {0};
+	STACK_OF(X509) *bundle = NULL;
+	char *crt_pem = NULL, *bundle_pem = NULL, clean[1024], clean2[512];
 	EVP_PKEY *key = NULL;
 	json_t *body = NULL, *res = NULL;
-	long status = 0;
+	long status = 0, ca_status = 0;
 	size_t tlen = 0;
 	int opt, rc = CLI_FAIL, attempt;
 	unsigned backoff = ENROLL_BACKOFF_MS;
@@ -312,8 +476,11 @@ int cmd_enroll(const struct cli *g, int argc, char **argv)
 		const char *msg =
 		    json_string_value(json_object_get(res, "message"));
 
-		fprintf(stderr, "thingca: refused (%ld %s): %s\n", status,
-			code ? code : "?", msg ? msg : (ans.p ? ans.p : ""));
+		fprintf(
+		    stderr, "thingca: refused (%ld %s): %s\n", status,
+		    str_printable(code ? code : "?", clean2, sizeof(clean2)),
+		    str_printable(msg ? msg : (ans.p ? ans.p : ""), clean,
+				  sizeof(clean)));
 		goto out;
 	}
 	if (!json_is_string(json_object_get(res, "certificate")) ||
@@ -324,21 +491,45 @@ int cmd_enroll(const struct cli *g, int argc, char **argv)
 			endpoint, status);
 		goto out;
 	}
-	if (write_out(out, "device.crt",
-		      json_string_value(json_object_get(res, "certificate")),
-		      0644) < 0 ||
-	    write_out(out, "device-bundle.pem",
-		      json_string_value(json_object_get(res, "chain")),
-		      0644) < 0)
+	snprintf(endpoint, sizeof(endpoint), "%s%sv1/ca", url,
+		 url[0] && url[strlen(url) - 1] == '/' ? "" : "/");
+	if (post(endpoint, NULL, NULL, cacert, &ca, &ca_status, err) < 0 ||
+	    ca_status != 200) {
+		fprintf(stderr,
+			"thingca: cannot fetch the CA chain to check the "
+			"certificate (%s: %s); nothing written\n",
+			endpoint, ca_status ? "not 200" : err);
+		goto out;
+	}
+	if (check_answer(json_string_value(json_object_get(res, "certificate")),
+			 json_string_value(json_object_get(res, "chain")), ca.p,
+			 key, &bundle) < 0)
+		goto out;
+	crt_pem = certs_pem(bundle);
+	bundle_pem = crt_pem ? strdup(crt_pem) : NULL;
+	if (crt_pem && bundle_pem) {
+		/* device.crt is the first certificate of the bundle */
+		char *end = strstr(crt_pem, "-----END CERTIFICATE-----\n");
+
+		if (end)
+			end[sizeof("-----END CERTIFICATE-----\n") - 1] = '\0';
+	}
+	if (!crt_pem || !bundle_pem) {
+		fprintf(stderr, "thingca: out of memory\n");
+		goto out;
+	}
+	if (write_out(out, "device.crt", crt_pem, 0644) < 0 ||
+	    write_out(out, "device-bundle.pem", bundle_pem, 0644) < 0)
 		goto out;
 	printf("%s certificate for serial %s\n",
-	       status == 201 ? "issued" : "received the existing", serial);
-	printf("thing_name      %s\n",
-	       json_string_value(json_object_get(res, "thing_name")));
-	printf("certificate_id  %s\n",
-	       json_string_value(json_object_get(res, "certificate_id")));
-	printf("not_after       %s\n",
-	       json_string_value(json_object_get(res, "not_after")));
+	       status == 201 ? "issued" : "received the existing",
+	       str_printable(serial, clean, sizeof(clean)));
+	print_field("thing_name",
+		    json_string_value(json_object_get(res, "thing_name")));
+	print_field("certificate_id",
+		    json_string_value(json_object_get(res, "certificate_id")));
+	print_field("not_after",
+		    json_string_value(json_object_get(res, "not_after")));
 	printf("wrote %s/device.key (0600), %s/device.crt, "
 	       "%s/device-bundle.pem\n",
 	       out, out, out);
@@ -350,6 +541,10 @@ out:
 	free(csr);
 	free(body_s);
 	free(ans.p);
+	free(ca.p);
+	free(crt_pem);
+	free(bundle_pem);
+	sk_X509_pop_free(bundle, X509_free);
 	json_decref(body);
 	json_decref(res);
 	EVP_PKEY_free(key);

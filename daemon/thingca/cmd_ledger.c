@@ -6,6 +6,7 @@
  * writer, so they are safe beside a running daemon too).
  */
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,20 +37,46 @@
 
 /* ---- shared helpers --------------------------------------------------- */
 
-static int ledger_usage(FILE *f, int rc)
+/* Each ledger subcommand's arguments, for its --help and thingca(1). */
+static const struct {
+	const char *sub, *args;
+} ledger_subs[] = {
+    {"list", "[filters] [--after SEQ] [--limit N] [--ledger DB]"},
+    {"show", "SEQ|CERT_ID [--pem] [--ledger DB]"},
+    {"export", "[--format json|csv] [filters] [--ledger DB]"},
+    {"verify", "[--head SEQ:HASH] [--ledger DB]"},
+    {"head", "[--json] [--ledger DB]"},
+    {"backup", "--to FILE [--force] [--ledger DB]"},
+};
+
+/* Usage of one subcommand (sub), or of all (sub NULL or unknown). */
+static int ledger_usage(FILE *f, int rc, const char *sub)
 {
-	fprintf(
-	    f,
-	    "usage: thingca ledger list [filters] [--after SEQ] [--limit N]\n"
-	    "       thingca ledger show SEQ|CERT_ID [--pem]\n"
-	    "       thingca ledger export [--format json|csv] [filters]\n"
-	    "       thingca ledger verify [--head SEQ:HASH]\n"
-	    "       thingca ledger head [--json]\n"
-	    "       thingca ledger backup --to FILE [--force]\n"
-	    "filters: --serial S --thing-name T --station N --event E\n"
-	    "         --certificate-id ID --since TIME --until TIME\n"
-	    "every command takes --ledger DB (default: the configuration's "
-	    "\"ledger\")\n");
+	size_t i, n = sizeof(ledger_subs) / sizeof(ledger_subs[0]), shown = 0;
+	int filters = 0, limit = 0;
+
+	for (i = 0; i < n; i++) {
+		if (sub && strcmp(sub, ledger_subs[i].sub) != 0)
+			continue;
+		fprintf(f, "%s thingca [-c FILE] ledger %s %s\n",
+			shown ? "      " : "usage:", ledger_subs[i].sub,
+			ledger_subs[i].args);
+		filters |= strstr(ledger_subs[i].args, "filters") != NULL;
+		limit |= strstr(ledger_subs[i].args, "--limit") != NULL;
+		shown++;
+	}
+	if (shown == 0)
+		return ledger_usage(f, rc, NULL);
+	if (filters)
+		fprintf(f, "filters: --serial S --thing-name T --station N "
+			   "--event E\n"
+			   "         --certificate-id ID --since TIME --until "
+			   "TIME (RFC 3339)\n");
+	if (limit)
+		fprintf(f, "--limit N: 1 to 1000 entries (default 100); "
+			   "--after SEQ for the next page\n");
+	fprintf(f, "--ledger DB: the ledger (default: the configuration's "
+		   "\"ledger\"); read-only\n");
 	return rc;
 }
 
@@ -63,6 +91,98 @@ static void cli_client(char *out, size_t n)
 		snprintf(out, n, "cli");
 }
 
+/* The owner's name of st, or its number. */
+static const char *owner_name(const struct stat *st, char *buf, size_t n)
+{
+	struct passwd *pw = getpwuid(st->st_uid);
+
+	if (pw && pw->pw_name)
+		return pw->pw_name;
+	snprintf(buf, n, "%u", (unsigned)st->st_uid);
+	return buf;
+}
+
+/* Before opening an SQLite ledger: says "permission denied" (and what to
+ * do) when that is why it cannot be opened, rather than letting SQLite's
+ * "unable to open" or "no ledger" stand for it. A WAL reader also needs
+ * the -shm file: readable when thingcad runs (it exists then), or, when
+ * it does not exist, a directory it may be created in (docs/ledger.md
+ * "Who may read the ledger"). CLI_OK (also when the path does not exist:
+ * the ledger says so) or CLI_FAIL. */
+static int ledger_access(const char *path, int write)
+{
+	static const char hint[] = "thingca: run it as the ledger's owner "
+				   "(sudo -u %s thingca ...)%s\n";
+	const char *alt = write ? "" : ", or audit a backup copy";
+	char shm[4096], who[32];
+	struct stat st, dst;
+	char *dir, *slash;
+	int rc = CLI_OK;
+
+	if (strncmp(path, "postgresql://", 13) == 0 ||
+	    strncmp(path, "postgres://", 11) == 0)
+		return CLI_OK;
+	if (stat(path, &st) != 0) {
+		if (errno != EACCES)
+			return CLI_OK;
+		fprintf(stderr,
+			"thingca: cannot reach the ledger %s: permission "
+			"denied (a directory on the way is not searchable "
+			"for you)\n",
+			path);
+		fprintf(stderr, hint, "thingca", alt);
+		return CLI_FAIL;
+	}
+	if (access(path, write ? R_OK | W_OK : R_OK) != 0 && errno == EACCES) {
+		fprintf(stderr,
+			"thingca: cannot %s the ledger %s: permission denied "
+			"(owner %s, mode %04o)\n",
+			write ? "write" : "read", path,
+			owner_name(&st, who, sizeof(who)),
+			(unsigned)(st.st_mode & 07777));
+		fprintf(stderr, hint, owner_name(&st, who, sizeof(who)), alt);
+		return CLI_FAIL;
+	}
+	if (write ||
+	    snprintf(shm, sizeof(shm), "%s-shm", path) >= (int)sizeof(shm))
+		return CLI_OK;
+	if (stat(shm, &dst) == 0) {
+		if (access(shm, R_OK) != 0 && errno == EACCES) {
+			fprintf(stderr,
+				"thingca: cannot read %s: permission denied "
+				"(owner %s, mode %04o): a reader of a WAL "
+				"ledger needs it too\n",
+				shm, owner_name(&dst, who, sizeof(who)),
+				(unsigned)(dst.st_mode & 07777));
+			fprintf(stderr, hint, owner_name(&st, who, sizeof(who)),
+				alt);
+			rc = CLI_FAIL;
+		}
+		return rc;
+	}
+	dir = strdup(path);
+	if (dir == NULL)
+		return CLI_OK;
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		snprintf(dir, strlen(dir) + 1, ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (access(dir, W_OK) != 0 && errno == EACCES) {
+		fprintf(stderr,
+			"thingca: cannot read the ledger %s while thingcad is "
+			"stopped: permission denied creating %s (SQLite's WAL "
+			"index) in %s\n",
+			path, shm, dir);
+		fprintf(stderr, hint, owner_name(&st, who, sizeof(who)), alt);
+		rc = CLI_FAIL;
+	}
+	free(dir);
+	return rc;
+}
+
 static int open_ledger(const struct cli *g, const char *opt, int flags,
 		       struct ledger **l)
 {
@@ -74,8 +194,15 @@ static int open_ledger(const struct cli *g, const char *opt, int flags,
 	path = cli_ledger_path(g, opt, &cfg);
 	if (path == NULL)
 		goto out;
-	if (ledger_open(path, flags, l, &e) < 0) {
+	if (ledger_access(path, !(flags & LEDGER_RDONLY)) != CLI_OK)
+		goto out;
+	/* a write stamps the configuration's node, or (with --ledger and no
+	 * configuration read) the host name */
+	if (ledger_open(path, flags, l, &e) < 0 ||
+	    (cfg && ledger_set_node(*l, cfg->node, &e) < 0)) {
 		fprintf(stderr, "thingca: %s\n", e.msg);
+		ledger_close(*l);
+		*l = NULL;
 		goto out;
 	}
 	rc = CLI_OK;
@@ -166,6 +293,9 @@ static int parse_i64(const char *s, int64_t *out)
 static int parse_query(int argc, char **argv, struct ledger_query *q,
 		       const char **ledger_opt, const char **format)
 {
+	/* q points here: one query per run of thingca. */
+	static char since[21], until[21];
+	struct errd e = {0};
 	int64_t v;
 	int opt;
 
@@ -185,10 +315,18 @@ static int parse_query(int argc, char **argv, struct ledger_query *q,
 			q->certificate_id = optarg;
 			break;
 		case OPT_SINCE:
-			q->since = optarg;
-			break;
 		case OPT_UNTIL:
-			q->until = optarg;
+			if (time_parse_filter(
+				optarg,
+				opt == OPT_SINCE ? "--since" : "--until",
+				opt == OPT_SINCE ? since : until, &e) < 0) {
+				fprintf(stderr, "thingca: %s\n", e.msg);
+				return CLI_USAGE;
+			}
+			if (opt == OPT_SINCE)
+				q->since = since;
+			else
+				q->until = until;
 			break;
 		case OPT_LEDGER:
 			*ledger_opt = optarg;
@@ -210,39 +348,75 @@ static int parse_query(int argc, char **argv, struct ledger_query *q,
 					opt == OPT_AFTER ? "after" : "limit");
 				return CLI_USAGE;
 			}
-			if (opt == OPT_AFTER)
+			if (opt == OPT_AFTER) {
 				q->after = v;
-			else
-				q->limit = v > LEDGER_PAGE_MAX ? LEDGER_PAGE_MAX
-							       : (int)v;
+			} else if (v < 1 || v > LEDGER_PAGE_MAX) {
+				fprintf(stderr,
+					"thingca: --limit is 1 to %d (one "
+					"page; --after SEQ gives the next, "
+					"ledger export gives all)\n",
+					LEDGER_PAGE_MAX);
+				return CLI_USAGE;
+			} else {
+				q->limit = (int)v;
+			}
 			break;
 		case OPT_FORMAT:
-			if (format == NULL)
-				return ledger_usage(stderr, CLI_USAGE);
+			if (format == NULL) {
+				fprintf(stderr, "thingca: --format is for "
+						"ledger export\n");
+				return ledger_usage(stderr, CLI_USAGE, argv[0]);
+			}
 			*format = optarg;
 			break;
 		case 'h':
-			ledger_usage(stdout, CLI_OK);
+			ledger_usage(stdout, CLI_OK, argv[0]);
 			return -1;
 		default:
-			return ledger_usage(stderr, CLI_USAGE);
+			return ledger_usage(stderr, CLI_USAGE, argv[0]);
 		}
 	}
 	if (optind != argc)
-		return ledger_usage(stderr, CLI_USAGE);
+		return ledger_usage(stderr, CLI_USAGE, argv[0]);
 	return 0;
 }
 
 /* ---- ledger list / export --------------------------------------------- */
 
+/* The DETAIL column: what an entry without a certificate ID says (an
+ * import's batch and counts), or a revocation's reason. */
+static void list_detail(const struct ledger_entry *en, char *out, size_t n)
+{
+	const char *r = en->reason, *sha;
+
+	out[0] = '\0';
+	if (r == NULL)
+		return;
+	/* "batch=B added=N present=M sha256=H": the hash is for
+	 * `ledger show`; the table keeps the batch and the counts. */
+	sha =
+	    en->event == LEDGER_SERIALS_IMPORTED ? strstr(r, " sha256=") : NULL;
+	if (en->event == LEDGER_REVOKED)
+		snprintf(out, n, "reason=%s%s", r,
+			 en->reissue == 1 ? " reissue" : "");
+	else
+		snprintf(out, n, "%.*s", sha ? (int)(sha - r) : (int)strlen(r),
+			 r);
+}
+
 static int list_row(void *arg, const struct ledger_entry *en)
 {
+	char detail[512];
+
 	(void)arg;
-	printf("%-7lld %-20s %-16s %-16s %-20s %-20s %s\n", (long long)en->seq,
-	       en->time ? en->time : "-", ledger_event_name(en->event),
-	       en->client ? en->client : "-", en->serial ? en->serial : "-",
+	list_detail(en, detail, sizeof(detail));
+	printf("%-7lld %-20s %-16s %-16s %-20s %-20s %-64s %s\n",
+	       (long long)en->seq, en->time ? en->time : "-",
+	       ledger_event_name(en->event), en->client ? en->client : "-",
+	       en->serial ? en->serial : "-",
 	       en->thing_name ? en->thing_name : "-",
-	       en->certificate_id ? en->certificate_id : "-");
+	       en->certificate_id ? en->certificate_id : "-",
+	       detail[0] ? detail : "-");
 	return 0;
 }
 
@@ -261,8 +435,9 @@ static int ledger_list_cmd(const struct cli *g, int argc, char **argv)
 	rc = open_ledger(g, lopt, LEDGER_RDONLY, &l);
 	if (rc != CLI_OK)
 		goto out;
-	printf("%-7s %-20s %-16s %-16s %-20s %-20s %s\n", "SEQ", "TIME",
-	       "EVENT", "CLIENT", "SERIAL", "THING_NAME", "CERTIFICATE_ID");
+	printf("%-7s %-20s %-16s %-16s %-20s %-20s %-64s %s\n", "SEQ", "TIME",
+	       "EVENT", "CLIENT", "SERIAL", "THING_NAME", "CERTIFICATE_ID",
+	       "DETAIL");
 	if (ledger_list(l, &q, list_row, NULL, &next, &e) < 0) {
 		fprintf(stderr, "thingca: %s\n", e.msg);
 		rc = CLI_FAIL;
@@ -348,23 +523,9 @@ static int grab_entry(void *arg, const struct ledger_entry *en)
 {
 	struct ledger_entry *out = arg;
 
-	*out = *en;
-	/* take ownership: the list clears its copy, so duplicate the strings */
-	out->time = en->time ? strdup(en->time) : NULL;
-	out->client = en->client ? strdup(en->client) : NULL;
-	out->serial = en->serial ? strdup(en->serial) : NULL;
-	out->thing_name = en->thing_name ? strdup(en->thing_name) : NULL;
-	out->certificate_id =
-	    en->certificate_id ? strdup(en->certificate_id) : NULL;
-	out->certificate_serial =
-	    en->certificate_serial ? strdup(en->certificate_serial) : NULL;
-	out->spki_sha256 = en->spki_sha256 ? strdup(en->spki_sha256) : NULL;
-	out->not_before = en->not_before ? strdup(en->not_before) : NULL;
-	out->not_after = en->not_after ? strdup(en->not_after) : NULL;
-	out->reason = en->reason ? strdup(en->reason) : NULL;
-	out->der = NULL;
-	if (en->der && (out->der = malloc(en->der_len ? en->der_len : 1)))
-		memcpy(out->der, en->der, en->der_len);
+	/* the list clears its entry after the callback: keep a copy */
+	if (ledger_entry_dup(out, en, NULL) < 0)
+		return -ERR_NOMEM;
 	return 1; /* one is enough */
 }
 
@@ -396,13 +557,13 @@ static int ledger_show_cmd(const struct cli *g, int argc, char **argv)
 			lopt = optarg;
 			break;
 		case 'h':
-			return ledger_usage(stdout, CLI_OK);
+			return ledger_usage(stdout, CLI_OK, argv[0]);
 		default:
-			return ledger_usage(stderr, CLI_USAGE);
+			return ledger_usage(stderr, CLI_USAGE, argv[0]);
 		}
 	}
 	if (optind + 1 != argc)
-		return ledger_usage(stderr, CLI_USAGE);
+		return ledger_usage(stderr, CLI_USAGE, argv[0]);
 	key = argv[optind];
 	rc = open_ledger(g, lopt, LEDGER_RDONLY, &l);
 	if (rc != CLI_OK)
@@ -485,8 +646,8 @@ static int verify_print(struct ledger *l, int64_t aseq, const char *ahash,
 	}
 	/* the chain was read in one snapshot; the head may be newer if the
 	 * daemon appended since: report what was verified */
-	printf("%s OK: %lld entries, head %lld %s\n", what, (long long)n,
-	       (long long)seq, hash);
+	printf("%s OK: %lld %s, head %lld:%s\n", what, (long long)n,
+	       n == 1 ? "entry" : "entries", (long long)seq, hash);
 	return CLI_OK;
 }
 
@@ -513,19 +674,21 @@ static int ledger_verify_cmd(const struct cli *g, int argc, char **argv)
 			lopt = optarg;
 			break;
 		case 'h':
-			return ledger_usage(stdout, CLI_OK);
+			return ledger_usage(stdout, CLI_OK, argv[0]);
 		default:
-			return ledger_usage(stderr, CLI_USAGE);
+			return ledger_usage(stderr, CLI_USAGE, argv[0]);
 		}
 	}
 	if (optind != argc)
-		return ledger_usage(stderr, CLI_USAGE);
+		return ledger_usage(stderr, CLI_USAGE, argv[0]);
 	if (head) {
 		colon = strchr(head, ':');
 		if (colon == NULL || colon - head >= (long)sizeof(seqs) ||
 		    strlen(colon + 1) != 64) {
-			fprintf(stderr, "thingca: --head is SEQ:HASH as "
-					"`thingca ledger head` prints it\n");
+			fprintf(stderr,
+				"thingca: --head is SEQ:HASH (64 hex digits), "
+				"as `thingca ledger head` prints it and "
+				"thingcad logs it\n");
 			return CLI_USAGE;
 		}
 		snprintf(seqs, sizeof(seqs), "%.*s", (int)(colon - head), head);
@@ -569,13 +732,13 @@ static int ledger_head_cmd(const struct cli *g, int argc, char **argv)
 			lopt = optarg;
 			break;
 		case 'h':
-			return ledger_usage(stdout, CLI_OK);
+			return ledger_usage(stdout, CLI_OK, argv[0]);
 		default:
-			return ledger_usage(stderr, CLI_USAGE);
+			return ledger_usage(stderr, CLI_USAGE, argv[0]);
 		}
 	}
 	if (optind != argc)
-		return ledger_usage(stderr, CLI_USAGE);
+		return ledger_usage(stderr, CLI_USAGE, argv[0]);
 	rc = open_ledger(g, lopt, LEDGER_RDONLY, &l);
 	if (rc != CLI_OK)
 		goto out;
@@ -589,7 +752,9 @@ static int ledger_head_cmd(const struct cli *g, int argc, char **argv)
 		print_json(j, JSON_COMPACT);
 		json_decref(j);
 	} else {
-		printf("%lld %s\n", (long long)seq, hash);
+		/* SEQ:HASH, the one form of a head: ledger verify --head
+		 * takes it, thingcad logs it */
+		printf("%lld:%s\n", (long long)seq, hash);
 	}
 out:
 	ledger_close(l);
@@ -623,15 +788,15 @@ static int ledger_backup_cmd(const struct cli *g, int argc, char **argv)
 			lopt = optarg;
 			break;
 		case 'h':
-			return ledger_usage(stdout, CLI_OK);
+			return ledger_usage(stdout, CLI_OK, argv[0]);
 		default:
-			return ledger_usage(stderr, CLI_USAGE);
+			return ledger_usage(stderr, CLI_USAGE, argv[0]);
 		}
 	}
 	if (optind != argc || to == NULL)
-		return ledger_usage(stderr, CLI_USAGE);
+		return ledger_usage(stderr, CLI_USAGE, argv[0]);
 	path = cli_ledger_path(g, lopt, &cfg);
-	if (path == NULL)
+	if (path == NULL || ledger_access(path, 0) != CLI_OK)
 		goto out;
 	if (ledger_backup(path, to, force, &e) < 0) {
 		fprintf(stderr, "thingca: %s\n", e.msg);
@@ -661,7 +826,7 @@ int cmd_ledger(const struct cli *g, int argc, char **argv)
 	const char *sub;
 
 	if (argc < 2)
-		return ledger_usage(stderr, CLI_USAGE);
+		return ledger_usage(stderr, CLI_USAGE, NULL);
 	sub = argv[1];
 	argc--;
 	argv++;
@@ -678,8 +843,9 @@ int cmd_ledger(const struct cli *g, int argc, char **argv)
 	if (strcmp(sub, "backup") == 0)
 		return ledger_backup_cmd(g, argc, argv);
 	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0)
-		return ledger_usage(stdout, CLI_OK);
-	return ledger_usage(stderr, CLI_USAGE);
+		return ledger_usage(stdout, CLI_OK, NULL);
+	fprintf(stderr, "thingca: ledger: unknown subcommand '%s'\n", sub);
+	return ledger_usage(stderr, CLI_USAGE, NULL);
 }
 
 /* ---- serials import --------------------------------------------------- */
@@ -874,7 +1040,8 @@ int cmd_serials(const struct cli *g, int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	static const char usage[] =
-	    "usage: thingca serials import [--batch B] [--ledger DB] FILE\n"
+	    "usage: thingca [-c FILE] serials import [--batch B] [--ledger DB] "
+	    "FILE\n"
 	    "FILE (\"-\" = stdin): one serial a line, or CSV with a "
 	    "header row naming a \"serial\" column\n";
 	struct ledger_entry en = {.reissue = -1};
@@ -938,7 +1105,10 @@ int cmd_serials(const struct cli *g, int argc, char **argv)
 		snprintf(defbatch, sizeof(defbatch), "%s-%.10s", base, day);
 		batch = defbatch;
 	}
-	if (ledger_open(lopt ? lopt : cfg->ledger, 0, &l, &e) < 0) {
+	if (ledger_access(lopt ? lopt : cfg->ledger, 1) != CLI_OK)
+		goto out;
+	if (ledger_open(lopt ? lopt : cfg->ledger, 0, &l, &e) < 0 ||
+	    ledger_set_node(l, cfg->node, &e) < 0) {
 		fprintf(stderr, "thingca: %s\n", e.msg);
 		goto out;
 	}
@@ -949,9 +1119,9 @@ int cmd_serials(const struct cli *g, int argc, char **argv)
 			e.msg);
 		goto out;
 	}
-	printf("imported %zu serials (%zu already present) as batch %s; "
+	printf("imported %zu serial%s (%zu already present) as batch %s; "
 	       "ledger entry %lld\n",
-	       added, present, batch, (long long)en.seq);
+	       added, added == 1 ? "" : "s", present, batch, (long long)en.seq);
 	rc = CLI_OK;
 out:
 	ledger_entry_clear(&en);
@@ -975,7 +1145,7 @@ int cmd_revoke(const struct cli *g, int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	static const char usage[] =
-	    "usage: thingca revoke CERT_ID [--reason R] [--reissue] "
+	    "usage: thingca [-c FILE] revoke CERT_ID [--reason R] [--reissue] "
 	    "[--ledger DB]\n"
 	    "--reissue: the serial may be issued once more, with a new key "
 	    "(a reworked board);\nwithout it the serial stays blocked "
@@ -992,7 +1162,12 @@ int cmd_revoke(const struct cli *g, int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_REASON:
-			reason = optarg;
+			/* RFC 5280 5.3.1 names, stored canonically. */
+			if (revocation_reason(optarg, &reason, &e) < 0) {
+				fprintf(stderr, "thingca: --reason: %s\n",
+					e.msg);
+				return CLI_USAGE;
+			}
 			break;
 		case OPT_REISSUE:
 			reissue = 1;

@@ -30,12 +30,26 @@
 #       opens N connections (each sends PREFIX), prints "opened K" once all
 #       are attempted (K connected), then one line "closed I SECONDS" as the
 #       server closes each, "open I" for those still open at MAXWAIT.
+#   rawhttp.pl slowread PORT CHUNK GAP MAXWAIT REQUEST
+#       a slow reader: connects with a small receive buffer and MSS (so
+#       that the server's send buffer stays small and its writes wait on
+#       the reader even over loopback), sends REQUEST (escapes expanded),
+#       then reads CHUNK bytes every GAP seconds. Prints "closed SECONDS
+#       BYTES" when the server ends the connection, "open SECONDS BYTES" at
+#       MAXWAIT (exit 3).
+#   rawhttp.pl serve PORTFILE MAXWAIT DIR
+#       a fake server on 127.0.0.1 (free port written to PORTFILE) for
+#       clients that must not trust their server: answers each request
+#       "METHOD /a/b" with the file DIR/METHOD_a_b (first line the status,
+#       the rest the body; 404 when there is none), one request per
+#       connection, until MAXWAIT seconds have passed.
 use strict;
 use warnings;
 use IO::Socket::INET;
 use IO::Select;
 use Time::HiRes qw(time sleep);
-use Socket qw(IPPROTO_TCP TCP_NODELAY);
+use Socket qw(IPPROTO_TCP TCP_NODELAY TCP_MAXSEG PF_INET SOCK_STREAM SOL_SOCKET SO_RCVBUF
+	      pack_sockaddr_in inet_aton);
 
 $| = 1;
 $SIG{PIPE} = 'IGNORE';
@@ -117,6 +131,76 @@ if ($mode eq 'req') {
 	}
 	printf "open %.2f\n", time - $t0;
 	exit 3;
+} elsif ($mode eq 'slowread') {
+	my $chunk = shift // 1024;
+	my $gap = shift // 0.1;
+	my $max = shift // 10;
+	my $req = unescape(shift);
+	my $t0 = time;
+	socket(my $s, PF_INET, SOCK_STREAM, IPPROTO_TCP) or die "socket: $!\n";
+	setsockopt($s, SOL_SOCKET, SO_RCVBUF, 4096);
+	setsockopt($s, IPPROTO_TCP, TCP_MAXSEG, 536);
+	connect($s, pack_sockaddr_in($port, inet_aton('127.0.0.1')))
+	    or do { print "refused\n"; exit 5 };
+	syswrite($s, $req);
+	my $got = 0;
+	while (time - $t0 < $max) {
+		my $n = sysread($s, my $buf, $chunk);
+		if (!$n) {
+			printf "closed %.2f %d\n", time - $t0, $got;
+			exit 0;
+		}
+		$got += $n;
+		sleep $gap;
+	}
+	printf "open %.2f %d\n", time - $t0, $got;
+	exit 3;
+} elsif ($mode eq 'serve') {
+	my $portfile = $port;
+	my $max = shift // 30;
+	my $dir = shift // die "DIR\n";
+	my $l = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+				      Listen => 16, ReuseAddr => 1, Proto => 'tcp')
+	    or die "listen: $!\n";
+	open(my $pf, '>', "$portfile.tmp") or die "$portfile: $!\n";
+	print $pf $l->sockport, "\n";
+	close $pf;
+	rename("$portfile.tmp", $portfile);
+	my $t0 = time;
+	my $sel = IO::Select->new($l);
+	while (time - $t0 < $max) {
+		next unless $sel->can_read(0.2);
+		my $c = $l->accept or next;
+		my $req = '';
+		my $cs = IO::Select->new($c);
+		while ($req !~ /\r\n\r\n/ && $cs->can_read(5)) {
+			last unless sysread($c, my $buf, 65536);
+			$req .= $buf;
+		}
+		my ($head, $body) = split /\r\n\r\n/, $req, 2;
+		$body //= '';
+		my ($len) = ($head // '') =~ /^Content-Length:\s*(\d+)/mi;
+		while (defined $len && length($body) < $len && $cs->can_read(5)) {
+			last unless sysread($c, my $buf, 65536);
+			$body .= $buf;
+		}
+		my ($m, $path) = ($head // '') =~ /^(\S+) (\S+)/;
+		$path //= '/';
+		$path =~ s/\?.*//;
+		(my $name = ($m // 'X') . $path) =~ s{/}{_}g;
+		my ($st, $out) = (404, '{"error":"not_found","message":"fake"}');
+		if ($name !~ /\.\./ && open(my $f, '<', "$dir/$name")) {
+			local $/;
+			my $all = <$f>;
+			close $f;
+			($st, $out) = split /\n/, $all, 2;
+			$out //= '';
+		}
+		syswrite($c, "HTTP/1.1 $st X\r\nContent-Length: " . length($out) .
+			 "\r\nConnection: close\r\n\r\n$out");
+		close $c;
+	}
+	exit 0;
 } elsif ($mode eq 'trickle') {
 	my $gap = shift // 1;
 	my $max = shift // 10;

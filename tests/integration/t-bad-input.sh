@@ -13,7 +13,7 @@ AD=$(tca_token ops admin)
 MAXB=65536
 tca_config "\"limits\": {\"max_body_bytes\": $MAXB}"
 tca_start || { fail "thingcad starts"; done_testing; }
-allow B-0001 B-0002 B-0003 B-0004 K-1 K-2 K-3 K-4 K-5 K-6 K-7 K-8 K-9 K-10 || { fail "serials allowlisted"; done_testing; }
+allow B-0001 B-0002 B-0003 B-0004 K-1 K-2 K-3 K-4 K-5 K-6 K-7 K-8 K-9 K-10 $(seq -f 'W-%g' 1 16) || { fail "serials allowlisted"; done_testing; }
 C=$T/cases
 mkdir -p "$C"
 
@@ -178,6 +178,25 @@ keycase "P-256 with explicit curve parameters" -algorithm EC -pkeyopt ec_paramge
 if openssl genpkey -genparam -algorithm DSA -pkeyopt dsa_paramgen_bits:1024 -out "$C/dsa.param" 2>/dev/null; then
 	keycase DSA-1024 -paramfile "$C/dsa.param"
 else pass "DSA key # SKIP openssl cannot make DSA parameters"; fi
+
+# Keys encoded as no key generator writes them (400: junk or 10 KB of
+# rsaEncryption parameters, bytes after the RSAPublicKey, long-form or
+# padded INTEGERs, non-minimal lengths) and RSA keys no generator makes
+# (422, CA/B Forum BR 6.1.6: e = 1, 3, 65535, even, over 2^256-1; a prime,
+# square or small-factor modulus), each self-signed validly: fixtures of
+# tests/data/csr (README). Re-encodings of one key (compressed point, RSA
+# without parameters) count as that key: t-canonical-key.sh.
+wn=0
+for f in enc-rsa-junkparams enc-rsa-bigparams enc-rsa-trailing enc-rsa-longint \
+	enc-rsa-padded enc-rsa-longseq enc-p256-longlen; do
+	wn=$((wn + 1))
+	csrcase "key encoding $f" 400 malformed_csr "$SRC/tests/data/csr/$f.csr" "W-$wn"
+done
+for f in weak-rsa-e1 weak-rsa-e3 weak-rsa-e65535 weak-rsa-even weak-rsa-ebig \
+	weak-rsa-prime weak-rsa-square weak-rsa-factor3 weak-rsa-factor751; do
+	wn=$((wn + 1))
+	csrcase "RSA key $f" 422 key_type_not_allowed "$SRC/tests/data/csr/$f.csr" "W-$wn"
+done
 
 # Order of the rules: a bad serial is reported before a bad CSR.
 csrcase "bad serial and bad CSR: serial first" 400 serial_invalid "$C/garbage.csr" "B 0001"
@@ -348,7 +367,9 @@ raw "request target not starting with /" 404 not_found
 # --- GET /v1/ledger query strings (auditor) ---------------------------------------
 for q in limit=0 limit=5000 limit=1001 limit=-1 limit=abc limit=1e3 limit= 'limit=10%00' \
 	after=-5 after=x since=garbage since=2026-13-45T00:00:00Z 'since=2026-01-01' \
-	until=yesterday event=deleted event= unknown=1 'serial=B-0001&bogus=' 'limit=10&sort=desc'; do
+	until=yesterday event=deleted event= unknown=1 'serial=B-0001&bogus=' 'limit=10&sort=desc' \
+	since=0999-01-01T00:00:00Z until=0999-01-01T00:00:00Z since=1969-12-31T23:59:59Z \
+	'since=1970-01-01T00:30:00%2B01:00'; do
 	get "GET /v1/ledger?$q" 400 malformed_request "/v1/ledger?$q"
 done
 get "GET /v1/ledger without a token" 401 unauthorized /v1/ledger ""
@@ -384,11 +405,18 @@ post "POST /v1/serials with an empty batch" 400 malformed_request "$C/b" /v1/ser
 printf '{"serials":["ok-6"],"batch":"%s"}' "$(head -c 200 /dev/zero | tr '\0' b)" > "$C/b"
 post "POST /v1/serials with a 200-byte batch" 400 malformed_request "$C/b" /v1/serials "$AD"
 ZID=$(printf '0%.0s' $(seq 1 64))
-printf '{"reason":"x","reissue":"yes"}' > "$C/b"
+printf '{"reason":"superseded","reissue":"yes"}' > "$C/b"
 post "revoke with reissue as a string" 400 malformed_request "$C/b" "/v1/certificates/$ZID/revoke" "$AD"
 printf '{"reason":"%s"}' "$(head -c 300 /dev/zero | tr '\0' r)" > "$C/b"
 post "revoke with a 300-byte reason" 400 malformed_request "$C/b" "/v1/certificates/$ZID/revoke" "$AD"
-printf '{"reason":"x"}' > "$C/b"
+# RFC 5280 5.3.1 names only: a typo would drop the CRL's reasonCode.
+for r in keyCompromize stolen certificateHold removeFromCRL "key compromise" ""; do
+	printf '{"reason":"%s"}' "$r" > "$C/b"
+	post "revoke with reason '$r'" 400 malformed_request "$C/b" "/v1/certificates/$ZID/revoke" "$AD"
+done
+printf '{"reason":"keyCompromise\\u0000"}' > "$C/b"
+post "revoke with a NUL in the reason" 400 malformed_request "$C/b" "/v1/certificates/$ZID/revoke" "$AD"
+printf '{"reason":"keyCompromise"}' > "$C/b"
 post "revoke an unknown certificate" 404 not_found "$C/b" "/v1/certificates/$ZID/revoke" "$AD"
 
 is "$(ledger_state)" "$ORIG" "the whole catalogue left the ledger as it was (rows|seq|hash)"

@@ -54,12 +54,16 @@ cat > "$T/thingca.json" <<JSON
     {"name": "line1-station2", "role": "station", "ca": "$T/stca.pem", "cn": "line1-station2"}]
 }
 JSON
-tca_start || { fail "thingcad starts"; done_testing; }
+# est_start: tca_start, then S and E for the HTTPS listener.
+est_start() {
+	tca_start || return 1
+	P1=$(sed -n 's/.*serving on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/daemon.log" | sed -n 2p)
+	S="https://127.0.0.1:$P1"
+	E="$S/.well-known/est"
+}
+est_start || { fail "thingcad starts"; done_testing; }
 pass "thingcad starts with an HTTPS listener"
-P1=$(sed -n 's/.*serving on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/daemon.log" | sed -n 2p)
-S="https://127.0.0.1:$P1"
-E="$S/.well-known/est"
-tca_import SN-0001 SN-0002 SN-0003 SN-0004 SN-0005 SN-0006
+tca_import SN-0001 SN-0002 SN-0003 SN-0004 SN-0005 SN-0006 SN-0007
 
 # hs URL [CURL ARGS]: HTTPS request, prints the status; body in $T/body.
 hs() {
@@ -196,36 +200,68 @@ is "$(enroll simplereenroll "$T/dev1z.b64" --cert "$T/st2.pem" --key "$T/st2.key
 is "$(enroll simplereenroll "$T/dev2.b64" --cert "$T/dev1n.pem" --key "$T/dev1n.key")" 403 "a CSR naming another device is 403"
 is "$(enroll simplereenroll "$T/dev1z.b64" -u "line1-station1:$ST")" 401 "a station token does not re-enrol"
 
-# --- interrupted re-key: revoked as superseded, no successor yet ---
+# --- an admin's "superseded" is a revocation like any other ---
 pki_csr dev5 "C=JP, serialNumber=SN-0005, CN=dev5"
 est_b64 "$T/dev5.csr" > "$T/dev5.b64"
 enroll simpleenroll "$T/dev5.b64" -u "line1-station1:$ST" > /dev/null
 p7_cert "$T/body" > "$T/dev5.pem"
 id5=$(id_of "$T/dev5.pem")
-# What a re-key leaves when issuing fails after the revocation:
-curl -s -o /dev/null --max-time 30 -H "Authorization: Bearer $AD" -H 'Content-Type: application/json' \
-	--data '{"reason": "superseded", "reissue": true}' "$URL/v1/certificates/$id5/revoke"
+is "$(curl -s -o /dev/null -w '%{http_code}' --max-time 30 -H "Authorization: Bearer $AD" -H 'Content-Type: application/json' \
+	--data '{"reason": "superseded", "reissue": true}' "$URL/v1/certificates/$id5/revoke")" 200 "an admin revokes a certificate as superseded"
 pki_csr dev5n "C=JP, serialNumber=SN-0005, CN=dev5"
-PKI --est --url "$S" --cacert "$T/ca.pem" --in "$T/dev5n.csr" --cert "$T/dev5.pem" --key "$T/dev5.key" \
-	--outform pem > "$T/dev5n.pem"
+est_b64 "$T/dev5n.csr" > "$T/dev5n.b64"
+n_before=$(tca_sql "SELECT count(*) FROM ledger")
+is "$(enroll simplereenroll "$T/dev5n.b64" --cert "$T/dev5.pem" --key "$T/dev5.key")" 401 \
+	"the certificate an admin revoked (as superseded) cannot re-enrol"
+like "$(body)" "^unauthorized: the client certificate .* was revoked" "and says it was revoked"
+is "$(tca_sql "SELECT count(*) FROM ledger")" "$n_before" "nothing recorded"
+
+# --- interrupted re-key: the device's own revocation, no successor yet ---
+# What a re-key leaves when issuing fails after its revocation (signer or
+# ledger unavailable): a real re-key of SN-0007, then its last entry (the
+# new certificate, never delivered) cut off the stopped daemon's ledger.
+# A prefix of a valid chain: it verifies.
+pki_csr dev7 "C=JP, serialNumber=SN-0007, CN=dev7"
+est_b64 "$T/dev7.csr" > "$T/dev7.b64"
+enroll simpleenroll "$T/dev7.b64" -u "line1-station1:$ST" > /dev/null
+p7_cert "$T/body" > "$T/dev7.pem"
+pki_csr dev7n "C=JP, serialNumber=SN-0007, CN=dev7"
+est_b64 "$T/dev7n.csr" > "$T/dev7n.b64"
+is "$(enroll simplereenroll "$T/dev7n.b64" --cert "$T/dev7.pem" --key "$T/dev7.key")" 200 "SN-0007 re-keys"
+tca_stop
+tca_sql "SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name='ledger'" > "$T/trig.names"
+{
+	echo "BEGIN;"
+	sed 's/^/DROP TRIGGER /; s/$/;/' "$T/trig.names"
+	echo "DELETE FROM ledger WHERE seq = (SELECT max(seq) FROM ledger) AND serial = 'SN-0007' AND event = 'issued';"
+	tca_sql "SELECT sql || ';' FROM sqlite_master WHERE type='trigger' AND tbl_name='ledger'"
+	echo "COMMIT;"
+} > "$T/cut.sql"
+sqlite3 "$T/ledger.db" < "$T/cut.sql"
+is "$(tca_sql "SELECT event || '|' || client || '|' || reason FROM ledger WHERE seq = (SELECT max(seq) FROM ledger)")" \
+	"revoked|device:SN-0007|superseded" "the ledger ends with the device's own revocation"
+"$BIN/thingca" -c "$T/thingca.json" ledger verify > /dev/null 2>&1
+is "$?" 0 "... and verifies"
+est_start || { fail "thingcad restarts"; done_testing; }
+PKI --est --url "$S" --cacert "$T/ca.pem" --in "$T/dev7n.csr" --cert "$T/dev7.pem" --key "$T/dev7.key" \
+	--outform pem > "$T/dev7n.pem"
 is "$?" 0 "a re-key interrupted after the revocation completes on retry"
-is "$(tca_sql "SELECT count(*) FROM ledger WHERE serial='SN-0005' AND event='revoked'")" 1 "without a second revocation"
+is "$(openssl verify -CAfile "$T/ca.pem" "$T/dev7n.pem" 2>&1)" "$T/dev7n.pem: OK" "with a certificate that verifies"
+is "$(tca_sql "SELECT count(*) FROM ledger WHERE serial='SN-0007' AND event='revoked'")" 1 "without a second revocation"
 # Revoked for another reason: no re-enrolment.
-id5n=$(id_of "$T/dev5n.pem")
+id7n=$(id_of "$T/dev7n.pem")
 curl -s -o /dev/null --max-time 30 -H "Authorization: Bearer $AD" -H 'Content-Type: application/json' \
-	--data '{"reason": "keyCompromise", "reissue": true}' "$URL/v1/certificates/$id5n/revoke"
-pki_csr dev5z "C=JP, serialNumber=SN-0005, CN=dev5"
-est_b64 "$T/dev5z.csr" > "$T/dev5z.b64"
-is "$(enroll simplereenroll "$T/dev5z.b64" --cert "$T/dev5n.pem" --key "$T/dev5n.key")" 401 "a certificate revoked as keyCompromise cannot re-enrol"
-is "$(enroll simplereenroll "$T/dev5z.b64" --cert "$T/dev5.pem" --key "$T/dev5.key")" 401 "nor can its superseded predecessor"
+	--data '{"reason": "keyCompromise", "reissue": true}' "$URL/v1/certificates/$id7n/revoke"
+pki_csr dev7z "C=JP, serialNumber=SN-0007, CN=dev7"
+est_b64 "$T/dev7z.csr" > "$T/dev7z.b64"
+is "$(enroll simplereenroll "$T/dev7z.b64" --cert "$T/dev7n.pem" --key "$T/dev7n.key")" 401 "a certificate revoked as keyCompromise cannot re-enrol"
+is "$(enroll simplereenroll "$T/dev7z.b64" --cert "$T/dev7.pem" --key "$T/dev7.key")" 401 "nor can its superseded predecessor"
 
 # --- est.serial_from CN ---
 tca_stop
 is "$STOP_RC" 0 "thingcad stops cleanly"
 sed -i 's/^  "ledger":/  "est": {"serial_from": "CN"},\n  "ledger":/' "$T/thingca.json"
-tca_start || { fail "thingcad restarts with est.serial_from CN"; done_testing; }
-P1=$(sed -n 's/.*serving on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/daemon.log" | sed -n 2p)
-E="https://127.0.0.1:$P1/.well-known/est"
+est_start || { fail "thingcad restarts with est.serial_from CN"; done_testing; }
 pki_csr dev6 "C=JP, O=Line, CN=SN-0006"
 est_b64 "$T/dev6.csr" > "$T/dev6.b64"
 is "$(enroll simpleenroll "$T/dev6.b64" -u "line1-station1:$ST")" 200 "with est.serial_from CN the CN carries the serial"

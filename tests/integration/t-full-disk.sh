@@ -7,31 +7,13 @@
 . "$THINGCA_SRC/tests/integration/lib.sh"
 . "$THINGCA_SRC/tests/integration/hostile.sh"
 
-[ "$(id -u)" = 0 ] || skip_all "needs root and mount"
-SMALL=$T/small
-mkdir -p "$SMALL"
-mount -t tmpfs -o size=1m,mode=0700 tmpfs "$SMALL" 2>/dev/null || skip_all "needs root and mount (tmpfs mount failed)"
-MOUNTED=1
-
-_fd_cleanup() {
-	[ -n "$PID" ] && tca_stop KILL
-	if [ -n "${MOUNTED:-}" ]; then
-		umount "$SMALL" 2>/dev/null || umount -l "$SMALL" 2>/dev/null
-	fi
-	_cleanup
-}
-trap _fd_cleanup EXIT
+small_tmpfs 1m
 
 tca_ca ec:P-256
 ST=$(tca_token station1 station)
 AU=$(tca_token audit auditor)
 AD=$(tca_token ops admin)
-tca_config
-DB=$SMALL/ledger.db
-sed -i "s|\"$T/ledger.db\"|\"$DB\"|" "$T/thingca.json"
-grep -q "$DB" "$T/thingca.json" || { fail "config names the ledger on the tmpfs"; done_testing; }
-tca_start || { fail "thingcad starts with its ledger on a 1 MB tmpfs"; done_testing; }
-pass "thingcad starts with its ledger on a 1 MB tmpfs"
+small_start
 
 M=60
 i=1; SER=
@@ -110,6 +92,5 @@ is "$rc" 0 "thingca ledger verify passes"
 
 tca_stop
 is "$STOP_RC" 0 "thingcad stops cleanly"
-umount "$SMALL" && MOUNTED=
-is "$MOUNTED" "" "tmpfs unmounted"
+small_umount
 done_testing

@@ -39,6 +39,28 @@ like "$m" "thingca_ledger_entries 2" "ledger size: the import and the one issuan
 like "$m" "thingca_serials_unissued 3" "allowlisted serials not yet issued"
 like "$m" "thingca_ca_days_to_expiry 36(49|50)" "CA days to expiry"
 like "$m" "thingca_ready 1" "ready gauge"
+
+# /metrics is unauthenticated: its expensive gauges (a count over the
+# allowlist, the ledger probe, the CA self-test) are computed at most once
+# per 30 s, in the background, never per scrape. Scrapes right after, with
+# a new certificate in between, show the same computation.
+gauge() { printf '%s\n' "$1" | sed -n "s/^$2 //p"; }
+c1=$(gauge "$m" thingca_gauges_computations_total)
+t1=$(gauge "$m" thingca_gauges_computed_timestamp_seconds)
+is "$c1" 1 "the first scrape waited for the first computation of the gauges"
+like "$t1" "^[0-9]{10}$" "... and says when it was made"
+tca_csr m3 ec:P-256
+is "$(tca_post /v1/certificates "$ST" "$(tca_json M-3 "$T/m3.csr")")" 201 "another certificate"
+same=0
+for i in 1 2 3 4 5 6 7 8; do
+	tca_get /metrics >/dev/null
+	m2=$(cat "$T/body")
+	[ "$(gauge "$m2" thingca_gauges_computations_total)/$(gauge "$m2" thingca_gauges_computed_timestamp_seconds)" = "$c1/$t1" ] &&
+		same=$((same + 1))
+done
+is "$same" 8 "8 more scrapes ran no computation (same count and timestamp)"
+is "$(gauge "$m2" thingca_ledger_entries)" 2 "... and show the cached ledger count, not a fresh one"
+is "$(gauge "$m2" thingca_issued_total)" 2 "counters stay live"
 tca_stop
 is "$STOP_RC" 0 "daemon stops"
 

@@ -117,6 +117,29 @@ if [ $((t1 - t0)) -lt 1500 ]; then pass "... promptly ($((t1 - t0)) ms)"
 else fail "... promptly" "< 1500 ms" "$((t1 - t0)) ms"; fi
 is "$(tca_sql "SELECT count(*) FROM ledger WHERE event='issued'")" 5 "ledger holds the 5 issuances"
 
+# --- (d) a slow reader of a large answer -------------------------------------
+# MHD's idle timeout only needs a write now and then: a reader taking ~80
+# KB/s from a small receive window keeps one going, and held the connection
+# and its thread for as long as the answer lasted. The answer now gets
+# connection_timeout_s like the headers and the body. A ledger page of 1000
+# entries (~600 KB, longer than the kernel buffers hold) is the answer.
+B=$(printf 'b%.0s' $(seq 1 120))
+: > "$T/fill.cfg"
+for i in $(seq 1 1000); do
+	[ "$i" -gt 1 ] && echo next >> "$T/fill.cfg"
+	printf 'url = "%s/v1/serials"\nrequest = "POST"\nheader = "Authorization: Bearer %s"\nheader = "Content-Type: application/json"\ndata = "{\\"batch\\": \\"%s%04d\\", \\"serials\\": [\\"L-%d\\"]}"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n' \
+		"$URL" "$AD" "$B" "$i" "$i" >> "$T/fill.cfg"
+done
+is "$(curl -s --max-time 120 -K "$T/fill.cfg" | sort | uniq -c | tr -s ' ' | sed 's/^ //')" "1000 200" "1000 imports make 1000 ledger entries"
+is "$(tca_get "/v1/ledger?limit=1000" "$AD")" 200 "a page of 1000 entries"
+full=$(wc -c < "$T/body" | tr -d ' ')
+out=$($RAW slowread "$PORT" 4096 0.05 40 "GET /v1/ledger?limit=1000 HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nAuthorization: Bearer $AD\\r\\n\\r\\n")
+like "$out" "^closed" "a slow reader of a $full-byte answer is cut off"
+got=$(echo "$out" | cut -d' ' -f3)
+if [ "${got:-0}" -lt "$full" ]; then pass "... before it has read the answer ($got of $full bytes, cut at $(echo "$out" | cut -d' ' -f2)s)"
+else fail "... before it has read the answer" "< $full bytes" "$got bytes"; fi
+is "$(tca_get /healthz)" 200 "the daemon serves on"
+
 tca_stop
 is "$STOP_RC" 0 "thingcad stops cleanly (SIGTERM, status 0)"
 done_testing

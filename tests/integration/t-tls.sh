@@ -146,8 +146,7 @@ bad_config() { # JSON_CLIENT_ENTRY WANT NAME
 JSON
 	"$BIN/thingcad" -c "$T/bad.json" > "$T/bad.log" 2>&1 &
 	_bp=$!
-	_i=0
-	while kill -0 $_bp 2>/dev/null && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
+	wait_until 100 _proc_gone "$_bp"
 	kill -KILL $_bp 2>/dev/null
 	wait $_bp 2>/dev/null
 	like "$(cat "$T/bad.log")" "$2" "$3"
@@ -156,6 +155,23 @@ bad_config '"clients": [{"name": "s", "role": "station", "ca": "'"$T"'/stca.pem"
 	"clients\[0\]\.cn: required with ca" "ca without cn stops start-up"
 bad_config '"clients": [{"name": "s", "role": "station", "ca": "'"$T"'/none.pem", "cn": "s"}]' \
 	"clients\[0\]\.ca: .*none\.pem" "an unreadable station CA stops start-up naming the key"
+# A client CA that is the issuing CA (or in ca.chain): every device
+# certificate chains to it, so a device certificate with the client's CN
+# (a station picks the serial) would authenticate as that client.
+bad_config '"clients": [{"name": "ops", "role": "admin", "ca": "'"$T"'/ca.pem", "cn": "A-1"}]' \
+	"clients\[0\]\.ca: .*/ca\.pem holds the issuing CA's key \(ca\.certificate\)" "the issuing CA as a client CA stops start-up naming the key"
+openssl req -x509 -new -key "$T/ca.key" -subj "/CN=thingca test CA" -days 30 \
+	-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign -out "$T/ca-again.pem" 2>/dev/null
+cat "$T/stca.pem" "$T/ca-again.pem" > "$T/mixed-ca.pem"
+bad_config '"clients": [{"name": "ops", "role": "admin", "ca": "'"$T"'/mixed-ca.pem", "cn": "A-1"}]' \
+	"clients\[0\]\.ca: .*mixed-ca\.pem holds the issuing CA's key" "... also re-issued, second in a file"
+cat > "$T/bad.json" <<JSON
+{"listen": ["127.0.0.1:0"], "ledger": "$T/ledger.db",
+ "ca": {"certificate": "$T/ca.pem", "chain": "$T/stca.pem", "key": "$T/ca.key"},
+ "clients": [{"name": "ops", "role": "admin", "ca": "$T/stca.pem", "cn": "A-1"}]}
+JSON
+timeout 20 "$BIN/thingcad" -c "$T/bad.json" > "$T/bad.log" 2>&1
+like "$(cat "$T/bad.log")" "clients\[0\]\.ca: .*stca\.pem holds the issuing CA's key \(a certificate of ca\.chain\)" "a ca.chain certificate as a client CA stops start-up"
 bad_config '"clients": [{"name": "s", "role": "station", "certificate_sha256": "ABC"}]' \
 	"clients\[0\]\.certificate_sha256: expected 64 lowercase hex" "a bad certificate_sha256 stops start-up"
 bad_config '"clients": [{"name": "s", "role": "station", "cert": "x"}]' \

@@ -21,6 +21,9 @@
 
 static char dir[256];
 
+static const char ZEROS[] =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
 static char *path_in(const char *name)
 {
 	static char buf[8][512];
@@ -229,6 +232,44 @@ static void test_canonical(void)
 		is_str(got, c, "canonical: equals what jq -cS prints");
 	}
 	free(c);
+
+	/* node and ca_certificate_id: absent while NULL (the string above is
+	 * the encoding of every entry written before migration 003), in
+	 * sorted place when set, and then part of the hash */
+	{
+		char h0[65], h1[65], h2[65];
+		const char *want2;
+
+		ledger_entry_hash(&en, ZEROS, h0, NULL);
+		en.node = "node-1";
+		rc = ledger_canonical(&en, &c);
+		want2 = "{\"certificate_der\":\"MIIB\",\"certificate_id\":"
+			"\"ab\",\"certificate_serial\":null,\"client\":"
+			"\"ops\",\"event\":\"revoked\",\"node\":\"node-1\","
+			"\"not_after\":null,";
+		ok(rc == 0 && strncmp(c, want2, strlen(want2)) == 0,
+		   "canonical: node between event and not_after (got %s)", c);
+		free(c);
+		ledger_entry_hash(&en, ZEROS, h1, NULL);
+		en.ca_certificate_id = "cd";
+		rc = ledger_canonical(&en, &c);
+		want2 = "{\"ca_certificate_id\":\"cd\",\"certificate_der\":"
+			"\"MIIB\",";
+		ok(rc == 0 && strncmp(c, want2, strlen(want2)) == 0,
+		   "canonical: ca_certificate_id first (got %s)", c);
+		free(c);
+		ledger_entry_hash(&en, ZEROS, h2, NULL);
+		ok(strcmp(h0, h1) != 0 && strcmp(h1, h2) != 0 &&
+		       strcmp(h0, h2) != 0,
+		   "canonical: node and ca_certificate_id change the hash");
+		en.node = NULL;
+		en.ca_certificate_id = NULL;
+		rc = ledger_canonical(&en, &c);
+		is_str(c, want,
+		       "canonical: NULL node and CA id encode as "
+		       "before migration 003, byte for byte");
+		free(c);
+	}
 	en.der = NULL;
 	en.reissue = -1;
 	en.event = LEDGER_SERIALS_IMPORTED;
@@ -262,14 +303,16 @@ static void test_recipe(const char *db, int64_t seq, const char *want)
 	    "row=$(sqlite3 -readonly -json \"$DB\" \"SELECT seq, time, "
 	    "event, client, serial, thing_name, certificate_id, "
 	    "certificate_serial, spki_sha256, not_before, not_after, "
-	    "reason, reissue, hex(der) AS der_hex, prev_hash, hash FROM "
-	    "ledger WHERE seq = $N\"); "
+	    "reason, reissue, hex(der) AS der_hex, prev_hash, hash, node, "
+	    "ca_certificate_id FROM ledger WHERE seq = $N\"); "
 	    "der=$(printf '%%s' \"$row\" | jq -r '.[0].der_hex' | "
 	    "xxd -r -p | base64 -w0); "
 	    "canon=$(printf '%%s' \"$row\" | jq -cS --arg der \"$der\" "
 	    "'.[0] | .reissue |= (if . == null then null else . == 1 end) "
 	    "| .certificate_der = (if $der == \"\" then null else $der end) "
-	    "| del(.der_hex, .prev_hash, .hash)'); "
+	    "| del(.der_hex, .prev_hash, .hash) "
+	    "| del(.node | select(. == null)) "
+	    "| del(.ca_certificate_id | select(. == null))'); "
 	    "prev=$(printf '%%s' \"$row\" | jq -r '.[0].prev_hash'); "
 	    "{ printf '%%s' \"$prev\" | xxd -r -p; printf '%%s' \"$canon\"; "
 	    "} | sha256sum | cut -d' ' -f1",
@@ -315,7 +358,7 @@ int main(void)
 	struct stat sb;
 	char *serials[4], long_serial[80], idA[65], idB[65], idB2[65], hash[65],
 	    head_hash[65], sql[512];
-	char db[512];
+	char db[512], host[256];
 	size_t added = 0, present = 0;
 	int64_t seq = 0, n = 0, bad = 0, head_seq, b0, j0;
 	int rc, i, wins, dup, pages;
@@ -360,6 +403,9 @@ int main(void)
 	is_int(en.seq, 1, "import entry is seq 1");
 	is_int(en.event, LEDGER_SERIALS_IMPORTED, "import entry event");
 	is_str(en.client, "cli:test", "import entry client");
+	gethostname(host, sizeof(host));
+	host[sizeof(host) - 1] = '\0';
+	is_str(en.node, host, "import entry node: the host name by default");
 	ok(en.serial == NULL && en.certificate_id == NULL,
 	   "import entry has no serial or certificate");
 	sha256_hex("A\nB\nC\n", 6, hash);
@@ -394,8 +440,15 @@ int main(void)
 	       "check: imported -> ok");
 
 	/* issue, already issued */
+	is_int(ledger_set_node(l, "node-7", &e), 0, "set_node");
 	rc = issue(l, "A", "keyA", 1, 1, idA, NULL, &e);
 	is_int(rc, 0, "record_issue A");
+	rc = ledger_get_certificate(l, idA, &en, NULL, &e);
+	ok(rc == 0 && en.node && strcmp(en.node, "node-7") == 0 &&
+	       en.ca_certificate_id == NULL,
+	   "issued entry carries the node set (got %s)",
+	   en.node ? en.node : "NULL");
+	ledger_entry_clear(&en);
 	mk_issue(&en, "A", "keyA", 1);
 	ledger_entry_clear(&en);
 	mk_issue(&en, "A", "keyA2", 2);
@@ -435,6 +488,7 @@ int main(void)
 	is_str(en.certificate_id, idA, "... copies certificate_id");
 	is_str(en.spki_sha256, hash, "... copies spki");
 	is_str(en.reason, "unspecified", "... default reason");
+	is_str(en.node, "node-7", "... carries the node");
 	ok(en.der == NULL && en.not_after == NULL && en.reissue == 0,
 	   "... no DER, no validity, reissue false");
 	ledger_entry_clear(&en);
@@ -668,8 +722,8 @@ int main(void)
 	    "DELETE FROM ledger WHERE seq IN (5, 6); "
 	    "INSERT INTO ledger SELECT 11 - seq, time, event, client, serial, "
 	    "thing_name, certificate_id, certificate_serial, spki_sha256, "
-	    "not_before, not_after, reason, reissue, der, prev_hash, hash "
-	    "FROM s");
+	    "not_before, not_after, reason, reissue, der, prev_hash, hash, "
+	    "node, ca_certificate_id FROM s");
 	expect_verify(path_in("t3.db"), 0, NULL, 5,
 		      "entry 5: prev_hash does not match entry 4's hash "
 		      "(reordered or replaced?)",
@@ -724,6 +778,22 @@ int main(void)
 	is_int(rc, 0, "triggers kept the original untouched");
 	rc = ledger_verify(l, head_seq, head_hash, &n, &bad, &e);
 	is_int(rc, 0, "original still verifies");
+
+	/* an issued entry keeps the issuing CA's certificate ID it was given */
+	mk_issue(&en, "CAID-1", "key-caid", 1);
+	sha256_hex("issuing CA DER", 14, hash);
+	en.ca_certificate_id = strdup(hash);
+	rc = ledger_record_issue(l, &en, 0, 1, NULL, &e);
+	is_int(rc, 0, "issue with ca_certificate_id");
+	snprintf(idA, sizeof(idA), "%s", en.certificate_id);
+	ledger_entry_clear(&en);
+	rc = ledger_get_certificate(l, idA, &en, NULL, &e);
+	ok(rc == 0 && en.ca_certificate_id &&
+	       strcmp(en.ca_certificate_id, hash) == 0,
+	   "... stored and read back");
+	ledger_entry_clear(&en);
+	rc = ledger_verify(l, 0, NULL, &n, &bad, &e);
+	is_int(rc, 0, "... and the chain verifies with it");
 	ledger_close(l);
 
 	snprintf(sql, sizeof(sql), "rm -rf '%s'", dir);

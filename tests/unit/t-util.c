@@ -302,6 +302,78 @@ static void test_json_quote(void)
 	}
 }
 
+/* Ledger filter times: from 1970 on only (year 999 would compare after
+ * 2026 in the stored text form). */
+static void test_time_filter(void)
+{
+	struct errd e = {0};
+	char norm[21];
+
+	is_int(
+	    time_parse_filter("2026-12-07T10:00:00+09:00", "since", norm, &e),
+	    0, "filter time with offset");
+	is_str(norm, "2026-12-07T01:00:00Z",
+	       "... normalised to the stored form");
+	is_int(time_parse_filter("1970-01-01T00:00:00Z", "since", norm, &e), 0,
+	       "1970-01-01T00:00:00Z is accepted");
+	is_int(time_parse_filter("0999-01-01T00:00:00Z", "until", norm, &e),
+	       -ERR_MALFORMED_REQUEST, "year 999 refused");
+	ok(strstr(e.msg, "until must be 1970-01-01T00:00:00Z or later") != NULL,
+	   "... naming the filter: %s", e.msg);
+	is_int(time_parse_filter("1969-12-31T23:59:59Z", "since", norm, &e),
+	       -ERR_MALFORMED_REQUEST, "1969 refused");
+	is_int(
+	    time_parse_filter("1970-01-01T00:30:00+01:00", "since", norm, &e),
+	    -ERR_MALFORMED_REQUEST, "1970 local time that is 1969 UTC refused");
+	is_int(time_parse_filter("yesterday", "since", norm, &e),
+	       -ERR_MALFORMED_REQUEST, "not RFC 3339 refused");
+}
+
+/* Revocation reasons: RFC 5280 5.3.1 names, any case, canonical out. */
+static void test_reasons(void)
+{
+	struct errd e = {0};
+	const char *c = NULL;
+
+	is_int(revocation_reason("KEYCOMPROMISE", &c, &e), 1,
+	       "keyCompromise in any case, code 1");
+	is_str(c, "keyCompromise", "... stored as the RFC spells it");
+	is_int(revocation_reason("superseded", &c, &e), 4, "superseded, 4");
+	is_int(revocation_reason("cessationofoperation", &c, &e), 5,
+	       "cessationOfOperation, 5");
+	is_str(c, "cessationOfOperation", "... canonical");
+	is_int(revocation_reason("aACompromise", &c, &e), 10,
+	       "aACompromise, 10");
+	is_int(revocation_reason("Unspecified", &c, &e), 0, "unspecified, 0");
+	is_int(revocation_reason("keyCompromize", &c, &e),
+	       -ERR_MALFORMED_REQUEST, "a typo is refused");
+	ok(strstr(e.msg, "RFC 5280 5.3.1") != NULL, "... citing RFC 5280: %s",
+	   e.msg);
+	is_int(revocation_reason("certificateHold", &c, &e),
+	       -ERR_MALFORMED_REQUEST, "certificateHold refused (final)");
+	is_int(revocation_reason("removeFromCRL", &c, &e),
+	       -ERR_MALFORMED_REQUEST, "removeFromCRL refused");
+	is_int(revocation_reason("", &c, &e), -ERR_MALFORMED_REQUEST,
+	       "empty refused");
+	is_int(crl_reason_code("certificatehold"), 6,
+	       "an old certificateHold entry keeps its code in the CRL");
+	is_int(crl_reason_code("stolen"), -1, "free text has no code");
+}
+
+/* Text from the network for a terminal: no control characters. */
+static void test_printable(void)
+{
+	char out[8];
+
+	is_str(str_printable("a\033[2Jb", out, sizeof(out)), "a?[2Jb",
+	       "ESC replaced");
+	is_str(str_printable("\a\r\n\x7f\xc2\x9b", out, sizeof(out)), "??????",
+	       "BEL CR LF DEL and UTF-8 C1 CSI replaced");
+	is_str(str_printable("0123456789", out, sizeof(out)), "0123456",
+	       "truncated to the buffer");
+	is_str(str_printable(NULL, out, sizeof(out)), "", "NULL is empty");
+}
+
 int main(void)
 {
 	uint64_t a, b;
@@ -311,6 +383,9 @@ int main(void)
 	test_time();
 	test_files();
 	test_json_quote();
+	test_time_filter();
+	test_reasons();
+	test_printable();
 
 	is_int(ct_equal("abcd", "abcd", 4), 1, "ct_equal equal");
 	is_int(ct_equal("abcd", "abce", 4), 0, "ct_equal differs at end");

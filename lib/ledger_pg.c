@@ -20,10 +20,10 @@
  *   transaction; the server ends that session, rolling the batch back and
  *   freeing the lock. A batch's own gaps between statements are
  *   microseconds.
- * - statement_timeout 10 s: no statement (a COMMIT waiting for a
- *   synchronous standby that is gone included) blocks a writer for ever.
- *   A COMMIT's wait cancelled so returns success with a WARNING: see
- *   pg_commit.
+ * - statement_timeout 10 s: no statement blocks a writer for ever. It
+ *   does not cover a COMMIT's wait for a synchronous standby that is
+ *   gone: the node bounds that itself (PG_COMMIT_WAIT_MS, then a cancel,
+ *   which PostgreSQL answers with success and a WARNING: see pg_commit).
  * - client_connection_check_interval 2 s and the server's tcp_keepalives_*:
  *   the server notices a killed node's socket during a long statement.
  * - synchronous_commit on: whatever the server's default, our commits are
@@ -44,7 +44,7 @@
  *   aborted transaction's COMMIT is also PGRES_COMMAND_OK, tagged
  *   "ROLLBACK".
  * - PostgreSQL answers a COMMIT whose wait for the synchronous standby was
- *   cancelled (statement_timeout, pg_cancel_backend, shutdown) with
+ *   cancelled (pg_cancel_backend, a shutdown) with
  *   success and the WARNING "canceling wait for synchronous replication":
  *   committed locally, maybe never on the standby a failover promotes.
  *   Notices arrive through PQsetNoticeReceiver, in the thread running the
@@ -53,6 +53,7 @@
 #ifdef THINGCA_LEDGER_PG
 #include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,7 +67,7 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
-#include "sql_pg_migrations.h"
+#include "sql_pg.h"
 
 #define N_PG_MIGRATIONS                                                        \
 	((int)(sizeof(sql_pg_migrations) / sizeof(sql_pg_migrations[0])))
@@ -84,6 +85,13 @@
  * back a node takes to notice. */
 #define PG_BACKOFF_MIN_MS 100
 #define PG_BACKOFF_MAX_MS 2000
+
+/* How long a COMMIT may wait for its answer (in practice: for the
+ * synchronous standby's acknowledgement) before the node cancels the wait,
+ * and how long after the cancel it waits for the server to say so. Under
+ * a station's HTTP timeout together; far above a healthy commit. */
+#define PG_COMMIT_WAIT_MS 5000
+#define PG_CANCEL_GRACE_MS 3000
 
 /* Rows fetched per query of a walk (verify, export, copy): bounds memory. */
 #define PG_WALK_PAGE 1000
@@ -493,6 +501,85 @@ static int pg_run(struct pg_conn *c, enum pg_stmt id, const char *const *vals,
 	return 0;
 }
 
+/* Asks the server to cancel what c's backend runs (the wait of a COMMIT
+ * for the synchronous standby), over a connection of its own to the very
+ * host c is connected to, bounded by connect_timeout: PQcancel() of
+ * PostgreSQL 15's libpq connects without a timeout, which would hang the
+ * writer on a host that vanished. Best effort. */
+static void pg_cancel_backend(struct pg_conn *c)
+{
+	const char *kw[] = {"dbname",	       "host",
+			    "port",	       "connect_timeout",
+			    "target_session_attrs", "passfile",
+			    NULL},
+		   *val[7];
+	char pid[16], sql[64];
+	PGconn *k;
+	int n;
+
+	snprintf(pid, sizeof(pid), "%d", PQbackendPID(c->conn));
+	val[0] = c->db->uri;
+	val[1] = PQhost(c->conn);
+	val[2] = PQport(c->conn);
+	val[3] = "2";
+	val[4] = "any";
+	val[5] = c->db->passfile;
+	n = c->db->passfile ? 6 : 5;
+	kw[n] = NULL;
+	val[n] = NULL;
+	k = PQconnectdbParams((const char *const *)kw, val, 1);
+	if (k && PQstatus(k) == CONNECTION_OK) {
+		snprintf(sql, sizeof(sql), "SELECT pg_cancel_backend(%s)", pid);
+		PQclear(PQexec(k, sql));
+	}
+	PQfinish(k);
+}
+
+/* Sends COMMIT and waits for its result, at most PG_COMMIT_WAIT_MS, then
+ * cancels the backend's wait and waits PG_CANCEL_GRACE_MS more. Trap:
+ * statement_timeout does not bound a COMMIT's wait for the synchronous
+ * standby (PostgreSQL disables the statement timer before it commits), so
+ * with the standby gone a plain PQexec("COMMIT") never returns. The last
+ * result, or NULL when none came (the caller drops the connection). */
+static PGresult *pg_commit_result(struct pg_conn *c)
+{
+	int64_t deadline = mono_ms() + PG_COMMIT_WAIT_MS;
+	PGresult *r, *last = NULL;
+	struct pollfd p;
+	int cancelled = 0, left, n;
+
+	if (!PQsendQuery(c->conn, "COMMIT"))
+		return NULL;
+	for (;;) {
+		while (!PQisBusy(c->conn)) {
+			r = PQgetResult(c->conn);
+			if (r == NULL)
+				return last;
+			PQclear(last);
+			last = r;
+		}
+		left = (int)(deadline - mono_ms());
+		if (left <= 0) {
+			if (cancelled)
+				break;
+			pg_cancel_backend(c);
+			cancelled = 1;
+			deadline = mono_ms() + PG_CANCEL_GRACE_MS;
+			continue;
+		}
+		p.fd = PQsocket(c->conn);
+		p.events = POLLIN;
+		p.revents = 0;
+		n = poll(&p, 1, left);
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n > 0 && !PQconsumeInput(c->conn))
+			break;
+	}
+	PQclear(last);
+	return NULL;
+}
+
 /* COMMIT, and whether it is known to be durable: 0 only when the server
  * answered PGRES_COMMAND_OK tagged COMMIT, no WARNING arrived meanwhile
  * (the cancelled synchronous-replication wait) and the connection is
@@ -506,7 +593,7 @@ static int pg_commit(struct pg_conn *c, struct errd *e)
 	int rc = 0;
 
 	c->warned = 0;
-	r = PQexec(c->conn, "COMMIT");
+	r = pg_commit_result(c);
 	if (c->warned) {
 		rc = err_set(e, ERR_LEDGER_UNAVAILABLE,
 			     "ledger at %s: the commit is not confirmed "
@@ -515,12 +602,14 @@ static int pg_commit(struct pg_conn *c, struct errd *e)
 		/* a session whose sync wait was cancelled by a shutdown is
 		 * being ended by the server */
 		pg_disconnect(c);
-	} else if (PQresultStatus(r) != PGRES_COMMAND_OK ||
+	} else if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK ||
 		   PQstatus(c->conn) != CONNECTION_OK) {
 		rc = err_set(e, ERR_LEDGER_UNAVAILABLE,
 			     "ledger at %s: the commit's outcome is unknown "
 			     "(%s)",
-			     c->db->where, pg_errmsg(c->conn, buf, sizeof(buf)));
+			     c->db->where,
+			     r ? pg_errmsg(c->conn, buf, sizeof(buf))
+			       : "no answer in time");
 		pg_disconnect(c);
 	} else if (strcmp(PQcmdStatus(r), "COMMIT") != 0) {
 		rc = err_set(e, ERR_LEDGER_UNAVAILABLE,
@@ -1534,6 +1623,46 @@ static int op_stats(struct ledger_store *s, struct ledger_stats *st,
 	return rc;
 }
 
+/* Every allowlisted serial in serial order (ledger copy), PG_WALK_PAGE a
+ * query, in one snapshot. */
+static int op_serials(struct ledger_store *s,
+		      int (*cb)(void *arg, const char *serial,
+				const char *batch, const char *imported_at),
+		      void *arg, struct errd *e)
+{
+	struct ledger_session *t = NULL;
+	char after[LEDGER_NAME_MAX] = "";
+	const char *v[1] = {after};
+	PGresult *r = NULL;
+	int rc, i, n;
+
+	rc = pool_get(s, &t, e);
+	if (rc == 0)
+		rc = pg_exec(&t->c,
+			     "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+			     "starting a read", e);
+	while (rc == 0) {
+		rc = pg_run(&t->c, PGS_SERIALS_WALK, v, NULL, 0, &r, e);
+		if (rc < 0)
+			break;
+		n = PQntuples(r);
+		for (i = 0; i < n && rc == 0; i++)
+			rc = cb(arg, PQgetvalue(r, i, 0),
+				PQgetisnull(r, i, 1) ? NULL : PQgetvalue(r, i, 1),
+				PQgetisnull(r, i, 2) ? NULL
+						     : PQgetvalue(r, i, 2));
+		if (n > 0)
+			snprintf(after, sizeof(after), "%s",
+				 PQgetvalue(r, n - 1, 0));
+		PQclear(r);
+		r = NULL;
+		if (n < PG_WALK_PAGE)
+			break;
+	}
+	pool_put(s, t);
+	return rc;
+}
+
 const struct ledger_ops ledger_pg_ops = {
     .name = "postgresql",
     .open = pg_open,
@@ -1560,6 +1689,7 @@ const struct ledger_ops ledger_pg_ops = {
     .walk = op_walk,
     .revocations = op_revocations,
     .stats = op_stats,
+    .serials = op_serials,
     .backup = NULL,
 };
 

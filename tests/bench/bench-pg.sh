@@ -131,10 +131,12 @@ for N in 1 2 3; do
 	done
 	c=$((CONNS / N))
 	x0=$(xacts)
+	pids=
 	for i in $(seq 1 $N); do
 		wrk_node "p$i" "$c" "$T/bodies.$N.p$i" &
+		pids="$pids $!"
 	done
-	wait
+	wait $pids
 	x1=$(xacts)
 	sum=0
 	for n in $names; do sum=$((sum + $(kv "$T/wrk.$n" issued))); done

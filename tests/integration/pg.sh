@@ -266,11 +266,12 @@ node_stop() {
 # node_post NAME TOKEN SERIAL CSRFILE [OUT]: POST /v1/certificates to node
 # NAME; prints the status; body in OUT (default $T/body).
 node_post() {
-	tca_json "$3" "$4" > "$T/req.$$.$3.json"
+	_rq=$(mktemp "$T/req.XXXXXX")
+	tca_json "$3" "$4" > "$_rq"
 	curl -s -o "${5:-$T/body}" -w '%{http_code}' --max-time 30 \
 		-H "Authorization: Bearer $2" -H 'Content-Type: application/json' \
-		--data-binary @"$T/req.$$.$3.json" "$(node_url "$1")/v1/certificates"
-	rm -f "$T/req.$$.$3.json"
+		--data-binary @"$_rq" "$(node_url "$1")/v1/certificates"
+	rm -f "$_rq"
 }
 
 # node_get NAME PATH [TOKEN]: GET; prints the status; body in $T/body.

@@ -46,7 +46,8 @@ LIB_OBJ   := $(patsubst lib/%.c,$(B)/lib/%.o,$(LIB_SRC))
 # The command line of thingca: daemon/thingca/*.c, linked only into thingca.
 CLI_SRC   := $(sort $(wildcard daemon/thingca/*.c))
 CLI_OBJ   := $(patsubst daemon/%.c,$(B)/daemon/%.o,$(CLI_SRC))
-SQL_SRC   := $(sort $(wildcard sql/[0-9][0-9][0-9]-*.sql))
+# Ledger migrations, one directory per SQL dialect (sql/sqlite/, ...).
+SQL_SRC   := $(sort $(wildcard sql/sqlite/[0-9][0-9][0-9]-*.sql))
 UNIT_SRC  := $(sort $(wildcard tests/unit/t-*.c))
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 INTEG     := $(sort $(wildcard tests/integration/t-*.sh))
@@ -57,11 +58,14 @@ all: $(B)/thingcad $(B)/thingca
 $(B)/lib $(B)/daemon $(B)/daemon/thingca $(B)/tests:
 	@mkdir -p $@
 
-# The schema is compiled in: sql/NNN-*.sql become one C array of migrations.
-$(B)/sql_migrations.h: $(SQL_SRC) mk/sql2c.sh | $(B)/lib
-	sh mk/sql2c.sh $(SQL_SRC) > $@.tmp && mv $@.tmp $@
+# The schema is compiled in: sql/sqlite/NNN-*.sql become one C array of
+# migrations. -iquote: $(B)'s header, never a stale one of another build
+# directory that -Ibuild would find first (SAN=1 builds in build/san).
+$(B)/sql_sqlite.h: $(SQL_SRC) mk/sql2c.sh | $(B)/lib
+	sh mk/sql2c.sh sqlite $(SQL_SRC) > $@.tmp && mv $@.tmp $@
 
-$(B)/lib/ledger.o: $(B)/sql_migrations.h
+$(B)/lib/ledger_sqlite.o: $(B)/sql_sqlite.h
+$(B)/lib/ledger_sqlite.o: CFLAGS += -iquote $(B)
 $(B)/lib/%.o: lib/%.c | $(B)/lib
 	$(TC_CC) -c -o $@ $<
 $(B)/daemon/%.o: daemon/%.c | $(B)/daemon

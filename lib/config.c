@@ -588,7 +588,7 @@ int config_parse(const char *text, size_t len, const char *base_dir,
 	}
 	if ((rc = config_check_keys(root, "", keys, e)) < 0 ||
 	    (rc = config_parse_listen(root, base_dir, c, e)) < 0 ||
-	    (rc = config_get_string(root, "", "ledger", 0, STR_PATH, base_dir,
+	    (rc = config_get_string(root, "", "ledger", 0, STR_LEDGER, base_dir,
 				    &c->ledger, e)) < 0 ||
 	    (rc = parse_node(root, c, e)) < 0 ||
 	    (rc = config_get_long(root, "", "ledger_anchor_interval_s", 0,

@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-#include "ledger.h"
+#include "ledger_entry.h"
 
 /* JSON object with seq, time, event, client, node, serial, thing_name,
  * certificate_id, ca_certificate_id, certificate_serial, spki_sha256,

@@ -42,9 +42,9 @@ fuzz: $(FUZZ_BINS)
 
 $(FZ)/lib $(FZ)/artifacts:
 	@mkdir -p $@
-$(FZ)/sql_migrations.h: $(SQL_SRC) mk/sql2c.sh | $(FZ)/lib
-	sh mk/sql2c.sh $(SQL_SRC) > $@.tmp && mv $@.tmp $@
-$(FZ)/lib/ledger.o: $(FZ)/sql_migrations.h
+$(FZ)/sql_sqlite.h: $(SQL_SRC) mk/sql2c.sh | $(FZ)/lib
+	sh mk/sql2c.sh sqlite $(SQL_SRC) > $@.tmp && mv $@.tmp $@
+$(FZ)/lib/ledger_sqlite.o: $(FZ)/sql_sqlite.h
 $(FZ)/lib/%.o: lib/%.c | $(FZ)/lib
 	$(FUZZ_CC_ALL) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
 $(FZ)/libthingca.a: $(FUZZ_LIB_OBJ)

@@ -250,6 +250,42 @@ static void test_defaults(void)
 		host[sizeof(host) - 1] = '\0';
 		is_str(c->node, host, "default node: the host name");
 	}
+	config_free(c);
+	c = NULL;
+	{
+		static const char uri[] =
+		    "{\"ledger\": \"postgresql://thingca@db1,db2/thingca?"
+		    "target_session_attrs=read-write\", \"node\": \"line-2\"}";
+
+		rc = config_parse(uri, strlen(uri), "/base", &c, &e);
+		is_int(rc, 0, "a ledger URI parses (%s)", rc ? e.msg : "");
+		if (c)
+			is_str(
+			    c->ledger,
+			    "postgresql://thingca@db1,db2/thingca?"
+			    "target_session_attrs=read-write",
+			    "a postgresql:// ledger is not resolved as a path");
+		if (c)
+			is_str(c->node, "line-2", "node as given");
+		config_free(c);
+		c = NULL;
+		rc = config_parse("{\"ledger\": \"postgres://h/db\"}",
+				  strlen("{\"ledger\": \"postgres://h/db\"}"),
+				  "/base", &c, &e);
+		ok(rc == 0 && c && strcmp(c->ledger, "postgres://h/db") == 0,
+		   "postgres:// neither");
+		config_free(c);
+		c = NULL;
+		rc = config_parse("{\"ledger\": \"l.db\"}",
+				  strlen("{\"ledger\": \"l.db\"}"), "/base", &c,
+				  &e);
+		ok(rc == 0 && c && strcmp(c->ledger, "/base/l.db") == 0,
+		   "a relative ledger file is resolved (got %s)",
+		   c ? c->ledger : "-");
+		config_free(c);
+		c = NULL;
+		rc = config_parse("{}", 2, "/base", &c, &e);
+	}
 	is_str(c->ca.certificate, "/etc/thingca/ca.pem",
 	       "default ca.certificate");
 	is_str(c->ca.key, "/etc/thingca/ca.key", "default ca.key");

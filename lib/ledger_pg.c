@@ -142,8 +142,7 @@ static const struct {
 } pg_stmts[PGS_COUNT] = {
     [PGS_HEAD] = {"head",
 		  "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1", 0},
-    [PGS_ALLOWED] = {"allowed", "SELECT 1 FROM serials WHERE serial = $1",
-		     1},
+    [PGS_ALLOWED] = {"allowed", "SELECT 1 FROM serials WHERE serial = $1", 1},
     [PGS_LAST_REVOKE] = {"last_revoke",
 			 "SELECT seq, reissue FROM ledger WHERE serial = $1 "
 			 "AND event = 'revoked' ORDER BY seq DESC LIMIT 1",
@@ -211,11 +210,11 @@ struct pg_conn {
 
 /* What every connection to one ledger shares. */
 struct pg_db {
-	char *uri;	    /* as configured, never holding a password */
-	char *where;	    /* for messages: host(s) and database */
-	char *passfile;	    /* $CREDENTIALS_DIRECTORY/pgpass, or NULL */
-	char identity[64];  /* ledger_identity.id of the database opened */
-	char appname[80];   /* fallback_application_name: thingcad/<node> */
+	char *uri;	   /* as configured, never holding a password */
+	char *where;	   /* for messages: host(s) and database */
+	char *passfile;	   /* $CREDENTIALS_DIRECTORY/pgpass, or NULL */
+	char identity[64]; /* ledger_identity.id of the database opened */
+	char appname[80];  /* fallback_application_name: thingcad/<node> */
 };
 
 static int64_t mono_ms(void)
@@ -337,17 +336,19 @@ static int pg_connect(struct pg_conn *c, struct errd *e)
 	c->prepared = 0;
 	c->conn = PQconnectdbParams(kw, val, 1);
 	if (c->conn == NULL || PQstatus(c->conn) != CONNECTION_OK) {
-		rc = err_set(e, ERR_LEDGER_UNAVAILABLE,
-			     "cannot connect to the ledger at %s: %s",
-			     c->db->where, pg_errmsg(c->conn, buf, sizeof(buf)));
+		rc =
+		    err_set(e, ERR_LEDGER_UNAVAILABLE,
+			    "cannot connect to the ledger at %s: %s",
+			    c->db->where, pg_errmsg(c->conn, buf, sizeof(buf)));
 		goto out;
 	}
 	PQsetNoticeReceiver(c->conn, pg_notice, c);
 	r = PQexec(c->conn, PG_SESSION);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		rc = err_set(e, ERR_LEDGER_UNAVAILABLE,
-			     "ledger at %s: session settings refused: %s",
-			     c->db->where, pg_errmsg(c->conn, buf, sizeof(buf)));
+		rc =
+		    err_set(e, ERR_LEDGER_UNAVAILABLE,
+			    "ledger at %s: session settings refused: %s",
+			    c->db->where, pg_errmsg(c->conn, buf, sizeof(buf)));
 		goto out;
 	}
 	PQclear(r);
@@ -431,8 +432,8 @@ static int pg_fail(struct pg_conn *c, const PGresult *r, const char *what,
 		code = ERR_LEDGER_CORRUPT;
 	err_set(e, code, "ledger at %s: %s: %s", c->db->where, what, buf);
 	if (PQstatus(c->conn) != CONNECTION_OK ||
-	    (state && (strncmp(state, "08", 2) == 0 ||	 /* connection */
-		       strcmp(state, "25006") == 0 ||	 /* read only */
+	    (state && (strncmp(state, "08", 2) == 0 ||	/* connection */
+		       strcmp(state, "25006") == 0 ||	/* read only */
 		       strncmp(state, "57P", 3) == 0))) /* shutdown */
 		pg_disconnect(c);
 	return -code;
@@ -508,9 +509,12 @@ static int pg_run(struct pg_conn *c, enum pg_stmt id, const char *const *vals,
  * writer on a host that vanished. Best effort. */
 static void pg_cancel_backend(struct pg_conn *c)
 {
-	const char *kw[] = {"dbname",	       "host",
-			    "port",	       "connect_timeout",
-			    "target_session_attrs", "passfile",
+	const char *kw[] = {"dbname",
+			    "host",
+			    "port",
+			    "connect_timeout",
+			    "target_session_attrs",
+			    "passfile",
 			    NULL},
 		   *val[7];
 	char pid[16], sql[64];
@@ -1566,7 +1570,8 @@ static int op_probe(struct ledger_session *t, struct errd *e)
 		       "probing the ledger", e);
 }
 
-/* ---- reads on the store ---------------------------------------------------- */
+/* ---- reads on the store ----------------------------------------------------
+ */
 
 static int op_list(struct ledger_store *s, const struct ledger_query *q,
 		   int (*cb)(void *arg, const struct ledger_entry *en),
@@ -1647,10 +1652,10 @@ static int op_serials(struct ledger_store *s,
 			break;
 		n = PQntuples(r);
 		for (i = 0; i < n && rc == 0; i++)
-			rc = cb(arg, PQgetvalue(r, i, 0),
-				PQgetisnull(r, i, 1) ? NULL : PQgetvalue(r, i, 1),
-				PQgetisnull(r, i, 2) ? NULL
-						     : PQgetvalue(r, i, 2));
+			rc = cb(
+			    arg, PQgetvalue(r, i, 0),
+			    PQgetisnull(r, i, 1) ? NULL : PQgetvalue(r, i, 1),
+			    PQgetisnull(r, i, 2) ? NULL : PQgetvalue(r, i, 2));
 		if (n > 0)
 			snprintf(after, sizeof(after), "%s",
 				 PQgetvalue(r, n - 1, 0));

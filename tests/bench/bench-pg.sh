@@ -96,7 +96,7 @@ report() {
 	done
 	awk -v l="$_label" -v n="$_nodes" -v s="$_sum" -v d="$_dur" -v p="$_p99" \
 	    -v f="$_fail" -v cpc="${CPC:-}" 'BEGIN {
-		printf "  %-10s %d node%s  %7.0f/s  p99 %7.1f ms", l, n, n > 1 ? "s" : " ", s / (d / 1e6), p / 1000
+		printf "  %-10s %d node%s  %7.0f/s  p99 %7.1f ms", l, n, (n > 1 ? "s" : " "), s / (d / 1e6), p / 1000
 		if (cpc != "") printf "  %5.1f certs/commit", cpc
 		if (f > 0) printf "  FAILED %d", f
 		printf "\n"

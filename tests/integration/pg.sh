@@ -22,7 +22,7 @@
 # pg_uri NAME..., pg_super NAME SQL, pg_sql NAME SQL, pg_standby PRIMARY
 # NAME, pg_promote NAME, pg_wait_sync PRIMARY NAME; and thingcad nodes on
 # one ledger: pg_node NAME URI, node_url, node_pid, node_stop, node_post,
-# node_get.
+# node_get; pg_ledger NAME, pg_ledger_ok NAME.
 
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 PGT=
@@ -215,6 +215,23 @@ pg_wait_sync() {
 # pg_promote NAME: the standby becomes a primary (bounded: 30 s).
 pg_promote() {
 	_pg_as "$PGBIN/pg_ctl" -D "$PGT/$1" -w -t 30 promote >/dev/null
+}
+
+# pg_ledger NAME: the test's server NAME with the ledger's role and empty
+# database, started (the test ends when it cannot be); U its URI.
+pg_ledger() {
+	pg_need
+	pg_init "$1" || { fail "PostgreSQL $1 starts"; done_testing; }
+	U=$(pg_uri "$1")
+}
+
+# pg_ledger_ok NAME [WHAT]: on NAME's ledger no serial has two
+# certificates, and `thingca ledger verify` passes.
+pg_ledger_ok() {
+	is "$(pg_sql "$1" "SELECT count(*) FROM (SELECT serial FROM ledger WHERE event = 'issued' GROUP BY serial HAVING count(*) > 1) AS d")" \
+		0 "no serial has two certificates${2:+ $2}"
+	"$BIN/thingca" ledger verify --ledger "$(pg_uri "$1")" > "$T/verify.$1" 2>&1
+	is "$?" 0 "ledger verify passes${2:+ $2}"
 }
 
 # ---- thingcad nodes on a shared ledger ---------------------------------

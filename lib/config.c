@@ -616,7 +616,7 @@ out:
  * them). Messages start with the file's path. */
 int config_load(const char *path, struct config **out, struct errd *e)
 {
-	char *text = NULL, *dir = NULL, *real = NULL, *slash;
+	char *text = NULL, *dir = NULL, *real = NULL;
 	char msg[sizeof(e->msg)];
 	size_t len = 0;
 	int rc;
@@ -625,18 +625,11 @@ int config_load(const char *path, struct config **out, struct errd *e)
 	rc = file_read(path, CONFIG_MAX_BYTES, &text, &len, e);
 	if (rc < 0)
 		goto out;
-	dir = strdup(path);
+	dir = path_dir(path);
 	if (dir == NULL) {
 		rc = err_set(e, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	slash = strrchr(dir, '/');
-	if (slash == NULL)
-		snprintf(dir, strlen(dir) + 1, ".");
-	else if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
 	real = realpath(dir, NULL);
 	rc = config_parse(text, len, real != NULL ? real : dir, out, e);
 	if (rc < 0 && e != NULL) {

@@ -152,14 +152,14 @@ static int ec_uncompressed(EVP_PKEY *k, unsigned char *pt, size_t size,
 	BIGNUM *x = NULL, *y = NULL;
 	int flen = (EVP_PKEY_get_bits(k) + 7) / 8, rc = -ERR_INTERNAL;
 
-	if (flen <= 0 || (size_t)(1 + 2 * flen) > size ||
+	if (flen <= 0 || 1 + 2 * (size_t)flen > size ||
 	    !EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_X, &x) ||
 	    !EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_Y, &y) ||
 	    BN_bn2binpad(x, pt + 1, flen) != flen ||
 	    BN_bn2binpad(y, pt + 1 + flen, flen) != flen)
 		goto out;
 	pt[0] = POINT_CONVERSION_UNCOMPRESSED;
-	*len = (size_t)(1 + 2 * flen);
+	*len = 1 + 2 * (size_t)flen;
 	rc = 0;
 out:
 	BN_free(x);

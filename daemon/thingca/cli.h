@@ -39,9 +39,18 @@ int cli_no_clobber(const char *cmd, const char *key_path, const char *cert_path,
  * returns NULL on failure; the caller frees. */
 struct config *cli_config_or_defaults(const struct cli *g, int note);
 
+/* Before opening an SQLite ledger file for reading (write 0) or writing:
+ * says "permission denied", with the file's owner and mode and what to do,
+ * when that is why it cannot be opened, rather than letting SQLite's
+ * "unable to open" or "no ledger at" stand for it. CLI_OK (also for a
+ * PostgreSQL URI, and for a path that does not exist: opening says so),
+ * or CLI_FAIL after the message. */
+int cli_ledger_access(const char *path, int write);
+
 /* The ledger path a read command uses: --ledger when given, else the
- * configuration's "ledger". Prints why and returns NULL when neither works;
- * *cfg_out (may be NULL) receives the loaded configuration to free. */
+ * configuration's "ledger", checked with cli_ledger_access for reading.
+ * Prints why and returns NULL when neither works; *cfg_out (may be NULL)
+ * receives the loaded configuration to free. */
 const char *cli_ledger_path(const struct cli *g, const char *ledger_opt,
 			    struct config **cfg_out);
 

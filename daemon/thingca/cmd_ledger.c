@@ -6,7 +6,6 @@
  * writer, so they are safe beside a running daemon too).
  */
 #include <ctype.h>
-#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -15,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -92,98 +90,6 @@ static void cli_client(char *out, size_t n)
 		snprintf(out, n, "cli");
 }
 
-/* The owner's name of st, or its number. */
-static const char *owner_name(const struct stat *st, char *buf, size_t n)
-{
-	struct passwd *pw = getpwuid(st->st_uid);
-
-	if (pw && pw->pw_name)
-		return pw->pw_name;
-	snprintf(buf, n, "%u", (unsigned)st->st_uid);
-	return buf;
-}
-
-/* Before opening an SQLite ledger: says "permission denied" (and what to
- * do) when that is why it cannot be opened, rather than letting SQLite's
- * "unable to open" or "no ledger" stand for it. A WAL reader also needs
- * the -shm file: readable when thingcad runs (it exists then), or, when
- * it does not exist, a directory it may be created in (docs/ledger.md
- * "Who may read the ledger"). CLI_OK (also when the path does not exist:
- * the ledger says so) or CLI_FAIL. */
-static int ledger_access(const char *path, int write)
-{
-	static const char hint[] = "thingca: run it as the ledger's owner "
-				   "(sudo -u %s thingca ...)%s\n";
-	const char *alt = write ? "" : ", or audit a backup copy";
-	char shm[4096], who[32];
-	struct stat st, dst;
-	char *dir, *slash;
-	int rc = CLI_OK;
-
-	if (strncmp(path, "postgresql://", 13) == 0 ||
-	    strncmp(path, "postgres://", 11) == 0)
-		return CLI_OK;
-	if (stat(path, &st) != 0) {
-		if (errno != EACCES)
-			return CLI_OK;
-		fprintf(stderr,
-			"thingca: cannot reach the ledger %s: permission "
-			"denied (a directory on the way is not searchable "
-			"for you)\n",
-			path);
-		fprintf(stderr, hint, "thingca", alt);
-		return CLI_FAIL;
-	}
-	if (access(path, write ? R_OK | W_OK : R_OK) != 0 && errno == EACCES) {
-		fprintf(stderr,
-			"thingca: cannot %s the ledger %s: permission denied "
-			"(owner %s, mode %04o)\n",
-			write ? "write" : "read", path,
-			owner_name(&st, who, sizeof(who)),
-			(unsigned)(st.st_mode & 07777));
-		fprintf(stderr, hint, owner_name(&st, who, sizeof(who)), alt);
-		return CLI_FAIL;
-	}
-	if (write ||
-	    snprintf(shm, sizeof(shm), "%s-shm", path) >= (int)sizeof(shm))
-		return CLI_OK;
-	if (stat(shm, &dst) == 0) {
-		if (access(shm, R_OK) != 0 && errno == EACCES) {
-			fprintf(stderr,
-				"thingca: cannot read %s: permission denied "
-				"(owner %s, mode %04o): a reader of a WAL "
-				"ledger needs it too\n",
-				shm, owner_name(&dst, who, sizeof(who)),
-				(unsigned)(dst.st_mode & 07777));
-			fprintf(stderr, hint, owner_name(&st, who, sizeof(who)),
-				alt);
-			rc = CLI_FAIL;
-		}
-		return rc;
-	}
-	dir = strdup(path);
-	if (dir == NULL)
-		return CLI_OK;
-	slash = strrchr(dir, '/');
-	if (slash == NULL)
-		snprintf(dir, strlen(dir) + 1, ".");
-	else if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	if (access(dir, W_OK) != 0 && errno == EACCES) {
-		fprintf(stderr,
-			"thingca: cannot read the ledger %s while thingcad is "
-			"stopped: permission denied creating %s (SQLite's WAL "
-			"index) in %s\n",
-			path, shm, dir);
-		fprintf(stderr, hint, owner_name(&st, who, sizeof(who)), alt);
-		rc = CLI_FAIL;
-	}
-	free(dir);
-	return rc;
-}
-
 static int open_ledger(const struct cli *g, const char *opt, int flags,
 		       struct ledger **l)
 {
@@ -195,7 +101,8 @@ static int open_ledger(const struct cli *g, const char *opt, int flags,
 	path = cli_ledger_path(g, opt, &cfg);
 	if (path == NULL)
 		goto out;
-	if (ledger_access(path, !(flags & LEDGER_RDONLY)) != CLI_OK)
+	/* cli_ledger_path checked read access; a write needs more */
+	if (!(flags & LEDGER_RDONLY) && cli_ledger_access(path, 1) != CLI_OK)
 		goto out;
 	/* a write stamps the configuration's node, or (with --ledger and no
 	 * configuration read) the host name */
@@ -793,7 +700,7 @@ static int ledger_backup_cmd(const struct cli *g, int argc, char **argv)
 	if (optind != argc || to == NULL)
 		return ledger_usage(stderr, CLI_USAGE, argv[0]);
 	path = cli_ledger_path(g, lopt, &cfg);
-	if (path == NULL || ledger_access(path, 0) != CLI_OK)
+	if (path == NULL)
 		goto out;
 	if (ledger_location_is_uri(path)) {
 		fprintf(stderr,
@@ -1113,7 +1020,7 @@ int cmd_serials(const struct cli *g, int argc, char **argv)
 		snprintf(defbatch, sizeof(defbatch), "%s-%.10s", base, day);
 		batch = defbatch;
 	}
-	if (ledger_access(lopt ? lopt : cfg->ledger, 1) != CLI_OK)
+	if (cli_ledger_access(lopt ? lopt : cfg->ledger, 1) != CLI_OK)
 		goto out;
 	if (ledger_open(lopt ? lopt : cfg->ledger, 0, &l, &e) < 0 ||
 	    ledger_set_node(l, cfg->node, &e) < 0) {

@@ -7,9 +7,18 @@
  * does before the ledger), then csr_parse_pem and csr_check_key with the
  * default key types, as issue_pem and issue_with_csr do. The same lib
  * functions in the same order; the ledger and the CA are left out.
+ *
+ * An object with other keys is taken as the other hostile inputs the API
+ * and the CLI check with util.c: a revocation's "reason" (RFC 5280
+ * CRLReason names only), ledger filters "since"/"until" (RFC 3339, 1970
+ * on), and any string value as text printed on a terminal (str_printable).
+ * Their properties abort when broken: a reason accepted is an RFC name in
+ * another case, a filter accepted normalises to a time from 1970 that
+ * parses back to itself, printable text holds no control byte.
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -17,6 +26,7 @@
 #include "csr.h"
 #include "fuzz.h"
 #include "profile.h"
+#include "util.h"
 
 static struct config *rq_cfg;
 static struct profile *rq_prof;
@@ -44,6 +54,33 @@ void fz_request_done(void)
 	rq_cfg = NULL;
 }
 
+/* The properties of the util.c checks on one string value v of key k. */
+static void other_inputs(const char *k, json_t *v)
+{
+	const char *s = json_string_value(v), *canon = NULL;
+	char norm[21], again[21], clean[256];
+	struct errd e = {0};
+	time_t t;
+	size_t i;
+
+	if (!s)
+		return;
+	/* api.c refuses a NUL first, as here. */
+	if (strcmp(k, "reason") == 0 && strlen(s) == json_string_length(v) &&
+	    revocation_reason(s, &canon, &e) >= 0 && strcasecmp(s, canon) != 0)
+		abort();
+	if ((strcmp(k, "since") == 0 || strcmp(k, "until") == 0) &&
+	    time_parse_filter(s, k, norm, &e) == 0 &&
+	    (strcmp(norm, "1970-01-01T00:00:00Z") < 0 ||
+	     time_parse_rfc3339(norm, &t) != 0 || t < 0 ||
+	     (time_rfc3339(t, again), strcmp(norm, again) != 0)))
+		abort();
+	str_printable(s, clean, sizeof(clean));
+	for (i = 0; clean[i]; i++)
+		if (clean[i] < 0x20 || clean[i] > 0x7e)
+			abort();
+}
+
 int fz_request_one(const uint8_t *data, size_t size)
 {
 	static const char *const keys[] = {"serial", "csr"};
@@ -59,11 +96,17 @@ int fz_request_one(const uint8_t *data, size_t size)
 		       JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
 	if (!o || !json_is_object(o))
 		goto out;
-	json_object_foreach(o, k, v) {
+	json_object_foreach(o, k, v)
+	{
 		for (i = 0; i < 2 && strcmp(k, keys[i]) != 0; i++)
 			;
-		if (i == 2)
+		if (i == 2) {
+			json_object_foreach(o, k, v)
+			{
+				other_inputs(k, v);
+			}
 			goto out;
+		}
 	}
 	js = json_object_get(o, "serial");
 	jc = json_object_get(o, "csr");

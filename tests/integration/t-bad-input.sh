@@ -3,6 +3,12 @@
 # documented status and error code (DESIGN.md "HTTP API", README), every
 # answer a JSON object {"error", "message"} of two strings, and the ledger
 # (row count, newest seq and hash) unchanged by every one of them.
+# Attacks that are more than one bad request have their own tests:
+# t-batch-fail (answers of a batch whose commit failed), t-observability
+# (/metrics costs the ledger nothing per scrape), t-csv (formula cells in
+# CSV), t-est (an admin's "superseded" re-enrolling), t-tls (the issuing CA
+# as a client CA), t-slow-clients (trickling writers and slow readers),
+# t-enroll-check (a lying server), t-revoke-reasons (CRL reasons).
 . "$THINGCA_SRC/tests/integration/lib.sh"
 . "$THINGCA_SRC/tests/integration/hostile.sh"
 
@@ -418,6 +424,15 @@ printf '{"reason":"keyCompromise\\u0000"}' > "$C/b"
 post "revoke with a NUL in the reason" 400 malformed_request "$C/b" "/v1/certificates/$ZID/revoke" "$AD"
 printf '{"reason":"keyCompromise"}' > "$C/b"
 post "revoke an unknown certificate" 404 not_found "$C/b" "/v1/certificates/$ZID/revoke" "$AD"
+
+# --- unauthenticated floods ---------------------------------------------------
+# /metrics: 40 scrapes at once run at most one computation of its gauges.
+gauges() { tca_get /metrics > /dev/null; sed -n 's/^thingca_gauges_computations_total //p' "$T/body"; }
+c0=$(gauges)
+curl -s --parallel --parallel-max 40 --max-time 20 $(for i in $(seq 1 40); do printf -- '-o /dev/null %s/metrics ' "$URL"; done)
+c1=$(gauges)
+if [ -n "$c0" ] && [ -n "$c1" ] && [ $((c1 - c0)) -le 1 ]; then pass "40 scrapes of /metrics at once: at most one gauge computation ($c0 -> $c1)"
+else fail "40 scrapes of /metrics at once: at most one gauge computation" "$c0 -> <= $((c0 + 1))" "$c0 -> $c1"; fi
 
 is "$(ledger_state)" "$ORIG" "the whole catalogue left the ledger as it was (rows|seq|hash)"
 st=$(tca_get /healthz)

@@ -51,11 +51,38 @@ static void log_head(struct ledger *l, const char *when)
 	struct errd e = {0};
 
 	if (ledger_head(l, &seq, hash, &e) == 0)
-		log_msg(LOG_NOTICE, "ledger head at %s: seq=%lld hash=%s", when,
+		/* SEQ:HASH, as `thingca ledger head` prints it and `ledger
+		 * verify --head` takes it */
+		log_msg(LOG_NOTICE, "ledger head at %s: %lld:%s", when,
 			(long long)seq, hash);
 	else
 		log_msg(LOG_ERR, "ledger head at %s unavailable: %s", when,
 			e.msg);
+}
+
+/* Under socket activation only systemd's sockets are served: say so for
+ * each "listen" entry that no inherited socket stands for, instead of
+ * leaving it out silently. */
+static void warn_unserved(const struct config *cfg,
+			  const struct http_server *srv)
+{
+	size_t i, j, n = http_listener_count(srv);
+
+	for (i = 0; i < cfg->n_listen; i++) {
+		for (j = 0; j < n; j++)
+			if (strcmp(cfg->listen[i].address,
+				   http_listener_name(srv, j)) == 0)
+				break;
+		if (j == n)
+			log_msg(LOG_WARNING,
+				"listen[%zu] %s: not served: under socket "
+				"activation thingcad serves only the sockets "
+				"systemd passes, and none has this address "
+				"(add ListenStream=%s to thingcad.socket, or "
+				"remove the entry)",
+				i, cfg->listen[i].address,
+				cfg->listen[i].address);
+	}
 }
 
 /* STATUS= for systemctl status: cheap counts only (the head is one indexed
@@ -176,6 +203,14 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	a.issuer.cfg = cfg;
+	if (!cfg->profile.subject_given)
+		log_msg(LOG_WARNING,
+			"%s has no profile.subject: device "
+			"certificates get the built-in DEMO subject C=JP, "
+			"ST=Tokyo, L=Tokyo, O=MyOrg, OU=device; set "
+			"profile.subject to your organisation's RDNs "
+			"(docs/configuration.md)",
+			path);
 	if (ca_open(&cfg->ca, &a.issuer.ca, &e) < 0) {
 		log_msg(LOG_ERR, "CA: %s", e.msg);
 		goto out;
@@ -184,7 +219,8 @@ int main(int argc, char **argv)
 		log_msg(LOG_ERR, "profile: %s", e.msg);
 		goto out;
 	}
-	if (ledger_open(cfg->ledger, 0, &a.issuer.ledger, &e) < 0) {
+	if (ledger_open(cfg->ledger, 0, &a.issuer.ledger, &e) < 0 ||
+	    ledger_set_node(a.issuer.ledger, cfg->node, &e) < 0) {
 		log_msg(LOG_ERR, "ledger %s: %s", cfg->ledger, e.msg);
 		goto out;
 	}
@@ -216,6 +252,8 @@ int main(int argc, char **argv)
 		log_msg(LOG_NOTICE, "serving on %s%s",
 			http_listener_name(srv, (size_t)i),
 			nfds ? " (from systemd)" : "");
+	if (nfds && cfg->listen_given)
+		warn_unserved(cfg, srv);
 	log_msg(LOG_NOTICE,
 		"thingcad %s ready: CA %ld days to expiry, %zu clients",
 		THINGCA_VERSION, ca_days_left(a.issuer.ca), auth_count(a.auth));

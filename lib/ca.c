@@ -45,6 +45,7 @@ struct ca {
 	char *chain_pem;
 	size_t chain_pem_len;
 	const EVP_MD *md;
+	char id[65]; /* ca_certificate_id */
 	/* What every certificate it signs copies (ca_get0_der). */
 	unsigned char *sigalg, *issuer, *aki;
 	size_t sigalg_len, issuer_len, aki_len;
@@ -290,6 +291,40 @@ out:
 	return rc;
 }
 
+/* Each certificate of ca->chain after the first signed the one before it
+ * (names, key identifiers and signature): a ca.chain that belongs to
+ * another root — a rotation half done — would hand every device a bundle
+ * no one can verify. */
+static int check_chain(struct ca *ca, const char *chain_path, struct errd *e)
+{
+	char subj[256], iss[256];
+	X509 *child, *parent;
+	int i, rc = 0;
+
+	for (i = 1; i < sk_X509_num(ca->chain); i++) {
+		child = sk_X509_value(ca->chain, i - 1);
+		parent = sk_X509_value(ca->chain, i);
+		if (X509_check_issued(parent, child) == X509_V_OK &&
+		    X509_verify(child, X509_get0_pubkey(parent)) == 1)
+			continue;
+		X509_NAME_oneline(X509_get_subject_name(parent), subj,
+				  sizeof(subj));
+		X509_NAME_oneline(X509_get_subject_name(child), iss,
+				  sizeof(iss));
+		rc = err_set(e, ERR_CA_INVALID,
+			     "ca.chain %s: %s did not sign %s (%s): give the "
+			     "issuing CA's own chain, its issuer first (RFC "
+			     "8446 4.4.2: each certificate certifies the one "
+			     "before it)",
+			     chain_path, subj, iss,
+			     i == 1 ? "ca.certificate" : "the one before it");
+		ERR_clear_error();
+		goto out;
+	}
+out:
+	return rc;
+}
+
 /* The certificate fits the key, is a CA and is valid now. */
 static int check_ca(struct ca *ca, const char *cert_path, const char *key_path,
 		    struct errd *e)
@@ -495,6 +530,8 @@ int ca_open(const struct ca_cfg *cfg, struct ca **out, struct errd *e)
 		goto out;
 
 	rc = check_ca(ca, cfg->certificate, key_path, e);
+	if (rc == 0)
+		rc = check_chain(ca, cfg->chain, e);
 	if (rc < 0)
 		goto out;
 	ca->md = x509_md_for_key(ca->signer.key);
@@ -514,6 +551,8 @@ int ca_open(const struct ca_cfg *cfg, struct ca **out, struct errd *e)
 	rc = encode_chain(ca, e);
 	if (rc == 0)
 		rc = encode_issuer(ca, e);
+	if (rc == 0 && x509_certificate_id(ca->cert, ca->id) < 0)
+		rc = err_set(e, ERR_INTERNAL, "cannot hash the CA certificate");
 	if (rc < 0)
 		goto out;
 	*out = ca;
@@ -539,6 +578,11 @@ const char *ca_chain_pem(const struct ca *ca, size_t *len)
 	if (len)
 		*len = ca->chain_pem_len;
 	return ca->chain_pem;
+}
+
+const char *ca_certificate_id(const struct ca *ca)
+{
+	return ca->id;
 }
 
 const EVP_MD *ca_md(const struct ca *ca)
@@ -684,4 +728,172 @@ long ca_days_left(const struct ca *ca)
 	days = (long)(diff >= 0 ? diff / 86400 : -((-diff + 86399) / 86400));
 out:
 	return days;
+}
+
+/* 1 when req's extensionRequest holds basicConstraints CA:TRUE. */
+static int csr_requests_ca(X509_REQ *req)
+{
+	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
+	BASIC_CONSTRAINTS *bc = NULL;
+	int crit = 0, yes = 0;
+
+	if (exts)
+		bc = X509V3_get_d2i(exts, NID_basic_constraints, &crit, NULL);
+	if (bc && bc->ca)
+		yes = 1;
+	BASIC_CONSTRAINTS_free(bc);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	ERR_clear_error();
+	return yes;
+}
+
+/* The checks of ca_sign_issuing on the CSR and its subject. */
+static int check_issuing_csr(struct ca *root, X509_REQ *req,
+			     const X509_NAME *subject, struct errd *e)
+{
+	EVP_PKEY *pk = X509_REQ_get0_pubkey(req);
+	int rc = 0, v;
+
+	if (!pk) {
+		rc = err_set(e, ERR_MALFORMED_CSR,
+			     "the CSR's public key cannot be read");
+		err_add_openssl(e);
+		goto out;
+	}
+	/* Three outcomes: 1 verifies, 0 mismatch, < 0 error. */
+	v = X509_REQ_verify(req, pk);
+	if (v != 1) {
+		rc = err_set(
+		    e, v == 0 ? ERR_CSR_SIGNATURE_INVALID : ERR_MALFORMED_CSR,
+		    v == 0 ? "the CSR's signature does not verify with "
+			     "its own key (RFC 2986 proof of "
+			     "possession)"
+			   : "the CSR's signature cannot be checked");
+		err_add_openssl(e);
+		goto out;
+	}
+	if (!pkey_key_type(pk)) {
+		rc = err_set(e, ERR_KEY_TYPE_NOT_ALLOWED,
+			     "the CSR's key is not one AWS IoT registers as a "
+			     "CA: RSA 2048/3072/4096 or EC P-256/P-384");
+		goto out;
+	}
+	if (EVP_PKEY_eq(pk, X509_get0_pubkey(root->cert)) == 1) {
+		rc = err_set(e, ERR_KEY_TYPE_NOT_ALLOWED,
+			     "the CSR's key is the root's own: an issuing CA "
+			     "needs a key of its own (thingca ca csr)");
+		goto out;
+	}
+	ERR_clear_error();
+	if (!csr_requests_ca(req)) {
+		rc = err_set(e, ERR_MALFORMED_CSR,
+			     "the CSR does not request a CA (no "
+			     "basicConstraints CA:TRUE, RFC 5280 4.2.1.9): a "
+			     "device or server CSR? Make the issuing CA's CSR "
+			     "with thingca ca csr");
+		goto out;
+	}
+	/* Trap: X509_get_pathlen reads the cached extensions; check_ca made
+	 * OpenSSL cache them at ca_open. */
+	if (X509_get_pathlen(root->cert) == 0) {
+		rc =
+		    err_set(e, ERR_CA_INVALID,
+			    "the root's pathLenConstraint 0 allows no CA below "
+			    "it (RFC 5280 4.2.1.9): is it an issuing CA? Sign "
+			    "with the root");
+		goto out;
+	}
+	if (X509_NAME_entry_count(subject) == 0) {
+		rc = err_set(e, ERR_MALFORMED_CSR,
+			     "the issuing CA's subject is empty (RFC 5280 "
+			     "4.1.2.6: a CA's subject is a non-empty name); "
+			     "give --subject");
+		goto out;
+	}
+	if (X509_NAME_cmp(subject, X509_get_subject_name(root->cert)) == 0) {
+		rc = err_set(e, ERR_MALFORMED_CSR,
+			     "the issuing CA's subject is the root's: a "
+			     "certificate whose subject is its issuer's is "
+			     "self-issued (RFC 5280 6.1); give it a name of "
+			     "its own with --subject");
+		goto out;
+	}
+out:
+	return rc;
+}
+
+int ca_sign_issuing(struct ca *root, X509_REQ *req, const X509_NAME *subject,
+		    long days, X509 **out, struct errd *e)
+{
+	const X509_NAME *name =
+	    subject ? subject : X509_REQ_get_subject_name(req);
+	char when[21];
+	time_t now = time(NULL), rnb, rna, nb, na;
+	X509 *x = NULL;
+	int rc, v;
+
+	*out = NULL;
+	rc = check_issuing_csr(root, req, name, e);
+	if (rc < 0)
+		goto out;
+	if (days < 0 || days > CA_ISSUING_DAYS_MAX) {
+		rc = err_set(e, ERR_CA_INVALID, "days: expected 1 to %ld",
+			     CA_ISSUING_DAYS_MAX);
+		goto out;
+	}
+	if (x509_time_to_time_t(X509_get0_notBefore(root->cert), &rnb) < 0 ||
+	    x509_time_to_time_t(X509_get0_notAfter(root->cert), &rna) < 0) {
+		rc = err_set(e, ERR_CA_INVALID,
+			     "the root's validity does not decode");
+		goto out;
+	}
+	nb = now - CA_ISSUING_BACKDATE_S;
+	if (nb < rnb)
+		nb = rnb;
+	na = days ? now + (time_t)days * 86400 : rna;
+	/* RFC 5280 6.1.3: a path is valid only while every certificate in it
+	 * is; an issuing CA outliving its root would stop working early. */
+	if (na > rna) {
+		time_rfc3339(rna, when);
+		rc =
+		    err_set(e, ERR_CA_INVALID,
+			    "%ld days would outlive the root (notAfter %s): at "
+			    "most %ld days, or leave --days out for the "
+			    "root's end",
+			    days, when, (long)((rna - now) / 86400));
+		goto out;
+	}
+	rc = x509_new_cert(name, X509_get_subject_name(root->cert),
+			   X509_REQ_get0_pubkey(req), nb, na, &x, e);
+	if (rc == 0)
+		rc = x509_add_ext(x, root->cert, NID_basic_constraints,
+				  "critical,CA:TRUE,pathlen:0", e);
+	if (rc == 0)
+		rc = x509_add_ext(x, root->cert, NID_key_usage,
+				  "critical,keyCertSign,cRLSign", e);
+	if (rc == 0)
+		rc = x509_add_ext(x, root->cert, NID_subject_key_identifier,
+				  "hash", e);
+	if (rc == 0)
+		rc = x509_add_ext(x, root->cert, NID_authority_key_identifier,
+				  "keyid:always", e);
+	if (rc == 0)
+		rc = ca_sign_cert(root, x, e);
+	if (rc < 0)
+		goto out;
+	/* The root (perhaps a token) signed: prove it before anyone registers
+	 * the result. */
+	v = X509_verify(x, X509_get0_pubkey(root->cert));
+	if (v != 1) {
+		rc = err_set(e, ERR_SIGNER_UNAVAILABLE,
+			     "the root's signature on the issuing CA does not "
+			     "verify with the root certificate");
+		err_add_openssl(e);
+		goto out;
+	}
+	*out = x;
+	x = NULL;
+out:
+	X509_free(x);
+	return rc;
 }

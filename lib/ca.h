@@ -26,7 +26,8 @@ struct ca;
 
 /* Loads and checks the CA: key file not readable by group/others, the
  * certificate matches the key, is a CA (basicConstraints CA:TRUE, keyUsage
- * keyCertSign) and is valid now; a test signature verifies. 0 with *out set,
+ * keyCertSign) and is valid now; each certificate of ca.chain signed the
+ * one before it; a test signature verifies. 0 with *out set,
  * or -ERR_CA_INVALID / -ERR_SIGNER_UNAVAILABLE / -ERR_IO with e->msg saying
  * what failed and how to fix it. */
 int ca_open(const struct ca_cfg *cfg, struct ca **out, struct errd *e);
@@ -43,6 +44,11 @@ STACK_OF(X509) * ca_get0_chain(const struct ca *ca);
 /* The same chain as PEM text, encoded once at ca_open (lent, NUL-terminated).
  */
 const char *ca_chain_pem(const struct ca *ca, size_t *len);
+
+/* The AWS IoT certificate ID of the issuing CA certificate (lowercase hex
+ * SHA-256 of its DER, 64 digits), computed once at ca_open (lent). Every
+ * issued ledger entry records it as ca_certificate_id. */
+const char *ca_certificate_id(const struct ca *ca);
 
 /* Digest the CA signs with: SHA-384 for a P-384 key, else SHA-256. */
 const EVP_MD *ca_md(const struct ca *ca);
@@ -76,5 +82,34 @@ int ca_selftest(struct ca *ca, struct errd *e);
 
 /* Whole days until the CA certificate's notAfter (negative when expired). */
 long ca_days_left(const struct ca *ca);
+
+/* `ca sign --days` bound: 100 years, far from time_t limits. */
+#define CA_ISSUING_DAYS_MAX 36500L
+/* An issuing CA starts this long before now (never before the root): a
+ * line host whose clock is a little behind the root's still opens it. */
+#define CA_ISSUING_BACKDATE_S 300
+
+/* Signs an issuing CA certificate with root (a ca_open'd root: the offline
+ * root of DESIGN.md "Command line", `ca sign`): v3, random serial, subject
+ * the CSR's or subject (when not NULL), issuer the root's subject, the
+ * CSR's public key, notBefore now - CA_ISSUING_BACKDATE_S (not before the
+ * root's), notAfter now + days or, with days 0, the root's notAfter;
+ * extensions exactly basicConstraints critical CA:TRUE pathLen 0, keyUsage
+ * critical keyCertSign cRLSign, subjectKeyIdentifier, authorityKeyIdentifier
+ * = the root's SKI. Nothing of the CSR but its key and subject is used.
+ * *out is the caller's. Refuses (*out NULL, e->msg says why):
+ *   -ERR_CSR_SIGNATURE_INVALID  the CSR's signature does not verify;
+ *   -ERR_MALFORMED_CSR          no key, or the CSR does not request a CA
+ *                               (basicConstraints CA:TRUE), or its subject
+ *                               is empty or the root's;
+ *   -ERR_KEY_TYPE_NOT_ALLOWED   a key AWS IoT does not register as a CA
+ *                               (RSA under 2048, other curves, Ed25519) or
+ *                               the root's own key;
+ *   -ERR_CA_INVALID             days past the root's notAfter (the message
+ *                               says how many days are left), or a root
+ *                               whose pathLenConstraint is 0;
+ *   -ERR_SIGNER_UNAVAILABLE, -ERR_INTERNAL. */
+int ca_sign_issuing(struct ca *root, X509_REQ *req, const X509_NAME *subject,
+		    long days, X509 **out, struct errd *e);
 
 #endif

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -33,6 +34,8 @@
 #define TIMEOUT_MAX 3600	     /* an hour-long request is a stuck one */
 #define ANCHOR_MAX 604800	     /* a week between ledger anchors */
 #define CRL_HOURS_MAX 8760	     /* a year */
+/* "node": Linux's HOST_NAME_MAX, so the default (the host name) fits. */
+#define NODE_MAX 64
 
 static const struct {
 	const char *name;
@@ -44,7 +47,9 @@ static const struct {
 };
 #define N_KEY_TYPES (sizeof(key_types) / sizeof(key_types[0]))
 
-/* The default profile subject (DESIGN.md), in this order. */
+/* The default profile subject (DESIGN.md), in this order. It is a demo
+ * value: thingcad warns at start when a configuration relies on it
+ * (docs/configuration.md "profile.subject"). */
 static const struct {
 	const char *type;
 	const char *value;
@@ -145,6 +150,7 @@ static int parse_subject(json_t *prof, struct profile_cfg *pc, struct errd *e)
 		return rc;
 	subject_free(pc->subject, pc->n_subject);
 	pc->n_subject = 0;
+	pc->subject_given = 1;
 	pc->subject = calloc(json_object_size(o) + 1, sizeof(*pc->subject));
 	if (pc->subject == NULL)
 		return err_set(e, ERR_NOMEM, "out of memory");
@@ -403,6 +409,7 @@ static int parse_est(json_t *root, struct config *c, struct errd *e)
 static int config_defaults(struct config *c, struct errd *e)
 {
 	size_t i, n = sizeof(default_subject) / sizeof(default_subject[0]);
+	char host[NODE_MAX + 1];
 	int rc;
 
 	c->listen = calloc(1, sizeof(*c->listen));
@@ -427,6 +434,11 @@ static int config_defaults(struct config *c, struct errd *e)
 	    (rc = config_set_str(&c->profile.thing_name, "{serial}", e)) < 0 ||
 	    (rc = config_set_str(&c->profile.serial_pattern,
 				 "^[A-Za-z0-9-]{1,64}$", e)) < 0)
+		return rc;
+	if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	if ((rc = config_set_str(&c->node, host, e)) < 0)
 		return rc;
 	c->ledger_anchor_interval_s = 3600;
 	c->profile.subject_serial_number = 1;
@@ -503,15 +515,43 @@ static void duplicate_path(const char *text, size_t pos, char *out)
 	}
 }
 
+/* "node": null keeps the host name; a name is at most NODE_MAX bytes of
+ * printable ASCII (it lands in every ledger entry and in logs). */
+static int parse_node(json_t *root, struct config *c, struct errd *e)
+{
+	char *n = NULL;
+	size_t i;
+	int rc;
+
+	rc = config_get_string(root, "", "node", 1, STR_PLAIN, NULL, &n, e);
+	if (rc < 0 || n == NULL)
+		goto out;
+	for (i = 0; n[i]; i++)
+		if (n[i] < 0x21 || n[i] > 0x7e)
+			break;
+	if (n[i] != '\0' || i > NODE_MAX) {
+		rc = err_set(e, ERR_CONFIG_INVALID,
+			     "node: at most %d printable ASCII characters, "
+			     "no spaces",
+			     NODE_MAX);
+		goto out;
+	}
+	free(c->node);
+	c->node = n;
+	n = NULL;
+out:
+	free(n);
+	return rc;
+}
+
 /* Parses len bytes of JSON; see config.h. */
 int config_parse(const char *text, size_t len, const char *base_dir,
 		 struct config **out, struct errd *e)
 {
 	static const char *const keys[] = {
-	    "listen",  "ledger",  "ledger_anchor_interval_s",
-	    "ca",      "profile", "serials",
-	    "clients", "limits",  "crl",
-	    "est",     NULL};
+	    "listen", "ledger",	 "node",    "ledger_anchor_interval_s",
+	    "ca",     "profile", "serials", "clients",
+	    "limits", "crl",	 "est",	    NULL};
 	char dup[CONFIG_PATH_MAX];
 	struct config *c = NULL;
 	json_error_t je;
@@ -548,8 +588,9 @@ int config_parse(const char *text, size_t len, const char *base_dir,
 	}
 	if ((rc = config_check_keys(root, "", keys, e)) < 0 ||
 	    (rc = config_parse_listen(root, base_dir, c, e)) < 0 ||
-	    (rc = config_get_string(root, "", "ledger", 0, STR_PATH, base_dir,
+	    (rc = config_get_string(root, "", "ledger", 0, STR_LEDGER, base_dir,
 				    &c->ledger, e)) < 0 ||
+	    (rc = parse_node(root, c, e)) < 0 ||
 	    (rc = config_get_long(root, "", "ledger_anchor_interval_s", 0,
 				  ANCHOR_MAX, &c->ledger_anchor_interval_s,
 				  e)) < 0 ||
@@ -575,7 +616,7 @@ out:
  * them). Messages start with the file's path. */
 int config_load(const char *path, struct config **out, struct errd *e)
 {
-	char *text = NULL, *dir = NULL, *real = NULL, *slash;
+	char *text = NULL, *dir = NULL, *real = NULL;
 	char msg[sizeof(e->msg)];
 	size_t len = 0;
 	int rc;
@@ -584,18 +625,11 @@ int config_load(const char *path, struct config **out, struct errd *e)
 	rc = file_read(path, CONFIG_MAX_BYTES, &text, &len, e);
 	if (rc < 0)
 		goto out;
-	dir = strdup(path);
+	dir = path_dir(path);
 	if (dir == NULL) {
 		rc = err_set(e, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	slash = strrchr(dir, '/');
-	if (slash == NULL)
-		snprintf(dir, strlen(dir) + 1, ".");
-	else if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
 	real = realpath(dir, NULL);
 	rc = config_parse(text, len, real != NULL ? real : dir, out, e);
 	if (rc < 0 && e != NULL) {
@@ -616,6 +650,7 @@ void config_free(struct config *c)
 		return;
 	config_listen_free(c->listen, c->n_listen);
 	free(c->ledger);
+	free(c->node);
 	free(c->ca.certificate);
 	free(c->ca.chain);
 	free(c->ca.key);

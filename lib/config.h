@@ -85,8 +85,10 @@ struct rdn_cfg {
 struct profile_cfg {
 	struct rdn_cfg *subject;
 	size_t n_subject;
-	char *thing_name;	   /* template, "{serial}" substituted */
-	char *serial_pattern;	   /* POSIX extended regex */
+	int subject_given;    /* profile.subject in the file; else the built-in
+				 demo subject (thingcad warns at start) */
+	char *thing_name;     /* template, "{serial}" substituted */
+	char *serial_pattern; /* POSIX extended regex */
 	int subject_serial_number; /* bool */
 	long validity_days;
 	long backdate_seconds;
@@ -99,6 +101,7 @@ struct config {
 	size_t n_listen;
 	int listen_given; /* "listen" present in the file */
 	char *ledger;
+	char *node; /* this daemon's name in the ledger (default: host name) */
 	long ledger_anchor_interval_s;
 	struct ca_cfg ca;
 	struct profile_cfg profile;

@@ -28,6 +28,7 @@ enum config_str_kind {
 	STR_PATH,   /* a file: resolved against base_dir */
 	STR_KEY,    /* a file, or an RFC 7512 "pkcs11:" URI taken as is */
 	STR_MODULE, /* a file; a bare name is left to the dynamic loader */
+	STR_LEDGER, /* a file, or a postgresql:// URI taken as is */
 };
 
 /* key_path strings below are the key path of the object ("" at the top

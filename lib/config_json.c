@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "config_int.h"
+#include "ledger.h"
 
 /* Appends s to the key path out (length *o), truncating at
  * CONFIG_PATH_MAX; no snprintf, so no truncation warnings to silence. */
@@ -190,7 +191,8 @@ int config_get_string(json_t *obj, const char *path, const char *key,
 	}
 	as_is = kind == STR_PLAIN ||
 		(kind == STR_KEY && strncmp(s, "pkcs11:", 7) == 0) ||
-		(kind == STR_MODULE && strchr(s, '/') == NULL);
+		(kind == STR_MODULE && strchr(s, '/') == NULL) ||
+		(kind == STR_LEDGER && ledger_location_is_uri(s));
 	n = as_is ? strdup(s) : resolve(base_dir, s);
 	if (n == NULL)
 		return err_set(e, ERR_NOMEM, "out of memory");

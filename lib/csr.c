@@ -2,7 +2,9 @@
  * csr — PKCS#10 certificate requests (RFC 2986) as stations send them.
  *
  * A request is parsed strictly (one PEM block or exact DER, bounded size),
- * its self-signature is checked (proof of possession), and its key is
+ * its key must be sent as its canonical DER (or one of two encodings
+ * re-encoded, spki.c) and not be an RSA key no generator makes, its
+ * self-signature is checked (proof of possession), and its key is
  * classified against the device key types AWS IoT accepts. Only the public
  * key is ever used for issuance; the subject, attributes and requested
  * extensions are never copied (DESIGN.md "Device certificate profile").
@@ -22,6 +24,7 @@
 #include "config.h"
 #include "csr.h"
 #include "csr_asn1.h"
+#include "spki.h"
 #include "util.h"
 #include "x509.h"
 
@@ -32,8 +35,14 @@
 struct csr {
 	CSR_REQ *req;
 	EVP_PKEY *pub;
-	unsigned type;		 /* enum key_type bit, 0 when unknown */
-	unsigned char *spki_der; /* the SubjectPublicKeyInfo, DER */
+	unsigned type; /* enum key_type bit, 0 when unknown */
+	int rsa;       /* an RSA key (of any size) */
+	BIGNUM *n, *e; /* RSA: its numbers, when built directly */
+	int curve;     /* EC P-256 / P-384: the curve's NID, else NID_undef */
+	/* The key's canonical SubjectPublicKeyInfo (spki.h) for the keys
+	 * thingca certifies, the one the certificate carries and spki
+	 * hashes; any other key as received. */
+	unsigned char *spki_der;
 	size_t spki_der_len;
 	char spki[65];
 };
@@ -44,6 +53,8 @@ void csr_free(struct csr *c)
 		return;
 	ASN1_item_free((ASN1_VALUE *)c->req, ASN1_ITEM_rptr(CSR_REQ));
 	EVP_PKEY_free(c->pub);
+	BN_free(c->n);
+	BN_free(c->e);
 	OPENSSL_free(c->spki_der);
 	free(c);
 }
@@ -104,32 +115,6 @@ unsigned pkey_key_type(EVP_PKEY *k)
 out:
 	ERR_clear_error();
 	return t;
-}
-
-/* The SPKI hash of a request's key from the SubjectPublicKeyInfo as it
- * was received, when that encoding is canonical: RSA (strict DER, OpenSSL
- * refuses padded integers) or EC with an uncompressed point (0x04, RFC 5480
- * 2.2). Re-encoding the key (pkey_spki_sha256) costs an OpenSSL 3.0
- * encoder lookup, 9% of thingcad's CPU per issuance (docs/performance.md);
- * a compressed point still takes that path, so one key always has one hash
- * and public_key_reused cannot be dodged by re-encoding it. */
-static int spki_sha256_of(struct csr *c)
-{
-	const ASN1_STRING *bits = c->req->info->spki->key;
-	int len;
-
-	len = ASN1_item_i2d((const ASN1_VALUE *)c->req->info->spki,
-			    &c->spki_der, ASN1_ITEM_rptr(CSR_SPKI));
-	if (len <= 0)
-		return -ERR_INTERNAL;
-	c->spki_der_len = (size_t)len;
-	if (EVP_PKEY_is_a(c->pub, "RSA") ||
-	    (EVP_PKEY_is_a(c->pub, "EC") && ASN1_STRING_length(bits) > 0 &&
-	     ASN1_STRING_get0_data(bits)[0] == 0x04)) {
-		sha256_hex(c->spki_der, c->spki_der_len, c->spki);
-		return 0;
-	}
-	return pkey_spki_sha256(c->pub, c->spki);
 }
 
 /* Domain parameters of the two curves AWS IoT accepts, made once: a key
@@ -195,7 +180,8 @@ static int push_positive(OSSL_PARAM_BLD *bld, const char *key,
 	return *bn && !BN_is_zero(*bn) && OSSL_PARAM_BLD_push_BN(bld, key, *bn);
 }
 
-static EVP_PKEY *rsa_direct(const ASN1_STRING *bits, unsigned *type)
+static EVP_PKEY *rsa_direct(const ASN1_STRING *bits, unsigned *type,
+			    BIGNUM **nout, BIGNUM **eout)
 {
 	const unsigned char *p = ASN1_STRING_get0_data(bits);
 	long len = ASN1_STRING_length(bits);
@@ -220,6 +206,9 @@ static EVP_PKEY *rsa_direct(const ASN1_STRING *bits, unsigned *type)
 	    EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) <= 0)
 		goto out;
 	*type = pkey_key_type(k);
+	*nout = n;
+	*eout = e;
+	n = e = NULL;
 out:
 	OSSL_PARAM_free(params);
 	OSSL_PARAM_BLD_free(bld);
@@ -230,13 +219,17 @@ out:
 	return k;
 }
 
-/* The request's public key. EC keys on P-256 / P-384 (named curve) and
- * RSA keys, the types thingca certifies, are built directly; any other
+/* The request's public key into c->pub (NULL when it cannot be decoded),
+ * c->type, and for RSA keys built directly c->n and c->e. EC keys on P-256
+ * / P-384 (named curve) and RSA keys (rsaEncryption with NULL or absent
+ * parameters), the types thingca certifies, are built directly; any other
  * SubjectPublicKeyInfo (a key type to refuse by name, explicit curve
  * parameters, unused bits, odd encodings) goes through OpenSSL's general
- * decoder, exactly as d2i_X509_REQ would decode it. NULL when neither can. */
-static EVP_PKEY *csr_pubkey(const CSR_SPKI *spki, unsigned *type)
+ * decoder, exactly as d2i_X509_REQ would decode it. */
+static void csr_pubkey(struct csr *c)
 {
+	const CSR_SPKI *spki = c->req->info->spki;
+	unsigned *type = &c->type;
 	const ASN1_STRING *bits = spki->key;
 	const ASN1_OBJECT *oid;
 	const void *pval;
@@ -252,11 +245,11 @@ static EVP_PKEY *csr_pubkey(const CSR_SPKI *spki, unsigned *type)
 		    ptype == V_ASN1_OBJECT)
 			k = ec_direct(pval, bits, type);
 		else if (OBJ_obj2nid(oid) == NID_rsaEncryption &&
-			 ptype == V_ASN1_NULL)
-			k = rsa_direct(bits, type);
+			 (ptype == V_ASN1_NULL || ptype == V_ASN1_UNDEF))
+			k = rsa_direct(bits, type, &c->n, &c->e);
 	}
 	if (k)
-		return k;
+		goto out;
 	ERR_clear_error();
 	*type = 0;
 	len = ASN1_item_i2d((const ASN1_VALUE *)spki, &der,
@@ -267,24 +260,154 @@ static EVP_PKEY *csr_pubkey(const CSR_SPKI *spki, unsigned *type)
 	OPENSSL_free(der);
 	if (k)
 		*type = pkey_key_type(k);
-	return k;
+out:
+	c->pub = k;
+	c->rsa = k && EVP_PKEY_is_a(k, "RSA");
+	c->curve = *type == KEY_EC_P256	  ? NID_X9_62_prime256v1
+		   : *type == KEY_EC_P384 ? NID_secp384r1
+					  : NID_undef;
 }
 
 int pkey_spki_sha256(EVP_PKEY *k, char hex[65])
 {
 	unsigned char *der = NULL;
-	int len, rc = 0;
+	size_t len = 0;
+	int rc;
 
-	len = k ? i2d_PUBKEY(k, &der) : -1;
-	if (len <= 0) {
+	rc = spki_of_pkey(k, &der, &len);
+	if (rc < 0)
 		hex[0] = '\0';
-		rc = -ERR_INTERNAL;
-		ERR_clear_error();
+	else
+		sha256_hex(der, len, hex);
+	OPENSSL_free(der);
+	return rc;
+}
+
+/* Why the received SubjectPublicKeyInfo of an RSA or EC key is not the
+ * key's canonical DER nor an encoding csr_canonical_key re-encodes. */
+static int not_canonical(const struct csr *c, struct errd *e)
+{
+	const CSR_SPKI *spki = c->req->info->spki;
+	const unsigned char *bits, *want;
+	size_t blen, wlen;
+	int ptype;
+
+	X509_ALGOR_get0(NULL, &ptype, NULL, spki->algor);
+	if (c->rsa && ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF)
+		return err_set(e, ERR_MALFORMED_CSR,
+			       "the CSR's rsaEncryption parameters are not "
+			       "NULL (RFC 3279 2.3.1)");
+	if (spki->key->flags & 7)
+		return err_set(e, ERR_MALFORMED_CSR,
+			       "the CSR's subjectPublicKey BIT STRING has "
+			       "unused bits; a key is whole octets (RFC 3279 "
+			       "2.3.1, RFC 5480 2.2)");
+	if (c->rsa &&
+	    spki_get0_bits(c->spki_der, c->spki_der_len, &want, &wlen) == 0) {
+		bits = ASN1_STRING_get0_data(spki->key);
+		blen = (size_t)ASN1_STRING_length(spki->key);
+		if (blen != wlen || memcmp(bits, want, wlen) != 0)
+			return err_set(
+			    e, ERR_MALFORMED_CSR,
+			    "the CSR's RSAPublicKey is not DER (X.690 10, RFC "
+			    "3279 2.3.1): bytes after it, a padded INTEGER or "
+			    "a non-minimal length");
+	}
+	return err_set(e, ERR_MALFORMED_CSR,
+		       "the CSR's SubjectPublicKeyInfo is not DER (X.690 10): "
+		       "a non-minimal or indefinite length");
+}
+
+/* 1 when the received encoding raw is exactly want's len octets. */
+static int same(const ASN1_ENCODING *raw, const unsigned char *want, size_t len)
+{
+	return raw->enc && (size_t)raw->len == len &&
+	       memcmp(raw->enc, want, len) == 0;
+}
+
+/* One key, one SubjectPublicKeyInfo (DESIGN.md "Device certificate
+ * profile"). For RSA and P-256 / P-384 keys, c->spki_der becomes the key's
+ * canonical DER; the received SubjectPublicKeyInfo must be exactly that,
+ * or differ only in what a real device may send and the key itself
+ * settles: an EC point compressed or hybrid (SEC 1 2.3.3, X9.62), RSA
+ * parameters left out (RFC 3279 2.3.1 says NULL; some encoders omit them).
+ * Those are re-encoded. Anything else (junk parameters, bytes after the
+ * key, padded or long-form INTEGERs, non-minimal lengths) is refused: it
+ * is no key generator's output, and would otherwise give one key several
+ * hashes. Other keys (refused by csr_check_key) keep the received bytes.
+ * 0, -ERR_MALFORMED_CSR or -ERR_NOMEM / -ERR_INTERNAL. */
+static int csr_canonical_key(struct csr *c, struct errd *e)
+{
+	const CSR_SPKI *spki = c->req->info->spki;
+	const ASN1_ENCODING *raw = &spki->enc;
+	const unsigned char *pt = ASN1_STRING_get0_data(spki->key);
+	size_t pt_len = (size_t)ASN1_STRING_length(spki->key), alt_len = 0;
+	unsigned char *alt = NULL;
+	int rc = 0, form = pt_len ? pt[0] & ~1 : 0;
+
+	if (!raw->enc || raw->len <= 0)
+		return err_set(e, ERR_INTERNAL,
+			       "the CSR's key encoding was not kept");
+	if (c->rsa) {
+		if ((!c->n || !c->e) &&
+		    (!EVP_PKEY_get_bn_param(c->pub, OSSL_PKEY_PARAM_RSA_N,
+					    &c->n) ||
+		     !EVP_PKEY_get_bn_param(c->pub, OSSL_PKEY_PARAM_RSA_E,
+					    &c->e))) {
+			rc = err_set(e, ERR_MALFORMED_CSR,
+				     "the CSR's RSA key cannot be read");
+			goto out;
+		}
+		rc =
+		    spki_rsa_der(c->n, c->e, 1, &c->spki_der, &c->spki_der_len);
+		if (rc == 0 && !same(raw, c->spki_der, c->spki_der_len)) {
+			rc = spki_rsa_der(c->n, c->e, 0, &alt, &alt_len);
+			if (rc == 0 && !same(raw, alt, alt_len))
+				rc = not_canonical(c, e);
+		}
+	} else if (c->curve != NID_undef) {
+		/* Uncompressed and decoded (on the curve, of the exact
+		 * length): the received point is the canonical one. */
+		if (form == POINT_CONVERSION_UNCOMPRESSED &&
+		    !(spki->key->flags & 7))
+			rc = spki_ec_der(c->curve, pt, pt_len, &c->spki_der,
+					 &c->spki_der_len);
+		else
+			rc = spki_of_pkey(c->pub, &c->spki_der,
+					  &c->spki_der_len);
+		if (rc == 0 && !same(raw, c->spki_der, c->spki_der_len)) {
+			rc = form == POINT_CONVERSION_COMPRESSED ||
+				     form == POINT_CONVERSION_HYBRID
+				 ? spki_ec_der(c->curve, pt, pt_len, &alt,
+					       &alt_len)
+				 : -ERR_MALFORMED_CSR;
+			if (rc == 0 &&
+			    (spki->key->flags & 7 || !same(raw, alt, alt_len)))
+				rc = -ERR_MALFORMED_CSR;
+			if (rc == -ERR_MALFORMED_CSR)
+				rc = not_canonical(c, e);
+		}
+		/* The EVP_PKEY encodes as the certificate does, too. */
+		if (rc == 0 && form != POINT_CONVERSION_UNCOMPRESSED &&
+		    !EVP_PKEY_set_utf8_string_param(
+			c->pub, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+			OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_UNCOMPRESSED))
+			rc = -ERR_INTERNAL;
+	} else {
+		c->spki_der = OPENSSL_memdup(raw->enc, (size_t)raw->len);
+		c->spki_der_len = (size_t)raw->len;
+		rc = c->spki_der ? pkey_spki_sha256(c->pub, c->spki)
+				 : -ERR_NOMEM;
 		goto out;
 	}
-	sha256_hex(der, (size_t)len, hex);
+	if (rc == 0)
+		sha256_hex(c->spki_der, c->spki_der_len, c->spki);
 out:
-	OPENSSL_free(der);
+	OPENSSL_free(alt);
+	ERR_clear_error();
+	/* Every malformed_csr above has its message; the rest is ours. */
+	if (rc < 0 && rc != -ERR_MALFORMED_CSR)
+		rc = err_set(e, -rc, "the CSR's public key cannot be encoded");
 	return rc;
 }
 
@@ -344,12 +467,24 @@ int csr_parse_der(const unsigned char *der, size_t len, struct csr **out,
 			     (size_t)(der + len - p));
 		goto out;
 	}
-	c->pub = csr_pubkey(c->req->info->spki, &c->type);
+	csr_pubkey(c);
 	if (!c->pub) {
 		rc = err_set(e, ERR_MALFORMED_CSR,
 			     "the CSR's public key cannot be decoded");
 		err_add_openssl(e);
 		goto out;
+	}
+	rc = csr_canonical_key(c, e);
+	if (rc < 0)
+		goto out;
+	/* Before the signature: with e = 1 it "verifies" without any private
+	 * key, and a huge exponent would cost a long exponentiation. The
+	 * modulus tests only for the sizes thingca certifies (their cost
+	 * grows with the cube of the size; others are refused anyway). */
+	if (c->rsa) {
+		rc = spki_rsa_check(c->n, c->e, c->type != 0, e);
+		if (rc < 0)
+			goto out;
 	}
 	/* RFC 2986 proof of possession, as X509_REQ_verify checks it. Three
 	 * outcomes: 1 ok, 0 the signature does not match, < 0 it could not
@@ -367,11 +502,6 @@ int csr_parse_der(const unsigned char *der, size_t len, struct csr **out,
 		rc = err_set(e, ERR_CSR_SIGNATURE_INVALID,
 			     "the CSR's signature cannot be checked");
 		err_add_openssl(e);
-		goto out;
-	}
-	if (spki_sha256_of(c) < 0) {
-		rc = err_set(e, ERR_MALFORMED_CSR,
-			     "the CSR's public key cannot be encoded");
 		goto out;
 	}
 	*out = c;
@@ -510,9 +640,13 @@ void csr_get0_key(const struct csr *c, struct spki_ref *out)
 
 	out->der = c->spki_der;
 	out->der_len = c->spki_der_len;
-	out->bits = ASN1_STRING_get0_data(bits);
-	out->bits_len = (size_t)ASN1_STRING_length(bits);
-	out->rsa = EVP_PKEY_is_a(c->pub, "RSA");
+	if (spki_get0_bits(c->spki_der, c->spki_der_len, &out->bits,
+			   &out->bits_len) < 0) {
+		/* A key thingca never certifies, received with unused bits. */
+		out->bits = ASN1_STRING_get0_data(bits);
+		out->bits_len = (size_t)ASN1_STRING_length(bits);
+	}
+	out->rsa = c->rsa;
 }
 
 const char *csr_spki_sha256(const struct csr *c)

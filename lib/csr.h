@@ -21,8 +21,12 @@ struct csr;
 
 /* Parses one PEM "CERTIFICATE REQUEST" (or "NEW CERTIFICATE REQUEST") and
  * checks its signature with its own key (RFC 2986 proof of possession).
+ * The key's SubjectPublicKeyInfo must be its canonical DER or a compressed
+ * / hybrid EC point or RSA without parameters, re-encoded (spki.h); an RSA
+ * key no generator makes is refused before its signature is checked.
  * 0 with *out set; -ERR_MALFORMED_CSR (not PEM/DER, trailing garbage, too
- * big) or -ERR_CSR_SIGNATURE_INVALID (error or mismatch). */
+ * big, a key in another encoding), -ERR_KEY_TYPE_NOT_ALLOWED (CA/B Forum
+ * BR 6.1.6 RSA key) or -ERR_CSR_SIGNATURE_INVALID (error or mismatch). */
 int csr_parse_pem(const char *pem, size_t len, struct csr **out,
 		  struct errd *e);
 
@@ -43,11 +47,13 @@ EVP_PKEY *csr_get0_pubkey(const struct csr *c);
 /* The request's subject (lent): EST reads the serialNumber from it. */
 const X509_NAME *csr_get0_subject(const struct csr *c);
 
-/* The request's SubjectPublicKeyInfo (DER, lent) and key bits, which the
+/* The request key's canonical SubjectPublicKeyInfo (DER, lent; for a key
+ * thingca never certifies, as received) and key bits, which the
  * certificate copies byte for byte. */
 void csr_get0_key(const struct csr *c, struct spki_ref *out);
 
-/* Lowercase hex SHA-256 of the DER SubjectPublicKeyInfo (lent, 64 chars). */
+/* Lowercase hex SHA-256 of that SubjectPublicKeyInfo (lent, 64 chars): one
+ * key has one, whatever encoding the request used. */
 const char *csr_spki_sha256(const struct csr *c);
 
 /* NULL is a no-op. */
@@ -56,8 +62,8 @@ void csr_free(struct csr *c);
 /* Key type bit of any public key (0 when unknown). */
 unsigned pkey_key_type(EVP_PKEY *k);
 
-/* Lowercase hex SHA-256 of a key's DER SubjectPublicKeyInfo into hex[65];
- * 0 or -ERR_INTERNAL. */
+/* Lowercase hex SHA-256 of a key's canonical SubjectPublicKeyInfo
+ * (spki_of_pkey) into hex[65]; 0 or -ERR_INTERNAL. */
 int pkey_spki_sha256(EVP_PKEY *k, char hex[65]);
 
 #endif

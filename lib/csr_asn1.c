@@ -8,10 +8,11 @@
 
 /* The template macros are not C statements: */
 /* clang-format off */
-ASN1_SEQUENCE(CSR_SPKI) = {
+/* Keeps its encoding (enc) as CSR_INFO does. */
+ASN1_SEQUENCE_enc(CSR_SPKI, enc, 0) = {
 	ASN1_SIMPLE(CSR_SPKI, algor, X509_ALGOR),
 	ASN1_SIMPLE(CSR_SPKI, key, ASN1_BIT_STRING),
-} ASN1_SEQUENCE_END(CSR_SPKI)
+} ASN1_SEQUENCE_END_enc(CSR_SPKI, CSR_SPKI)
 
 /* As X509_REQ_INFO: attributes [0] optional, as OpenSSL accepts them. */
 ASN1_SEQUENCE_enc(CSR_INFO, enc, 0) = {

@@ -13,9 +13,12 @@
  * provider decoders, which cost more CPU than the ECDSA arithmetic of the
  * whole issuance (docs/performance.md); here OpenSSL's own DER parser reads
  * the same structure and the key is built directly (csr_pubkey). The info
- * keeps its encoding as received: that is what the signature covers.
+ * keeps its encoding as received: that is what the signature covers; so
+ * does the SubjectPublicKeyInfo, which must be the key's canonical DER.
  */
 typedef struct {
+	ASN1_ENCODING enc; /* the bytes as received: csr.c compares them with
+			      the canonical encoding of the key */
 	X509_ALGOR *algor;
 	ASN1_BIT_STRING *key;
 } CSR_SPKI;

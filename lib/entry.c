@@ -21,10 +21,13 @@ json_t *entry_json(const struct ledger_entry *en)
 	json_object_set_new(o, "time", str_or_null(en->time));
 	json_object_set_new(o, "event", str_or_null(ev));
 	json_object_set_new(o, "client", str_or_null(en->client));
+	json_object_set_new(o, "node", str_or_null(en->node));
 	json_object_set_new(o, "serial", str_or_null(en->serial));
 	json_object_set_new(o, "thing_name", str_or_null(en->thing_name));
 	json_object_set_new(o, "certificate_id",
 			    str_or_null(en->certificate_id));
+	json_object_set_new(o, "ca_certificate_id",
+			    str_or_null(en->ca_certificate_id));
 	json_object_set_new(o, "certificate_serial",
 			    str_or_null(en->certificate_serial));
 	json_object_set_new(o, "spki_sha256", str_or_null(en->spki_sha256));
@@ -41,9 +44,9 @@ json_t *entry_json(const struct ledger_entry *en)
 
 const char *entry_csv_header(void)
 {
-	return "seq,time,event,client,serial,thing_name,certificate_id,"
-	       "certificate_serial,spki_sha256,not_before,not_after,reason,"
-	       "reissue,prev_hash,hash\n";
+	return "seq,time,event,client,node,serial,thing_name,certificate_id,"
+	       "ca_certificate_id,certificate_serial,spki_sha256,not_before,"
+	       "not_after,reason,reissue,prev_hash,hash\n";
 }
 
 /* RFC 4180: quote a field holding a comma, quote, CR or LF; double quotes.
@@ -81,9 +84,11 @@ int entry_csv_row(FILE *f, const struct ledger_entry *en)
 	csv_field(f, en->time, 0);
 	csv_field(f, ledger_event_name(en->event), 0);
 	csv_field(f, en->client, 0);
+	csv_field(f, en->node, 0);
 	csv_field(f, en->serial, 0);
 	csv_field(f, en->thing_name, 0);
 	csv_field(f, en->certificate_id, 0);
+	csv_field(f, en->ca_certificate_id, 0);
 	csv_field(f, en->certificate_serial, 0);
 	csv_field(f, en->spki_sha256, 0);
 	csv_field(f, en->not_before, 0);

@@ -10,12 +10,12 @@
 
 #include <jansson.h>
 
-#include "ledger.h"
+#include "ledger_entry.h"
 
-/* JSON object with seq, time, event, client, serial, thing_name,
- * certificate_id, certificate_serial, spki_sha256, not_before, not_after,
- * reason, reissue, prev_hash, hash (null where the event has no value).
- * New reference, NULL on out-of-memory. */
+/* JSON object with seq, time, event, client, node, serial, thing_name,
+ * certificate_id, ca_certificate_id, certificate_serial, spki_sha256,
+ * not_before, not_after, reason, reissue, prev_hash, hash (null where the event
+ * has no value). New reference, NULL on out-of-memory. */
 json_t *entry_json(const struct ledger_entry *en);
 
 /* The CSV header line (with "\n"), columns in entry_json's order. */

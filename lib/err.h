@@ -1,7 +1,8 @@
 /*
  * err — the one error table of thingca.
  *
- * Every lib/ function returns 0 or a negative ERR_* code from this table. The
+ * A lib/ function that can fail returns 0 (or a count) or a negative ERR_*
+ * code from this table; constructors return NULL on out-of-memory. The
  * X-macro gives the enum, the stable `error` string the HTTP API answers with
  * (DESIGN.md "HTTP API") and its HTTP status. A failure a user caused also
  * fills an optional struct errd (last argument) saying *what* was wrong, so

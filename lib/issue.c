@@ -67,7 +67,8 @@ static int existing_answer(struct ledger_entry *existing, const char *spki,
 
 static int fill_entry(struct ledger_entry *en, struct profile_cert *c,
 		      const char *client, const char *serial,
-		      const char *thing_name, const char *spki)
+		      const char *thing_name, const char *spki,
+		      const char *ca_id)
 {
 	char id[65], nb[21], na[21];
 
@@ -79,6 +80,9 @@ static int fill_entry(struct ledger_entry *en, struct profile_cert *c,
 	en->serial = strdup(serial);
 	en->thing_name = strdup(thing_name);
 	en->certificate_id = strdup(id);
+	/* Which issuing CA signed it: after a rotation an auditor lists what
+	 * each CA covers (docs/jitp.md "Rotating an issuing CA"). */
+	en->ca_certificate_id = strdup(ca_id);
 	en->certificate_serial = strdup(c->serial_hex);
 	en->spki_sha256 = strdup(spki);
 	en->not_before = strdup(nb);
@@ -89,8 +93,9 @@ static int fill_entry(struct ledger_entry *en, struct profile_cert *c,
 	en->der_len = c->der_len;
 	c->der = NULL;
 	if (!en->client || !en->serial || !en->thing_name ||
-	    !en->certificate_id || !en->certificate_serial ||
-	    !en->spki_sha256 || !en->not_before || !en->not_after)
+	    !en->certificate_id || !en->ca_certificate_id ||
+	    !en->certificate_serial || !en->spki_sha256 || !en->not_before ||
+	    !en->not_after)
 		return -ERR_NOMEM;
 	return 0;
 }
@@ -139,7 +144,8 @@ int issue_with_csr(struct issuer *is, const char *client, const char *serial,
 			       &cert, e);
 	if (rc)
 		goto out;
-	rc = fill_entry(&res->entry, &cert, client, serial, thing_name, spki);
+	rc = fill_entry(&res->entry, &cert, client, serial, thing_name, spki,
+			ca_certificate_id(is->ca));
 	if (rc) {
 		err_set(e, -rc, "cannot encode the certificate");
 		goto out;

@@ -481,6 +481,18 @@ out:
 	return rc;
 }
 
+int jitp_bundle_open(const char *pem, size_t len, BIO **out, struct errd *e)
+{
+	*out = NULL;
+	if (len > JITP_BUNDLE_MAX)
+		return err_set(e, ERR_MALFORMED_REQUEST,
+			       "certificate bundle of %zu bytes is over the "
+			       "%zu-byte limit",
+			       len, JITP_BUNDLE_MAX);
+	*out = BIO_new_mem_buf(pem, (int)len);
+	return *out ? 0 : -ERR_NOMEM;
+}
+
 int jitp_read_cert_bundle(const char *pem, size_t len, X509 **out,
 			  struct errd *e)
 {
@@ -489,18 +501,9 @@ int jitp_read_cert_bundle(const char *pem, size_t len, X509 **out,
 	int rc;
 
 	*out = NULL;
-	if (len > JITP_BUNDLE_MAX) {
-		rc = err_set(e, ERR_MALFORMED_REQUEST,
-			     "certificate bundle of %zu bytes is over the "
-			     "%zu-byte limit",
-			     len, JITP_BUNDLE_MAX);
+	rc = jitp_bundle_open(pem, len, &b, e);
+	if (rc < 0)
 		goto out;
-	}
-	b = BIO_new_mem_buf(pem, (int)len);
-	if (!b) {
-		rc = -ERR_NOMEM;
-		goto out;
-	}
 	x = PEM_read_bio_X509(b, NULL, NULL, NULL);
 	if (!x) {
 		rc = err_set(e, ERR_MALFORMED_REQUEST,

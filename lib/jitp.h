@@ -114,4 +114,32 @@ int jitp_read_cert_bundle(const char *pem, size_t len, X509 **out,
 int jitp_simulate(const char *text, X509 *cert, json_t **result,
 		  json_t **reasons, struct errd *e);
 
+/* The CA AWS IoT must have registered for the device bundle pem (device
+ * certificate first, then its chain): the device's issuer found in the
+ * bundle (its name, key identifiers and key match the device
+ * certificate's), the signing CA and never a root above it. *info (new
+ * reference) is {"id": its AWS certificate ID, "subject": RFC 2253 text,
+ * "self_signed": bool}, or NULL when the bundle lacks it. Appends to
+ * warnings (a JSON array) what would go wrong: no issuer in the bundle (the
+ * device must present it on the first connect), the issuer out of order,
+ * not a CA, or with a key or signature algorithm AWS IoT does not accept
+ * (RSA under 2048 bits, ...). 0, -ERR_MALFORMED_REQUEST (no certificate,
+ * too large), -ERR_NOMEM. jitp_conn.c. */
+int jitp_bundle_ca(const char *pem, size_t len, json_t **info, json_t *warnings,
+		   struct errd *e);
+
+/* Appends to warnings why host, the name a device connects to, would not
+ * let AWS IoT find a CA registered in SNI_ONLY mode: an IP address (no SNI
+ * is sent for one, RFC 6066 3), the legacy non-ATS endpoint, or any name
+ * other than an account's full ATS endpoint
+ * <prefix>-ats.iot.<region>.amazonaws.com. 0 or -ERR_NOMEM. */
+int jitp_check_endpoint(const char *host, json_t *warnings);
+
+/* The same for a first-connect command line (a recipe, a test):
+ * mosquitto_pub/_sub/_rr (-h, -L mqtts://; also no TLS, no --cert, port 443
+ * without --tls-alpn) and openssl s_client (-servername, -connect,
+ * -noservername); any other program is a warning that it cannot be told.
+ * 0 or -ERR_NOMEM. */
+int jitp_check_connect(const char *line, json_t *warnings);
+
 #endif

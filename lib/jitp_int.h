@@ -8,6 +8,7 @@
 #define THINGCA_JITP_INT_H
 
 #include <stddef.h>
+#include <openssl/bio.h>
 
 #include "jitp.h"
 
@@ -48,5 +49,16 @@ int jitp_param_lookup(const char *s, int short_ok);
 int jitp_chars_ok(const char *s, size_t min, size_t max, const char *extra);
 /* 1 when s is a valid AWS IoT ThingName (also thing type, group); else 0. */
 int jitp_thing_name_ok(const char *s);
+
+/* A memory BIO over a PEM bundle of len octets (caller frees *out): 0,
+ * -ERR_MALFORMED_REQUEST over JITP_BUNDLE_MAX, -ERR_NOMEM. */
+int jitp_bundle_open(const char *pem, size_t len, BIO **out, struct errd *e);
+
+/* Appends to out (a JSON array) one string per thing AWS IoT would not
+ * accept in x, each starting with what ("certificate", "issuing CA"): a
+ * signature algorithm other than SHA-256/384/512 with RSA or ECDSA, RSA
+ * under 2048 bits, EC curves other than P-256/P-384, other key types.
+ * 0, or -1 out of memory. */
+int jitp_key_sig_faults(X509 *x, const char *what, json_t *out);
 
 #endif

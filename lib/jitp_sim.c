@@ -51,33 +51,47 @@ __attribute__((format(printf, 2, 3))) static void reason(struct sim *s,
 		s->nomem = 1;
 }
 
-/* Checks the certificate's key and signature algorithm against what AWS IoT
- * accepts for device certificates. */
-static void sim_check_cert(struct sim *s, X509 *cert)
+/* Appends "<what> ..." to out (an array). 0, or -1 out of memory. */
+__attribute__((format(printf, 3, 4))) static int
+fault(json_t *out, const char *what, const char *fmt, ...)
 {
-	EVP_PKEY *k = X509_get0_pubkey(cert);
-	int md = NID_undef, pk = NID_undef, sig = X509_get_signature_nid(cert);
+	char msg[REASON_MAX];
+	size_t n;
+	va_list ap;
+
+	n = (size_t)snprintf(msg, sizeof(msg), "%s ", what);
+	if (n >= sizeof(msg))
+		n = sizeof(msg) - 1;
+	va_start(ap, fmt);
+	vsnprintf(msg + n, sizeof(msg) - n, fmt, ap);
+	va_end(ap);
+	return json_array_append_new(out, json_string(msg)) ? -1 : 0;
+}
+
+int jitp_key_sig_faults(X509 *x, const char *what, json_t *out)
+{
+	EVP_PKEY *k = X509_get0_pubkey(x);
+	int md = NID_undef, pk = NID_undef, sig = X509_get_signature_nid(x);
 	char group[64] = "";
 	size_t glen = 0;
+	int rc = 0;
 
 	if (!OBJ_find_sigid_algs(sig, &md, &pk) ||
 	    (md != NID_sha256 && md != NID_sha384 && md != NID_sha512) ||
 	    (pk != NID_rsaEncryption && pk != NID_X9_62_id_ecPublicKey))
-		reason(s,
-		       "certificate signature algorithm %s is not one AWS "
-		       "IoT accepts (SHA-256/384/512 with RSA or ECDSA)",
-		       OBJ_nid2ln(sig));
-	if (!k) {
-		reason(s, "certificate public key cannot be read");
-		return;
-	}
+		rc |= fault(out, what,
+			    "signature algorithm %s is not one AWS IoT "
+			    "accepts (SHA-256/384/512 with RSA or ECDSA)",
+			    OBJ_nid2ln(sig));
+	if (!k)
+		return rc | fault(out, what, "public key cannot be read");
 	switch (EVP_PKEY_get_base_id(k)) {
 	case EVP_PKEY_RSA:
 		if (EVP_PKEY_get_bits(k) < 2048)
-			reason(s,
-			       "certificate key is RSA-%d: AWS IoT accepts "
-			       "RSA of 2048 bits or more",
-			       EVP_PKEY_get_bits(k));
+			rc |= fault(out, what,
+				    "key is RSA-%d: AWS IoT accepts RSA of "
+				    "2048 bits or more",
+				    EVP_PKEY_get_bits(k));
 		break;
 	case EVP_PKEY_EC:
 		if (!EVP_PKEY_get_group_name(k, group, sizeof(group), &glen) ||
@@ -85,18 +99,27 @@ static void sim_check_cert(struct sim *s, X509 *cert)
 		     strcmp(group, "P-256") != 0 &&
 		     strcmp(group, "secp384r1") != 0 &&
 		     strcmp(group, "P-384") != 0))
-			reason(s,
-			       "certificate key is on curve %s: AWS IoT "
-			       "accepts EC keys on P-256 or P-384",
-			       group[0] ? group : "(unknown)");
+			rc |= fault(out, what,
+				    "key is on curve %s: AWS IoT accepts EC "
+				    "keys on P-256 or P-384",
+				    group[0] ? group : "(unknown)");
 		break;
 	default:
-		reason(s,
-		       "certificate key type %s is not accepted by AWS IoT "
-		       "(use RSA 2048+ or EC P-256/P-384)",
-		       OBJ_nid2sn(EVP_PKEY_get_base_id(k)));
+		rc |= fault(out, what,
+			    "key type %s is not accepted by AWS IoT (use RSA "
+			    "2048+ or EC P-256/P-384)",
+			    OBJ_nid2sn(EVP_PKEY_get_base_id(k)));
 		break;
 	}
+	return rc;
+}
+
+/* Checks the certificate's key and signature algorithm against what AWS IoT
+ * accepts for device certificates. */
+static void sim_check_cert(struct sim *s, X509 *cert)
+{
+	if (jitp_key_sig_faults(cert, "certificate", s->reasons) < 0)
+		s->nomem = 1;
 }
 
 /* The value of certificate parameter i in cert: a new JSON string, or NULL

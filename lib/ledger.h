@@ -1,24 +1,27 @@
 /*
- * ledger — the SQLite issuance ledger (DESIGN.md "Ledger"). The only module
- * that includes sqlite3.h.
+ * ledger — the issuance ledger (DESIGN.md "Ledger"): the allowlist of
+ * serials and the append-only, hash-chained events `issued`, `revoked`,
+ * `serials_imported`, behind one interface whatever stores them.
  *
- * Tables: `serials` (allowlist) and `ledger` (append-only, hash-chained
- * events `issued`, `revoked`, `serials_imported`; triggers refuse UPDATE and
- * DELETE). WAL mode, synchronous=FULL, schema migrated from sql/ at open.
+ * Stores: an SQLite file (lib/ledger_sqlite.c: WAL, synchronous=FULL,
+ * schema from sql/sqlite/) or, when built in, PostgreSQL for a location
+ * beginning postgresql:// or postgres://. A backend provides the small
+ * operations table of lib/ledger_backend.h; the rules live here once.
  *
  * Writes go through one writer thread that commits the waiting entries in
  * one transaction (group commit): each caller blocks until its own entry is
  * committed (or the batch failed), so no answer leaves before its entry is
- * durable. The writer re-checks the issuance rules inside the transaction and
- * reads the chain head there too, so racing requests and other processes
- * writing the same file (thingca serials import) stay consistent.
+ * durable. The writer re-checks the issuance rules inside the transaction,
+ * under the chain lock, and reads the chain head there too, so racing
+ * requests and other processes (or nodes) writing the same ledger stay
+ * consistent.
  *
- * Reads use a small pool of read-only connections (WAL readers never block
- * the writer). All functions are safe from many threads.
+ * Reads use the backend's reader connections (they never wait for the
+ * writer). All functions are safe from many threads.
  *
  * Hash chain: hash = SHA-256(prev_hash (32 raw bytes) || canonical), where
- * canonical is ledger_canonical() — see docs/ledger.md. The first entry's
- * prev_hash is 64 zeros.
+ * canonical is ledger_canonical() (lib/ledger_entry.h, docs/ledger.md). The
+ * first entry's prev_hash is 64 zeros.
  */
 #ifndef THINGCA_LEDGER_H
 #define THINGCA_LEDGER_H
@@ -27,83 +30,53 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "ledger_entry.h"
 
 #define LEDGER_RDONLY 1 /* open read-only: no migration, no writer */
 
 /* Rows per page of ledger_list: bounds one answer's memory and time. */
 #define LEDGER_PAGE_MAX 1000
 
-enum ledger_event {
-	LEDGER_ISSUED = 1,
-	LEDGER_REVOKED = 2,
-	LEDGER_SERIALS_IMPORTED = 3,
-};
-
-/* "issued" <-> LEDGER_ISSUED; 0 / NULL when unknown. */
-int ledger_event_parse(const char *name);
-const char *ledger_event_name(int event);
-
-/* One ledger row. Strings are owned by the entry (ledger_entry_clear frees
- * them); NULL means SQL NULL / JSON null. */
-struct ledger_entry {
-	int64_t seq;
-	char *time; /* RFC 3339 UTC */
-	int event;  /* enum ledger_event */
-	char *client;
-	char *serial;
-	char *thing_name;
-	char *certificate_id;	  /* hex SHA-256 of DER */
-	char *certificate_serial; /* hex, as openssl x509 -serial */
-	char *spki_sha256;
-	char *not_before;
-	char *not_after;
-	char *reason;
-	int reissue;	    /* revoked: 0/1; others -1 (null) */
-	unsigned char *der; /* issued: certificate DER */
-	size_t der_len;
-	char prev_hash[65];
-	char hash[65];
-};
-
-/* Frees the strings and zeroes e (NULL is a no-op). */
-void ledger_entry_clear(struct ledger_entry *e);
-
-/* The canonical encoding hashed into the chain: compact JSON, keys sorted,
- * UTF-8, of every field except prev_hash and hash, with the DER as base64
- * under "certificate_der" (null when absent). malloc'd, NUL-terminated. */
-int ledger_canonical(const struct ledger_entry *e, char **out);
-
 struct ledger;
 
-/* Opens (creating when missing, unless RDONLY) the ledger at path. Read-write:
- * applies migrations, refuses a schema newer than this build knows and a
- * newest entry whose hash does not match its contents (-ERR_LEDGER_CORRUPT,
- * message says restore the last backup / run thingca ledger verify), starts
- * the writer. -ERR_LEDGER_UNAVAILABLE when the file cannot be opened. */
-int ledger_open(const char *path, int flags, struct ledger **out,
+/* Is location a URI naming a database server (postgresql://, postgres://)
+ * rather than a file path? Such a location is never resolved as a path. */
+int ledger_location_is_uri(const char *location);
+
+/* Opens (creating when missing, unless RDONLY) the ledger at location: a
+ * file path (SQLite) or a postgresql:// / postgres:// URI (PostgreSQL, when
+ * this build has it; else -ERR_LEDGER_UNAVAILABLE "this build has no
+ * PostgreSQL backend"). Read-write: applies migrations, refuses a schema
+ * newer than this build knows and a newest entry whose hash does not match
+ * its contents (-ERR_LEDGER_CORRUPT, message says restore the last backup /
+ * run thingca ledger verify), starts the writer. -ERR_LEDGER_UNAVAILABLE
+ * when the store cannot be opened. */
+int ledger_open(const char *location, int flags, struct ledger **out,
 		struct errd *e);
+
+/* The node name the writer stamps on every entry it appends (DESIGN.md
+ * "Configuration": every entry records the node that wrote it). Copied;
+ * NULL or never called: the host name (gethostname). Call before the first
+ * write. 0 or -ERR_NOMEM. */
+int ledger_set_node(struct ledger *l, const char *node, struct errd *e);
 
 /* Stops the writer after the queued entries, closes every connection. */
 void ledger_close(struct ledger *l);
 
-/* What the ledger says about one serial. */
-struct ledger_serial {
-	int allowlisted;	     /* in `serials` */
-	int blocked;		     /* revoked with reissue false */
-	struct ledger_entry current; /* its unrevoked `issued` entry;
-					current.seq == 0 when none */
-};
-void ledger_serial_clear(struct ledger_serial *s);
-
+// clang-format off
 /* Issuance decision, rules 3, 5 and 6 of DESIGN.md, as of now:
- *   require_allowlist and not imported -> -ERR_SERIAL_UNKNOWN
- *   blocked by a revocation            -> -ERR_SERIAL_REVOKED
- *   spki_sha256 (may be NULL: skip 5,6) certified for another serial, or in a
- *   revoked certificate of this serial, with unique_keys ->
- * -ERR_PUBLIC_KEY_REUSED serial already has a certificate   ->
- * -ERR_SERIAL_ALREADY_ISSUED, and *existing (when not NULL) is it else 0. Runs
- * on a reader connection; ledger_record_issue repeats it inside the write
- * transaction. */
+ *   require_allowlist and serial not imported     -ERR_SERIAL_UNKNOWN
+ *   blocked by a revocation without reissue       -ERR_SERIAL_REVOKED
+ *   unique_keys and spki_sha256 certified for      -ERR_PUBLIC_KEY_REUSED
+ *     another serial, or in a revoked certificate
+ *     of this serial (spki_sha256 NULL: skipped)
+ *   serial has a current certificate              -ERR_SERIAL_ALREADY_ISSUED,
+ *                                                 *existing (when not NULL)
+ *                                                 filled with it, DER too
+ *   otherwise                                     0
+ * Runs in a read session; ledger_record_issue runs the same function again
+ * inside the write transaction. */
+// clang-format on
 int ledger_check_issue(struct ledger *l, const char *serial,
 		       const char *spki_sha256, int require_allowlist,
 		       int unique_keys, struct ledger_entry *existing,
@@ -176,12 +149,29 @@ int ledger_head(struct ledger *l, int64_t *seq, char hash[65], struct errd *e);
 int ledger_verify(struct ledger *l, int64_t head_seq, const char *head_hash,
 		  int64_t *count, int64_t *bad_seq, struct errd *e);
 
+/* ledger_verify, and on success last_hash (65 bytes) the hash of the last
+ * entry verified, seq *count (64 zeros for an empty ledger): the head the
+ * walk checked, never a newer one another writer appended since. A stored
+ * row that is not exactly what the schema holds (a column of another
+ * storage type, text with an embedded NUL) fails naming the entry. */
+int ledger_verify_head(struct ledger *l, int64_t head_seq,
+		       const char *head_hash, int64_t *count, int64_t *bad_seq,
+		       char last_hash[65], struct errd *e);
+
 /* Revoked certificates for the CRL: cb gets certificate_serial (hex),
  * revocation time and reason of each. *max_seq = newest revocation's seq. */
 int ledger_revocations(struct ledger *l,
 		       int (*cb)(void *arg, const char *cert_serial_hex,
 				 const char *time, const char *reason),
 		       void *arg, int64_t *max_seq, struct errd *e);
+
+/* The allowlist: cb gets each serial (in serial order) with its import
+ * batch (may be NULL) and time; cb's non-zero return stops and is
+ * returned. For copying a ledger. */
+int ledger_serials(struct ledger *l,
+		   int (*cb)(void *arg, const char *serial, const char *batch,
+			     const char *imported_at),
+		   void *arg, struct errd *e);
 
 /* Counts for /metrics and STATUS=. */
 struct ledger_stats {
@@ -202,9 +192,12 @@ int ledger_stats(struct ledger *l, struct ledger_stats *st, struct errd *e);
  * writer)? 0 or -ERR_LEDGER_UNAVAILABLE. */
 int ledger_ping(struct ledger *l, struct errd *e);
 
-/* Online backup of the ledger at path into to (SQLite backup API) through a
- * temporary name renamed when complete; refuses an existing to unless force.
- * Does not verify (the caller runs ledger_verify on the copy). */
-int ledger_backup(const char *path, const char *to, int force, struct errd *e);
+/* Online backup of the ledger at location into the file to (SQLite: the
+ * backup API) through a temporary name renamed when complete; refuses an
+ * existing to unless force (-ERR_IO). Does not verify (the caller runs
+ * ledger_verify on the copy). A backend without backup:
+ * -ERR_LEDGER_UNAVAILABLE "not supported by this backend". */
+int ledger_backup(const char *location, const char *to, int force,
+		  struct errd *e);
 
 #endif

@@ -21,7 +21,7 @@ void metrics_free(struct metrics *m);
 void metrics_issued(struct metrics *m, int first_time);
 /* A request refused with error code rc (negative ERR_*). */
 void metrics_refused(struct metrics *m, int rc);
-/* A request that took seconds, on route ("issue", "ledger", "other"). */
+/* A request of any route that took seconds (the one latency histogram). */
 void metrics_observe(struct metrics *m, double seconds);
 
 uint64_t metrics_issued_total(const struct metrics *m);

@@ -15,6 +15,7 @@
 
 #include "err.h"
 #include "profile.h"
+#include "spki.h"
 #include "util.h"
 #include "x509.h"
 
@@ -587,24 +588,21 @@ int profile_issue(const struct profile *p, struct ca *ca, const char *serial,
 {
 	struct spki_ref key = {0};
 	struct profile_cert c = {0};
-	X509_PUBKEY *xpk = NULL;
 	unsigned char *der = NULL;
-	const unsigned char *q, *bits = NULL;
-	int n = -1, blen = 0, rc;
+	const unsigned char *q;
+	size_t n = 0;
+	int rc;
 
 	*out = NULL;
-	if (pub && X509_PUBKEY_set(&xpk, pub) &&
-	    X509_PUBKEY_get0_param(NULL, &bits, &blen, NULL, xpk))
-		n = i2d_X509_PUBKEY(xpk, &der);
-	key.der = der;
-	key.der_len = n > 0 ? (size_t)n : 0;
-	key.bits = bits;
-	key.bits_len = blen > 0 ? (size_t)blen : 0;
-	key.rsa = EVP_PKEY_is_a(pub, "RSA");
-	if (n <= 0 || blen <= 0) {
+	/* The key's canonical SubjectPublicKeyInfo, as for a request. */
+	if (!pub || spki_of_pkey(pub, &der, &n) < 0 ||
+	    spki_get0_bits(der, n, &key.bits, &key.bits_len) < 0) {
 		rc = err_set(e, ERR_INTERNAL, "cannot encode the public key");
 		goto out;
 	}
+	key.der = der;
+	key.der_len = n;
+	key.rsa = EVP_PKEY_is_a(pub, "RSA");
 	rc = profile_issue_der(p, ca, serial, thing_name, &key, &c, e);
 	if (rc < 0)
 		goto out;
@@ -615,7 +613,6 @@ int profile_issue(const struct profile *p, struct ca *ca, const char *serial,
 		    err_set(e, ERR_INTERNAL, "the certificate does not decode");
 out:
 	profile_cert_clear(&c);
-	X509_PUBKEY_free(xpk);
 	OPENSSL_free(der);
 	return rc;
 }

@@ -43,8 +43,8 @@ int profile_check_serial(const struct profile *p, const char *serial,
 int profile_check_serial_n(const struct profile *p, const char *serial,
 			   size_t len, char *thing_name, struct errd *e);
 
-/* The subject RDN short names a certificate of this profile carries, in
- * order, ending with "serialNumber" (when on) and "CN" (lent). */
+/* The configuration the profile was made from (lent: valid as long as the
+ * profile). */
 const struct profile_cfg *profile_get0_cfg(const struct profile *p);
 
 /* A device certificate as profile_issue_der makes it. */
@@ -62,7 +62,8 @@ void profile_cert_clear(struct profile_cert *c);
  * with the CA: subject = configured RDNs, serialNumber (PrintableString),
  * CN (UTF8String); 16 random serial octets, positive; validity now -
  * backdate to + validity_days clamped to the CA's validity; exactly the
- * five extensions; the SubjectPublicKeyInfo copied byte for byte. The DER
+ * five extensions; key's SubjectPublicKeyInfo (csr_get0_key: the key's
+ * canonical DER, spki.h) copied byte for byte. The DER
  * is written directly: in OpenSSL 3.0 building it as an X509 object cost
  * more than the signature (docs/performance.md). serial and thing_name
  * must have passed profile_check_serial. 0 with *out filled (clear it),
@@ -72,8 +73,9 @@ int profile_issue_der(const struct profile *p, struct ca *ca,
 		      const struct spki_ref *key, struct profile_cert *out,
 		      struct errd *e);
 
-/* The same certificate for a public key given as an EVP_PKEY, parsed back
- * into an X509 (caller frees): for tests and tools, not the request path. */
+/* The same certificate for a public key given as an EVP_PKEY (encoded
+ * canonically, spki_of_pkey), parsed back into an X509 (caller frees): for
+ * tests and tools, not the request path. */
 int profile_issue(const struct profile *p, struct ca *ca, const char *serial,
 		  const char *thing_name, EVP_PKEY *pub, X509 **out,
 		  struct errd *e);

@@ -631,3 +631,20 @@ char *json_quote(char *out, const char *s, size_t n)
 	*out++ = '"';
 	return out;
 }
+
+/* See util.h. */
+char *path_dir(const char *path)
+{
+	char *dir = strdup(path), *slash;
+
+	if (dir == NULL)
+		return NULL;
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		snprintf(dir, strlen(dir) + 1, ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	return dir;
+}

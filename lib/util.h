@@ -57,6 +57,10 @@ int crl_reason_code(const char *name);
  * out. */
 char *str_printable(const char *s, char *out, size_t n);
 
+/* The directory part of path, malloc'd: "." for a bare name, "/" for a file
+ * in the root; NULL on out-of-memory only. */
+char *path_dir(const char *path);
+
 /* Reads a whole file (max max_len bytes) into a NUL-terminated malloc'd
  * buffer. 0, -ERR_IO (missing/unreadable, message names the path) or
  * -ERR_NOMEM. */

@@ -257,6 +257,34 @@ int x509_set_validity(X509 *x, time_t not_before, time_t not_after,
 	return rc;
 }
 
+int x509_new_cert(const X509_NAME *subject, const X509_NAME *issuer,
+		  EVP_PKEY *pub, time_t not_before, time_t not_after,
+		  X509 **out, struct errd *e)
+{
+	X509 *x = X509_new();
+	int rc = 0;
+
+	*out = NULL;
+	if (!x || !X509_set_version(x, X509_VERSION_3) ||
+	    !X509_set_subject_name(x, subject) ||
+	    !X509_set_issuer_name(x, issuer ? issuer : subject) ||
+	    !X509_set_pubkey(x, pub)) {
+		rc = err_set(e, ERR_INTERNAL, "cannot build the certificate");
+		err_add_openssl(e);
+		goto out;
+	}
+	rc = x509_random_serial(x, e);
+	if (rc == 0)
+		rc = x509_set_validity(x, not_before, not_after, e);
+	if (rc == 0) {
+		*out = x;
+		x = NULL;
+	}
+out:
+	X509_free(x);
+	return rc;
+}
+
 int x509_add_ext(X509 *x, X509 *issuer, int nid, const char *value,
 		 struct errd *e)
 {
@@ -471,4 +499,80 @@ unsigned char *der_put(unsigned char *p, unsigned char tag, const void *content,
 	if (n)
 		memcpy(p, content, n);
 	return p + n;
+}
+
+/* Adds the extension nid=value (no issuer context needed) to exts. */
+static int csr_ext(STACK_OF(X509_EXTENSION) * *exts, X509_REQ *req, int nid,
+		   const char *value)
+{
+	X509_EXTENSION *ex;
+	X509V3_CTX ctx;
+	int ok;
+
+	X509V3_set_ctx(&ctx, NULL, NULL, req, NULL, 0);
+	ex = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+	ok = ex && X509v3_add_ext(exts, ex, -1) != NULL;
+	X509_EXTENSION_free(ex);
+	return ok;
+}
+
+int x509_make_ca_csr(EVP_PKEY *k, const X509_NAME *name, X509_REQ **out,
+		     struct errd *e)
+{
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	X509_REQ *req = X509_REQ_new();
+	int rc = 0, v;
+
+	*out = NULL;
+	if (!req || !X509_REQ_set_version(req, X509_REQ_VERSION_1) ||
+	    !X509_REQ_set_subject_name(req, name) ||
+	    !X509_REQ_set_pubkey(req, k) ||
+	    !csr_ext(&exts, req, NID_basic_constraints,
+		     "critical,CA:TRUE,pathlen:0") ||
+	    !csr_ext(&exts, req, NID_key_usage,
+		     "critical,keyCertSign,cRLSign") ||
+	    !X509_REQ_add_extensions(req, exts)) {
+		rc = err_set(e, ERR_INTERNAL, "cannot build the CSR");
+		err_add_openssl(e);
+		goto out;
+	}
+	if (X509_REQ_sign(req, k, x509_md_for_key(k)) <= 0) {
+		rc = err_set(e, ERR_SIGNER_UNAVAILABLE,
+			     "the key could not sign the CSR");
+		err_add_openssl(e);
+		goto out;
+	}
+	/* Three outcomes: 1 verifies, 0 mismatch, < 0 error. */
+	v = X509_REQ_verify(req, X509_REQ_get0_pubkey(req));
+	if (v != 1) {
+		rc = err_set(e, ERR_SIGNER_UNAVAILABLE,
+			     v == 0 ? "the key's signature on the CSR does not "
+				      "verify with its public key"
+				    : "the CSR's signature cannot be checked");
+		err_add_openssl(e);
+		goto out;
+	}
+	*out = req;
+	req = NULL;
+out:
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	X509_REQ_free(req);
+	return rc;
+}
+
+int x509_write_csr(const char *path, X509_REQ *req, int overwrite,
+		   struct errd *e)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	int rc = 0;
+
+	if (!b || !PEM_write_bio_X509_REQ(b, req)) {
+		rc = err_set(e, ERR_INTERNAL, "cannot encode the CSR");
+		err_add_openssl(e);
+		goto out;
+	}
+	rc = bio_write_file(b, path, 0644, overwrite, e);
+out:
+	BIO_free(b);
+	return rc;
 }

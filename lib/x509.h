@@ -70,6 +70,14 @@ int x509_random_serial(X509 *x, struct errd *e);
 int x509_set_validity(X509 *x, time_t not_before, time_t not_after,
 		      struct errd *e);
 
+/* A new v3 certificate (caller frees *out) with subject, issuer (NULL:
+ * subject, self-issued), the public key of pub, a random serial
+ * (x509_random_serial) and not_before..not_after (x509_set_validity); no
+ * extensions, unsigned. 0 or -ERR_INTERNAL. */
+int x509_new_cert(const X509_NAME *subject, const X509_NAME *issuer,
+		  EVP_PKEY *pub, time_t not_before, time_t not_after,
+		  X509 **out, struct errd *e);
+
 /* Adds one extension given in OpenSSL's config syntax ("critical,CA:TRUE",
  * "hash", "keyid:always") to x. issuer is the signing CA's certificate (for
  * authorityKeyIdentifier), NULL for a self-signed x. x's public key must be
@@ -113,5 +121,20 @@ int x509_write_key(const char *path, EVP_PKEY *k, int overwrite,
  * overwrite. 0, -ERR_INTERNAL or file_write's error. */
 int x509_write_cert(const char *path, X509 *x, STACK_OF(X509) * chain,
 		    int overwrite, struct errd *e);
+
+/* A CSR for an issuing CA (`thingca ca csr`): subject name, k's public
+ * key, an extensionRequest for basicConstraints critical CA:TRUE pathLen 0
+ * and keyUsage critical keyCertSign cRLSign (what `ca sign` will grant:
+ * informative only, it copies nothing from a CSR), signed by k with
+ * x509_md_for_key(k) and verified. k may be a token key. *out is the
+ * caller's. 0, or -ERR_INTERNAL / -ERR_SIGNER_UNAVAILABLE (k did not sign,
+ * or its signature does not verify). */
+int x509_make_ca_csr(EVP_PKEY *k, const X509_NAME *name, X509_REQ **out,
+		     struct errd *e);
+
+/* Writes req as PEM to path, mode 0644; refuses an existing path (-ERR_IO)
+ * unless overwrite. 0, -ERR_INTERNAL or file_write's error. */
+int x509_write_csr(const char *path, X509_REQ *req, int overwrite,
+		   struct errd *e);
 
 #endif

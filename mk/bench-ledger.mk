@@ -5,7 +5,7 @@ BENCH_LEDGER_N ?= 1000000
 
 .PHONY: bench-ledger
 $(B)/tests/bench-ledger: tests/bench/bench-ledger.c $(B)/libthingca.a | $(B)/tests
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(B)/libthingca.a $(LDFLAGS) $(LDLIBS)
+	$(TC_LINK) -Itests -o $@ $< $(B)/libthingca.a $(TC_LIBS)
 
 bench-ledger: $(B)/tests/bench-ledger
 	$(B)/tests/bench-ledger $(BENCH_LEDGER_N)

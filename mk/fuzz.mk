@@ -16,9 +16,15 @@ FUZZ_RSS_MB  ?= 2048
 FUZZ_TIMEOUT ?= 10
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                 -fno-omit-frame-pointer
-FUZZ_CFLAGS  := -O1 -g -std=c11 -D_GNU_SOURCE -DOPENSSL_API_COMPAT=30000 \
+# FUZZ_CFLAGS plays the part of CFLAGS for this other compiler (the user's
+# optimisation and debug flags; CFLAGS itself is meant for $(CC)); the
+# user's CPPFLAGS and LDFLAGS apply as everywhere else. The required flags
+# are FUZZ_REQ_CFLAGS and come first.
+FUZZ_CFLAGS  ?= -O1 -g
+FUZZ_REQ_CFLAGS := -std=c11 -D_GNU_SOURCE -DOPENSSL_API_COMPAT=30000 \
                 -DTHINGCA_VERSION='"$(VERSION)"' $(WARN) -Ilib -I$(FZ) \
                 $(PKG_CFLAGS) -pthread $(FUZZ_SAN)
+FUZZ_CC_ALL   = $(FUZZ_CC) $(FUZZ_REQ_CFLAGS) $(CPPFLAGS) $(FUZZ_CFLAGS)
 FUZZ_TARGETS := request config jitp csr_der
 fuzz_src      = tests/fuzz/fz-$(subst _,-,$(1)).c
 FUZZ_MAXLEN_request := 40000
@@ -36,18 +42,18 @@ fuzz: $(FUZZ_BINS)
 
 $(FZ)/lib $(FZ)/artifacts:
 	@mkdir -p $@
-$(FZ)/sql_migrations.h: $(SQL_SRC) mk/sql2c.sh | $(FZ)/lib
-	sh mk/sql2c.sh $(SQL_SRC) > $@.tmp && mv $@.tmp $@
-$(FZ)/lib/ledger.o: $(FZ)/sql_migrations.h
+$(FZ)/sql_sqlite.h: $(SQL_SRC) mk/sql2c.sh | $(FZ)/lib
+	sh mk/sql2c.sh sqlite $(SQL_SRC) > $@.tmp && mv $@.tmp $@
+$(FZ)/lib/ledger_sqlite.o: $(FZ)/sql_sqlite.h
 $(FZ)/lib/%.o: lib/%.c | $(FZ)/lib
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+	$(FUZZ_CC_ALL) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
 $(FZ)/libthingca.a: $(FUZZ_LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 define fuzz_target
 $(FZ)/fz-$(1): $(call fuzz_src,$(1)) tests/fuzz/fuzz.h $(FZ)/libthingca.a
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Itests/fuzz -o $$@ $$< \
-	  $(FZ)/libthingca.a $(PKG_LIBS) -pthread -lm
+	$(FUZZ_CC_ALL) -fsanitize=fuzzer -Itests/fuzz $(LDFLAGS) -o $$@ $$< \
+	  $(FZ)/libthingca.a $(PKG_LIBS) -pthread -lm $(LDLIBS)
 
 fuzz-run-$(1): $(FZ)/fz-$(1) | $(FZ)/artifacts
 	@mkdir -p $(FZ)/corpus-$(1)

@@ -31,7 +31,7 @@ if [ ! -f thingca.json ]; then
   "listen": ["127.0.0.1:$PORT"],
   "ledger": "ledger.db",
   "ca": {"certificate": "ca.pem", "key": "ca.key"},
-  "profile": {"subject": {"C": "JP", "O": "thingca demo", "OU": "device"}},
+  "profile": {"subject": {"C": "JP", "O": "thingca demo", "OU": "demo"}},
   "clients": [
     $(cat tokens/station.entry),
     $(cat tokens/auditor.entry),
@@ -46,6 +46,16 @@ JSON
 		i=$((i + 1))
 	done
 	"$B/thingca" -c thingca.json serials import --batch demo demo-serials.txt
+fi
+
+# An existing state/ keeps its configuration, but PORT still decides where
+# it listens: the listen line make run wrote is rewritten to PORT.
+sed "s|^  \"listen\": \[\"127\.0\.0\.1:[0-9]*\"\],\$|  \"listen\": [\"127.0.0.1:$PORT\"],|" \
+	thingca.json > thingca.json.tmp && mv thingca.json.tmp thingca.json
+if ! grep -q "\"127\.0\.0\.1:$PORT\"" thingca.json; then
+	echo "make run: $S/thingca.json has a listen entry of its own; edit it" \
+		"or rm -rf $S to start over" >&2
+	exit 1
 fi
 
 URL="http://127.0.0.1:$PORT"

@@ -46,7 +46,9 @@ out=$BACKUP_DIR/ledger-$stamp.db
 	die 1 "copy $out does not verify; kept for inspection, older copies kept"
 
 # Prune: the names sort by time, newest last. Only our own names match (not
-# the temporary name a backup in progress writes).
+# the temporary name a backup in progress writes). A copy goes with its
+# SQLite side files (-wal, -shm: a reader of a WAL database may leave
+# them), and side files whose copy is gone go too.
 pattern='ledger-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T[0-9][0-9][0-9][0-9][0-9][0-9].db'
 n=0
 for f in "$BACKUP_DIR"/$pattern; do
@@ -58,9 +60,13 @@ if [ "$drop" -gt 0 ]; then
 	for f in "$BACKUP_DIR"/$pattern; do
 		[ "$removed" -lt "$drop" ] || break
 		[ -f "$f" ] || continue
-		rm -f -- "$f" || die 1 "cannot remove old copy $f"
+		rm -f -- "$f" "$f-wal" "$f-shm" || die 1 "cannot remove old copy $f"
 		removed=$((removed + 1))
 	done
 fi
+for f in "$BACKUP_DIR"/$pattern-wal "$BACKUP_DIR"/$pattern-shm; do
+	[ -f "$f" ] || continue
+	[ -e "${f%-???}" ] || rm -f -- "$f" || die 1 "cannot remove $f"
+done
 echo "thingca-backup: wrote $out, kept $((n - removed)), removed $removed"
 exit 0

@@ -2,10 +2,16 @@
  * cli — what every `thingca` command shares: loading the configuration (or
  * the built-in defaults) and finding the ledger file.
  */
+#include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "util.h"
 
 struct config *cli_load_config(const struct cli *g)
 {
@@ -61,8 +67,16 @@ struct config *cli_config_or_defaults(const struct cli *g, int note)
 	struct config *cfg = NULL;
 	struct errd e = {0};
 
-	if (g->config_given || access(path, F_OK) == 0)
-		return cli_load_config(g);
+	if (g->config_given || access(path, F_OK) == 0) {
+		cfg = cli_load_config(g);
+		if (cfg && note && !cfg->profile.subject_given)
+			fprintf(stderr,
+				"thingca: note: %s has no profile.subject: "
+				"the built-in DEMO subject (C=JP, ST=Tokyo, "
+				"L=Tokyo, O=MyOrg, OU=device) is used\n",
+				path);
+		return cfg;
+	}
 	if (config_parse("{}", 2, NULL, &cfg, &e)) {
 		fprintf(stderr, "thingca: built-in defaults: %s\n", e.msg);
 		return NULL;
@@ -70,9 +84,91 @@ struct config *cli_config_or_defaults(const struct cli *g, int note)
 	if (note)
 		fprintf(stderr,
 			"thingca: note: no %s, using the built-in "
-			"default profile (give -c FILE for yours)\n",
+			"default profile, whose subject is a DEMO value "
+			"(give -c FILE for yours)\n",
 			path);
 	return cfg;
+}
+
+/* The owner's name of st, or its number. */
+static const char *owner_name(const struct stat *st, char *buf, size_t n)
+{
+	struct passwd *pw = getpwuid(st->st_uid);
+
+	if (pw && pw->pw_name)
+		return pw->pw_name;
+	snprintf(buf, n, "%u", (unsigned)st->st_uid);
+	return buf;
+}
+
+/* See cli.h. A WAL reader also needs the -shm file: readable when thingcad
+ * runs (it exists then), or, when it does not exist, a directory it may be
+ * created in (docs/ledger.md "Who may read the ledger"). */
+int cli_ledger_access(const char *path, int write)
+{
+	static const char hint[] = "thingca: run it as the ledger's owner "
+				   "(sudo -u %s thingca ...)%s\n";
+	const char *alt = write ? "" : ", or audit a backup copy";
+	char shm[4096], who[32];
+	struct stat st, dst;
+	char *dir;
+	int rc = CLI_OK;
+
+	if (strncmp(path, "postgresql://", 13) == 0 ||
+	    strncmp(path, "postgres://", 11) == 0)
+		return CLI_OK;
+	if (stat(path, &st) != 0) {
+		if (errno != EACCES)
+			return CLI_OK;
+		fprintf(stderr,
+			"thingca: cannot reach the ledger %s: permission "
+			"denied (a directory on the way is not searchable "
+			"for you)\n",
+			path);
+		fprintf(stderr, hint, "thingca", alt);
+		return CLI_FAIL;
+	}
+	if (access(path, write ? R_OK | W_OK : R_OK) != 0 && errno == EACCES) {
+		fprintf(stderr,
+			"thingca: cannot %s the ledger %s: permission denied "
+			"(owner %s, mode %04o)\n",
+			write ? "write" : "read", path,
+			owner_name(&st, who, sizeof(who)),
+			(unsigned)(st.st_mode & 07777));
+		fprintf(stderr, hint, owner_name(&st, who, sizeof(who)), alt);
+		return CLI_FAIL;
+	}
+	if (write ||
+	    snprintf(shm, sizeof(shm), "%s-shm", path) >= (int)sizeof(shm))
+		return CLI_OK;
+	if (stat(shm, &dst) == 0) {
+		if (access(shm, R_OK) != 0 && errno == EACCES) {
+			fprintf(stderr,
+				"thingca: cannot read %s: permission denied "
+				"(owner %s, mode %04o): a reader of a WAL "
+				"ledger needs it too\n",
+				shm, owner_name(&dst, who, sizeof(who)),
+				(unsigned)(dst.st_mode & 07777));
+			fprintf(stderr, hint, owner_name(&st, who, sizeof(who)),
+				alt);
+			rc = CLI_FAIL;
+		}
+		return rc;
+	}
+	dir = path_dir(path);
+	if (dir == NULL)
+		return CLI_OK;
+	if (access(dir, W_OK) != 0 && errno == EACCES) {
+		fprintf(stderr,
+			"thingca: cannot read the ledger %s while thingcad is "
+			"stopped: permission denied creating %s (SQLite's WAL "
+			"index) in %s\n",
+			path, shm, dir);
+		fprintf(stderr, hint, owner_name(&st, who, sizeof(who)), alt);
+		rc = CLI_FAIL;
+	}
+	free(dir);
+	return rc;
 }
 
 const char *cli_ledger_path(const struct cli *g, const char *ledger_opt,
@@ -83,11 +179,16 @@ const char *cli_ledger_path(const struct cli *g, const char *ledger_opt,
 	if (cfg_out)
 		*cfg_out = NULL;
 	if (ledger_opt)
-		return ledger_opt;
+		return cli_ledger_access(ledger_opt, 0) == CLI_OK ? ledger_opt
+								  : NULL;
 	c = cli_load_config(g);
 	if (!c) {
 		fprintf(stderr, "thingca: or name the database with --ledger "
 				"FILE\n");
+		return NULL;
+	}
+	if (cli_ledger_access(c->ledger, 0) != CLI_OK) {
+		config_free(c);
 		return NULL;
 	}
 	if (cfg_out) {

@@ -39,23 +39,47 @@ int cli_no_clobber(const char *cmd, const char *key_path, const char *cert_path,
  * returns NULL on failure; the caller frees. */
 struct config *cli_config_or_defaults(const struct cli *g, int note);
 
+/* Before opening an SQLite ledger file for reading (write 0) or writing:
+ * says "permission denied", with the file's owner and mode and what to do,
+ * when that is why it cannot be opened, rather than letting SQLite's
+ * "unable to open" or "no ledger at" stand for it. CLI_OK (also for a
+ * PostgreSQL URI, and for a path that does not exist: opening says so),
+ * or CLI_FAIL after the message. */
+int cli_ledger_access(const char *path, int write);
+
 /* The ledger path a read command uses: --ledger when given, else the
- * configuration's "ledger". Prints why and returns NULL when neither works;
- * *cfg_out (may be NULL) receives the loaded configuration to free. */
+ * configuration's "ledger", checked with cli_ledger_access for reading.
+ * Prints why and returns NULL when neither works; *cfg_out (may be NULL)
+ * receives the loaded configuration to free. */
 const char *cli_ledger_path(const struct cli *g, const char *ledger_opt,
 			    struct config **cfg_out);
 
+/* Prints the `aws iot register-ca-certificate` lines for the CA
+ * certificate at ca_path whose AWS certificate ID is id: SNI_ONLY mode
+ * first (no verification certificate; the device must send SNI naming the
+ * account's full ATS endpoint), then DEFAULT mode with the verification
+ * certificate verif_path (NULL: the command that makes one), then
+ * update-ca-certificate for a CA registered earlier. */
+void cli_print_registration(const char *ca_path, const char *id,
+			    const char *verif_path);
+
 /* Each takes argv[0] = its own name ("ca", "ledger", ...). */
-int cmd_ca(const struct cli *g, int argc,
-	   char **argv); /* init, verification-cert, server-cert */
+int cmd_ca(
+    const struct cli *g, int argc,
+    char **argv); /* init, csr, sign, crl, verification-cert, server-cert */
 int cmd_ca_init(const struct cli *g, int argc, char **argv);
 int cmd_ca_verification_cert(const struct cli *g, int argc, char **argv);
 int cmd_ca_server_cert(const struct cli *g, int argc, char **argv);
+int cmd_ca_csr(const struct cli *g, int argc, char **argv);
+int cmd_ca_sign(const struct cli *g, int argc, char **argv);
+int cmd_ca_crl(const struct cli *g, int argc, char **argv);
 int cmd_jitp(const struct cli *g, int argc,
 	     char **argv); /* template, policy, simulate */
 int cmd_serials(const struct cli *g, int argc, char **argv); /* import */
 int cmd_ledger(const struct cli *g, int argc,
 	       char **argv); /* list, show, verify, export, head, backup */
+/* `thingca ledger copy` (cmd_ledger_copy.c); argv[0] = "copy". */
+int cmd_ledger_copy(const struct cli *g, int argc, char **argv);
 int cmd_revoke(const struct cli *g, int argc, char **argv);
 int cmd_token(const struct cli *g, int argc, char **argv); /* new */
 int cmd_enroll(const struct cli *g, int argc, char **argv);

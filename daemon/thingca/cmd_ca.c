@@ -80,17 +80,8 @@ static int ca_init_cert(EVP_PKEY *k, X509_NAME *name, long days, X509 **out,
 	int rc = 0;
 
 	*out = NULL;
-	x = X509_new();
-	if (!x || !X509_set_version(x, X509_VERSION_3) ||
-	    !X509_set_subject_name(x, name) || !X509_set_issuer_name(x, name) ||
-	    !X509_set_pubkey(x, k)) {
-		rc = err_set(e, ERR_INTERNAL, "cannot build the certificate");
-		err_add_openssl(e);
-		goto out;
-	}
-	rc = x509_random_serial(x, e);
-	if (rc == 0)
-		rc = x509_set_validity(x, now, now + (time_t)days * 86400, e);
+	rc = x509_new_cert(name, NULL, k, now, now + (time_t)days * 86400, &x,
+			   e);
 	if (rc == 0)
 		rc = x509_add_ext(x, NULL, NID_basic_constraints,
 				  "critical,CA:TRUE", e);
@@ -128,6 +119,16 @@ static void ca_init_report(X509 *x, const char *out_cert, const char *subject)
 	printf("wrote %s (subject %s, valid until %s)\n", out_cert, subject,
 	       until);
 	printf("certificate id (SHA-256): %s\n", id);
+}
+
+/* The registration lines for the new CA (cli_print_registration). */
+static void ca_init_report_registration(X509 *x, const char *out_cert)
+{
+	char id[65];
+
+	if (x509_certificate_id(x, id) < 0)
+		snprintf(id, sizeof(id), "<CA certificate ID>");
+	cli_print_registration(out_cert, id, NULL);
 }
 
 /* ca init --key pkcs11:URI: the self-signed certificate of a token key. The
@@ -190,14 +191,17 @@ static int ca_init_token(const struct cli *g, const char *uri,
 	}
 	printf("key stays in the token: %s (%s)\n", uri, key_type_name(type));
 	ca_init_report(x, out_cert, subject);
-	printf("next: set \"ca\": {\"certificate\": \"%s\", \"key\": "
-	       "\"%s\",\n"
-	       "      \"pkcs11_module\": \"%s\", \"key_pin_file\": \"%s\"} "
-	       "in thingca.json,\n"
-	       "      then register it with AWS IoT (thingca ca "
-	       "verification-cert)\n",
-	       out_cert, uri, cc.pkcs11_module ? cc.pkcs11_module : "",
-	       cc.key_pin_file ? cc.key_pin_file : "");
+	printf(
+	    "next: set \"ca\": {\"certificate\": \"%s\", \"key\": "
+	    "\"%s\",\n"
+	    "      \"pkcs11_module\": \"%s\", \"key_pin_file\": \"%s\"} "
+	    "in thingca.json,\n"
+	    "      or keep it as the offline root of a hierarchy (thingca ca "
+	    "sign --root-key %s);\n"
+	    "      a CA that signs devices itself is registered thus:\n",
+	    out_cert, uri, cc.pkcs11_module ? cc.pkcs11_module : "",
+	    cc.key_pin_file ? cc.key_pin_file : "", uri);
+	ca_init_report_registration(x, out_cert);
 	status = CLI_OK;
 out:
 	if (sig.close)
@@ -355,13 +359,16 @@ int cmd_ca_init(const struct cli *g, int argc, char **argv)
 	printf("wrote %s (%s private key, PKCS#8, mode 0600)\n", out_key,
 	       key_type_name(type));
 	ca_init_report(x, out_cert, subject);
-	printf(
-	    "next: set \"ca\": {\"certificate\": \"%s\", \"key\": \"%s\"} in "
-	    "thingca.json,\n"
-	    "      then register it with AWS IoT:\n"
-	    "      thingca ca verification-cert --code \"$(aws iot "
-	    "get-registration-code --query registrationCode --output text)\"\n",
-	    out_cert, out_key);
+	printf("next: set \"ca\": {\"certificate\": \"%s\", \"key\": "
+	       "\"%s\"} in thingca.json,\n"
+	       "      or keep it offline as the root of a hierarchy and give "
+	       "each line an issuing CA:\n"
+	       "      thingca ca csr on the line host, then thingca ca sign "
+	       "--root-cert %s --root-key %s\n"
+	       "      (docs/jitp.md, \"A CA hierarchy\"); a CA that signs "
+	       "devices itself is registered thus:\n",
+	       out_cert, out_key, out_cert, out_key);
+	ca_init_report_registration(x, out_cert);
 out:
 	X509_free(x);
 	EVP_PKEY_free(k);

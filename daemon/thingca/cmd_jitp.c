@@ -27,24 +27,48 @@
  * at 2048 characters (no whitespace); 64 KiB is plenty. */
 #define POLICY_FILE_MAX ((size_t)64 * 1024)
 
+/* Each jitp subcommand's usage, for its own --help. */
+static const struct {
+	const char *sub, *text;
+} jitp_usages[] = {
+    {"template",
+     "usage: thingca [-c FILE] jitp template --role-arn ARN "
+     "[--policy-name N | --policy-document FILE]\n"
+     "                [--thing-type T] [--group G]... [--attribute K=REF]... "
+     "[--out FILE]\n"
+     "  the registration config (templateBody + roleArn) for the "
+     "configured profile\n"},
+    {"policy", "usage: thingca jitp policy --region R --account A "
+	       "[--out FILE]\n"
+	       "  the IoT policy of the seed workflow\n"},
+    {"simulate",
+     "usage: thingca [-c FILE] jitp simulate --template FILE (--cert BUNDLE "
+     "| --ledger DB)\n"
+     "                [--endpoint HOST] [--connect 'COMMAND']\n"
+     "  what AWS IoT JITP would do with a certificate, or every reason it "
+     "would refuse;\n"
+     "  with --cert, the CA AWS IoT must have registered (the device's "
+     "issuer);\n"
+     "  --endpoint HOST / --connect 'mosquitto_pub ...' warn when the "
+     "device would\n"
+     "  not send the SNI a CA in SNI_ONLY mode needs (the account's full "
+     "ATS endpoint)\n"},
+};
+
+/* The usage of one subcommand (sub), or of all three (sub NULL). */
+static void usage_jitp_sub(FILE *f, const char *sub)
+{
+	size_t i, n = sizeof(jitp_usages) / sizeof(jitp_usages[0]);
+
+	for (i = 0; i < n; i++)
+		if (sub == NULL || strcmp(sub, jitp_usages[i].sub) == 0)
+			fputs(jitp_usages[i].text, f);
+	fputs("See docs/jitp.md.\n", f);
+}
+
 static void usage_jitp(FILE *f)
 {
-	fprintf(f,
-		"usage: thingca [-c FILE] jitp template --role-arn ARN "
-		"[--policy-name N | --policy-document FILE]\n"
-		"                [--thing-type T] [--group G]... "
-		"[--attribute K=REF]... [--out FILE]\n"
-		"       thingca jitp policy --region R --account A "
-		"[--out FILE]\n"
-		"       thingca [-c FILE] jitp simulate --template FILE "
-		"(--cert BUNDLE | --ledger DB)\n"
-		"\n"
-		"template  the registration config (templateBody + roleArn) "
-		"for the configured profile\n"
-		"policy    the IoT policy of the seed workflow\n"
-		"simulate  what AWS IoT JITP would do with a certificate, or "
-		"every reason it would refuse\n"
-		"See docs/jitp.md.\n");
+	usage_jitp_sub(f, NULL);
 }
 
 /* Writes text to path (0644) or, when path is NULL, to stdout. */
@@ -162,11 +186,11 @@ static int jitp_template(const struct cli *g, int argc, char **argv)
 			out_path = optarg;
 			break;
 		case 'h':
-			usage_jitp(stdout);
+			usage_jitp_sub(stdout, "template");
 			rc = CLI_OK;
 			goto out;
 		default:
-			usage_jitp(stderr);
+			usage_jitp_sub(stderr, "template");
 			goto out;
 		}
 	}
@@ -174,7 +198,7 @@ static int jitp_template(const struct cli *g, int argc, char **argv)
 		fprintf(stderr, "thingca: jitp template needs --role-arn "
 				"(the IAM role AWS IoT assumes to "
 				"provision)\n");
-		usage_jitp(stderr);
+		usage_jitp_sub(stderr, "template");
 		goto out;
 	}
 	rc = CLI_FAIL;
@@ -246,18 +270,18 @@ static int jitp_policy_cmd(int argc, char **argv)
 			out_path = optarg;
 			break;
 		case 'h':
-			usage_jitp(stdout);
+			usage_jitp_sub(stdout, "policy");
 			rc = CLI_OK;
 			goto out;
 		default:
-			usage_jitp(stderr);
+			usage_jitp_sub(stderr, "policy");
 			goto out;
 		}
 	}
 	if (optind != argc || !region || !account) {
 		fprintf(stderr, "thingca: jitp policy needs --region and "
 				"--account\n");
-		usage_jitp(stderr);
+		usage_jitp_sub(stderr, "policy");
 		goto out;
 	}
 	rc = CLI_FAIL;
@@ -279,10 +303,24 @@ out:
 	return rc;
 }
 
-/* Simulates text against one PEM bundle file. */
-static int simulate_cert(const char *text, const char *bundle)
+/* Prints each warning of w on stderr. */
+static void print_warnings(json_t *w)
 {
-	json_t *result = NULL, *reasons = NULL, *r;
+	json_t *r;
+	size_t i;
+
+	json_array_foreach(w, i, r)
+	{
+		fprintf(stderr, "thingca: warning: %s\n", json_string_value(r));
+	}
+}
+
+/* Simulates text against one PEM bundle file: the template against the
+ * device certificate, and which CA AWS IoT must have registered (the
+ * device's issuer, from the bundle). Warnings go to w. */
+static int simulate_cert(const char *text, const char *bundle, json_t *w)
+{
+	json_t *result = NULL, *reasons = NULL, *ca = NULL, *r;
 	struct errd e = {0};
 	char *pem = NULL;
 	size_t len = 0, i;
@@ -290,16 +328,19 @@ static int simulate_cert(const char *text, const char *bundle)
 	int rc = CLI_FAIL, src;
 
 	if (file_read(bundle, JITP_BUNDLE_MAX, &pem, &len, &e) ||
-	    jitp_read_cert_bundle(pem, len, &x, &e)) {
+	    jitp_read_cert_bundle(pem, len, &x, &e) ||
+	    jitp_bundle_ca(pem, len, &ca, w, &e)) {
 		fprintf(stderr, "thingca: %s: %s\n", bundle, e.msg);
 		goto out;
 	}
 	src = jitp_simulate(text, x, &result, &reasons, &e);
+	print_warnings(w);
 	if (src == -ERR_MALFORMED_REQUEST) {
 		fprintf(stderr,
 			"thingca: AWS IoT would refuse this "
-			"certificate (%zu reasons):\n",
-			json_array_size(reasons));
+			"certificate (%zu %s):\n",
+			json_array_size(reasons),
+			json_array_size(reasons) == 1 ? "reason" : "reasons");
 		json_array_foreach(reasons, i, r)
 		{
 			fprintf(stderr, "%s\n", json_string_value(r));
@@ -310,8 +351,25 @@ static int simulate_cert(const char *text, const char *bundle)
 		fprintf(stderr, "thingca: %s\n", e.msg);
 		goto out;
 	}
+	if (ca)
+		fprintf(stderr,
+			"thingca: AWS IoT must have registered CA %s (%s), "
+			"the device's issuer%s, with auto-registration and "
+			"this template\n",
+			json_string_value(json_object_get(ca, "id")),
+			json_string_value(json_object_get(ca, "subject")),
+			json_is_true(json_object_get(ca, "self_signed"))
+			    ? ""
+			    : " (not the root above it)");
+	if (json_object_set_new(result, "ca", ca ? ca : json_null())) {
+		ca = NULL;
+		fprintf(stderr, "thingca: out of memory\n");
+		goto out;
+	}
+	ca = NULL;
 	rc = emit(NULL, result);
 out:
+	json_decref(ca);
 	json_decref(result);
 	json_decref(reasons);
 	X509_free(x);
@@ -405,8 +463,8 @@ static int simulate_ledger(const struct cli *g, const char *text,
 		fprintf(stderr, "thingca: %s\n", e.msg);
 		goto out;
 	}
-	printf("%ld certificates checked, %ld would fail\n", t.checked,
-	       t.failed);
+	printf("%ld %s checked, %ld would fail\n", t.checked,
+	       t.checked == 1 ? "certificate" : "certificates", t.failed);
 	if (t.failed) {
 		fprintf(stderr,
 			"thingca: AWS IoT would refuse %ld of %ld "
@@ -428,10 +486,14 @@ static int jitp_simulate_cmd(const struct cli *g, int argc, char **argv)
 	    {"template", required_argument, NULL, 't'},
 	    {"cert", required_argument, NULL, 'c'},
 	    {"ledger", required_argument, NULL, 'l'},
+	    {"endpoint", required_argument, NULL, 'e'},
+	    {"connect", required_argument, NULL, 'C'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *tpath = NULL, *cert = NULL, *ledger = NULL;
+	const char *endpoint = NULL, *connect = NULL;
+	json_t *w = json_array();
 	struct errd e = {0};
 	char *text = NULL;
 	size_t len;
@@ -449,19 +511,30 @@ static int jitp_simulate_cmd(const struct cli *g, int argc, char **argv)
 		case 'l':
 			ledger = optarg;
 			break;
+		case 'e':
+			endpoint = optarg;
+			break;
+		case 'C':
+			connect = optarg;
+			break;
 		case 'h':
-			usage_jitp(stdout);
+			usage_jitp_sub(stdout, "simulate");
 			rc = CLI_OK;
 			goto out;
 		default:
-			usage_jitp(stderr);
+			usage_jitp_sub(stderr, "simulate");
 			goto out;
 		}
+	}
+	if (!w) {
+		fprintf(stderr, "thingca: out of memory\n");
+		rc = CLI_FAIL;
+		goto out;
 	}
 	if (optind != argc || !tpath || !cert == !ledger) {
 		fprintf(stderr, "thingca: jitp simulate needs --template and "
 				"one of --cert or --ledger\n");
-		usage_jitp(stderr);
+		usage_jitp_sub(stderr, "simulate");
 		goto out;
 	}
 	rc = CLI_FAIL;
@@ -469,9 +542,20 @@ static int jitp_simulate_cmd(const struct cli *g, int argc, char **argv)
 		fprintf(stderr, "thingca: %s\n", e.msg);
 		goto out;
 	}
-	rc =
-	    cert ? simulate_cert(text, cert) : simulate_ledger(g, text, ledger);
+	/* How the device reaches AWS: SNI_ONLY needs the SNI. */
+	if ((endpoint && jitp_check_endpoint(endpoint, w)) ||
+	    (connect && jitp_check_connect(connect, w))) {
+		fprintf(stderr, "thingca: out of memory\n");
+		goto out;
+	}
+	if (cert) {
+		rc = simulate_cert(text, cert, w);
+	} else {
+		print_warnings(w);
+		rc = simulate_ledger(g, text, ledger);
+	}
 out:
+	json_decref(w);
 	free(text);
 	return rc;
 }

@@ -35,20 +35,47 @@
 
 /* ---- shared helpers --------------------------------------------------- */
 
-static int ledger_usage(FILE *f, int rc)
+/* Each ledger subcommand's arguments, for its --help and thingca(1). */
+static const struct {
+	const char *sub, *args;
+} ledger_subs[] = {
+    {"list", "[filters] [--after SEQ] [--limit N] [--ledger DB]"},
+    {"show", "SEQ|CERT_ID [--pem] [--ledger DB]"},
+    {"export", "[--format json|csv] [filters] [--ledger DB]"},
+    {"verify", "[--head SEQ:HASH] [--ledger DB]"},
+    {"head", "[--json] [--ledger DB]"},
+    {"backup", "--to FILE [--force] [--ledger DB]"},
+    {"copy", "--from LEDGER --to LEDGER"},
+};
+
+/* Usage of one subcommand (sub), or of all (sub NULL or unknown). */
+static int ledger_usage(FILE *f, int rc, const char *sub)
 {
-	fprintf(
-	    f,
-	    "usage: thingca ledger list [filters] [--after SEQ] [--limit N]\n"
-	    "       thingca ledger show SEQ|CERT_ID [--pem]\n"
-	    "       thingca ledger export [--format json|csv] [filters]\n"
-	    "       thingca ledger verify [--head SEQ:HASH]\n"
-	    "       thingca ledger head [--json]\n"
-	    "       thingca ledger backup --to FILE [--force]\n"
-	    "filters: --serial S --thing-name T --station N --event E\n"
-	    "         --certificate-id ID --since TIME --until TIME\n"
-	    "every command takes --ledger DB (default: the configuration's "
-	    "\"ledger\")\n");
+	size_t i, n = sizeof(ledger_subs) / sizeof(ledger_subs[0]), shown = 0;
+	int filters = 0, limit = 0;
+
+	for (i = 0; i < n; i++) {
+		if (sub && strcmp(sub, ledger_subs[i].sub) != 0)
+			continue;
+		fprintf(f, "%s thingca [-c FILE] ledger %s %s\n",
+			shown ? "      " : "usage:", ledger_subs[i].sub,
+			ledger_subs[i].args);
+		filters |= strstr(ledger_subs[i].args, "filters") != NULL;
+		limit |= strstr(ledger_subs[i].args, "--limit") != NULL;
+		shown++;
+	}
+	if (shown == 0)
+		return ledger_usage(f, rc, NULL);
+	if (filters)
+		fprintf(f, "filters: --serial S --thing-name T --station N "
+			   "--event E\n"
+			   "         --certificate-id ID --since TIME --until "
+			   "TIME (RFC 3339)\n");
+	if (limit)
+		fprintf(f, "--limit N: 1 to 1000 entries (default 100); "
+			   "--after SEQ for the next page\n");
+	fprintf(f, "--ledger DB: the ledger (default: the configuration's "
+		   "\"ledger\"); read-only\n");
 	return rc;
 }
 
@@ -74,8 +101,16 @@ static int open_ledger(const struct cli *g, const char *opt, int flags,
 	path = cli_ledger_path(g, opt, &cfg);
 	if (path == NULL)
 		goto out;
-	if (ledger_open(path, flags, l, &e) < 0) {
+	/* cli_ledger_path checked read access; a write needs more */
+	if (!(flags & LEDGER_RDONLY) && cli_ledger_access(path, 1) != CLI_OK)
+		goto out;
+	/* a write stamps the configuration's node, or (with --ledger and no
+	 * configuration read) the host name */
+	if (ledger_open(path, flags, l, &e) < 0 ||
+	    (cfg && ledger_set_node(*l, cfg->node, &e) < 0)) {
 		fprintf(stderr, "thingca: %s\n", e.msg);
+		ledger_close(*l);
+		*l = NULL;
 		goto out;
 	}
 	rc = CLI_OK;
@@ -221,39 +256,75 @@ static int parse_query(int argc, char **argv, struct ledger_query *q,
 					opt == OPT_AFTER ? "after" : "limit");
 				return CLI_USAGE;
 			}
-			if (opt == OPT_AFTER)
+			if (opt == OPT_AFTER) {
 				q->after = v;
-			else
-				q->limit = v > LEDGER_PAGE_MAX ? LEDGER_PAGE_MAX
-							       : (int)v;
+			} else if (v < 1 || v > LEDGER_PAGE_MAX) {
+				fprintf(stderr,
+					"thingca: --limit is 1 to %d (one "
+					"page; --after SEQ gives the next, "
+					"ledger export gives all)\n",
+					LEDGER_PAGE_MAX);
+				return CLI_USAGE;
+			} else {
+				q->limit = (int)v;
+			}
 			break;
 		case OPT_FORMAT:
-			if (format == NULL)
-				return ledger_usage(stderr, CLI_USAGE);
+			if (format == NULL) {
+				fprintf(stderr, "thingca: --format is for "
+						"ledger export\n");
+				return ledger_usage(stderr, CLI_USAGE, argv[0]);
+			}
 			*format = optarg;
 			break;
 		case 'h':
-			ledger_usage(stdout, CLI_OK);
+			ledger_usage(stdout, CLI_OK, argv[0]);
 			return -1;
 		default:
-			return ledger_usage(stderr, CLI_USAGE);
+			return ledger_usage(stderr, CLI_USAGE, argv[0]);
 		}
 	}
 	if (optind != argc)
-		return ledger_usage(stderr, CLI_USAGE);
+		return ledger_usage(stderr, CLI_USAGE, argv[0]);
 	return 0;
 }
 
 /* ---- ledger list / export --------------------------------------------- */
 
+/* The DETAIL column: what an entry without a certificate ID says (an
+ * import's batch and counts), or a revocation's reason. */
+static void list_detail(const struct ledger_entry *en, char *out, size_t n)
+{
+	const char *r = en->reason, *sha;
+
+	out[0] = '\0';
+	if (r == NULL)
+		return;
+	/* "batch=B added=N present=M sha256=H": the hash is for
+	 * `ledger show`; the table keeps the batch and the counts. */
+	sha =
+	    en->event == LEDGER_SERIALS_IMPORTED ? strstr(r, " sha256=") : NULL;
+	if (en->event == LEDGER_REVOKED)
+		snprintf(out, n, "reason=%s%s", r,
+			 en->reissue == 1 ? " reissue" : "");
+	else
+		snprintf(out, n, "%.*s", sha ? (int)(sha - r) : (int)strlen(r),
+			 r);
+}
+
 static int list_row(void *arg, const struct ledger_entry *en)
 {
+	char detail[512];
+
 	(void)arg;
-	printf("%-7lld %-20s %-16s %-16s %-20s %-20s %s\n", (long long)en->seq,
-	       en->time ? en->time : "-", ledger_event_name(en->event),
-	       en->client ? en->client : "-", en->serial ? en->serial : "-",
+	list_detail(en, detail, sizeof(detail));
+	printf("%-7lld %-20s %-16s %-16s %-20s %-20s %-64s %s\n",
+	       (long long)en->seq, en->time ? en->time : "-",
+	       ledger_event_name(en->event), en->client ? en->client : "-",
+	       en->serial ? en->serial : "-",
 	       en->thing_name ? en->thing_name : "-",
-	       en->certificate_id ? en->certificate_id : "-");
+	       en->certificate_id ? en->certificate_id : "-",
+	       detail[0] ? detail : "-");
 	return 0;
 }
 
@@ -272,8 +343,9 @@ static int ledger_list_cmd(const struct cli *g, int argc, char **argv)
 	rc = open_ledger(g, lopt, LEDGER_RDONLY, &l);
 	if (rc != CLI_OK)
 		goto out;
-	printf("%-7s %-20s %-16s %-16s %-20s %-20s %s\n", "SEQ", "TIME",
-	       "EVENT", "CLIENT", "SERIAL", "THING_NAME", "CERTIFICATE_ID");
+	printf("%-7s %-20s %-16s %-16s %-20s %-20s %-64s %s\n", "SEQ", "TIME",
+	       "EVENT", "CLIENT", "SERIAL", "THING_NAME", "CERTIFICATE_ID",
+	       "DETAIL");
 	if (ledger_list(l, &q, list_row, NULL, &next, &e) < 0) {
 		fprintf(stderr, "thingca: %s\n", e.msg);
 		rc = CLI_FAIL;
@@ -359,23 +431,9 @@ static int grab_entry(void *arg, const struct ledger_entry *en)
 {
 	struct ledger_entry *out = arg;
 
-	*out = *en;
-	/* take ownership: the list clears its copy, so duplicate the strings */
-	out->time = en->time ? strdup(en->time) : NULL;
-	out->client = en->client ? strdup(en->client) : NULL;
-	out->serial = en->serial ? strdup(en->serial) : NULL;
-	out->thing_name = en->thing_name ? strdup(en->thing_name) : NULL;
-	out->certificate_id =
-	    en->certificate_id ? strdup(en->certificate_id) : NULL;
-	out->certificate_serial =
-	    en->certificate_serial ? strdup(en->certificate_serial) : NULL;
-	out->spki_sha256 = en->spki_sha256 ? strdup(en->spki_sha256) : NULL;
-	out->not_before = en->not_before ? strdup(en->not_before) : NULL;
-	out->not_after = en->not_after ? strdup(en->not_after) : NULL;
-	out->reason = en->reason ? strdup(en->reason) : NULL;
-	out->der = NULL;
-	if (en->der && (out->der = malloc(en->der_len ? en->der_len : 1)))
-		memcpy(out->der, en->der, en->der_len);
+	/* the list clears its entry after the callback: keep a copy */
+	if (ledger_entry_dup(out, en, NULL) < 0)
+		return -ERR_NOMEM;
 	return 1; /* one is enough */
 }
 
@@ -407,13 +465,13 @@ static int ledger_show_cmd(const struct cli *g, int argc, char **argv)
 			lopt = optarg;
 			break;
 		case 'h':
-			return ledger_usage(stdout, CLI_OK);
+			return ledger_usage(stdout, CLI_OK, argv[0]);
 		default:
-			return ledger_usage(stderr, CLI_USAGE);
+			return ledger_usage(stderr, CLI_USAGE, argv[0]);
 		}
 	}
 	if (optind + 1 != argc)
-		return ledger_usage(stderr, CLI_USAGE);
+		return ledger_usage(stderr, CLI_USAGE, argv[0]);
 	key = argv[optind];
 	rc = open_ledger(g, lopt, LEDGER_RDONLY, &l);
 	if (rc != CLI_OK)
@@ -470,11 +528,11 @@ static int verify_print(struct ledger *l, int64_t aseq, const char *ahash,
 			const char *what)
 {
 	struct errd e = {0};
-	int64_t n = 0, bad = 0, seq = 0;
+	int64_t n = 0, bad = 0;
 	char hash[65], prefix[48];
 	const char *why;
 
-	if (ledger_verify(l, aseq, ahash, &n, &bad, &e) < 0) {
+	if (ledger_verify_head(l, aseq, ahash, &n, &bad, hash, &e) < 0) {
 		why = e.msg;
 		snprintf(prefix, sizeof(prefix),
 			 "entry %lld: ", (long long)bad);
@@ -490,14 +548,10 @@ static int verify_print(struct ledger *l, int64_t aseq, const char *ahash,
 				why);
 		return CLI_FAIL;
 	}
-	if (ledger_head(l, &seq, hash, &e) < 0) {
-		fprintf(stderr, "thingca: %s\n", e.msg);
-		return CLI_FAIL;
-	}
-	/* the chain was read in one snapshot; the head may be newer if the
-	 * daemon appended since: report what was verified */
-	printf("%s OK: %lld entries, head %lld %s\n", what, (long long)n,
-	       (long long)seq, hash);
+	/* the head the walk verified (seq n: seq runs 1..n), not one read
+	 * afterwards, which the daemon may have appended since */
+	printf("%s OK: %lld %s, head %lld:%s\n", what, (long long)n,
+	       n == 1 ? "entry" : "entries", (long long)n, hash);
 	return CLI_OK;
 }
 
@@ -524,19 +578,21 @@ static int ledger_verify_cmd(const struct cli *g, int argc, char **argv)
 			lopt = optarg;
 			break;
 		case 'h':
-			return ledger_usage(stdout, CLI_OK);
+			return ledger_usage(stdout, CLI_OK, argv[0]);
 		default:
-			return ledger_usage(stderr, CLI_USAGE);
+			return ledger_usage(stderr, CLI_USAGE, argv[0]);
 		}
 	}
 	if (optind != argc)
-		return ledger_usage(stderr, CLI_USAGE);
+		return ledger_usage(stderr, CLI_USAGE, argv[0]);
 	if (head) {
 		colon = strchr(head, ':');
 		if (colon == NULL || colon - head >= (long)sizeof(seqs) ||
 		    strlen(colon + 1) != 64) {
-			fprintf(stderr, "thingca: --head is SEQ:HASH as "
-					"`thingca ledger head` prints it\n");
+			fprintf(stderr,
+				"thingca: --head is SEQ:HASH (64 hex digits), "
+				"as `thingca ledger head` prints it and "
+				"thingcad logs it\n");
 			return CLI_USAGE;
 		}
 		snprintf(seqs, sizeof(seqs), "%.*s", (int)(colon - head), head);
@@ -580,13 +636,13 @@ static int ledger_head_cmd(const struct cli *g, int argc, char **argv)
 			lopt = optarg;
 			break;
 		case 'h':
-			return ledger_usage(stdout, CLI_OK);
+			return ledger_usage(stdout, CLI_OK, argv[0]);
 		default:
-			return ledger_usage(stderr, CLI_USAGE);
+			return ledger_usage(stderr, CLI_USAGE, argv[0]);
 		}
 	}
 	if (optind != argc)
-		return ledger_usage(stderr, CLI_USAGE);
+		return ledger_usage(stderr, CLI_USAGE, argv[0]);
 	rc = open_ledger(g, lopt, LEDGER_RDONLY, &l);
 	if (rc != CLI_OK)
 		goto out;
@@ -600,7 +656,9 @@ static int ledger_head_cmd(const struct cli *g, int argc, char **argv)
 		print_json(j, JSON_COMPACT);
 		json_decref(j);
 	} else {
-		printf("%lld %s\n", (long long)seq, hash);
+		/* SEQ:HASH, the one form of a head: ledger verify --head
+		 * takes it, thingcad logs it */
+		printf("%lld:%s\n", (long long)seq, hash);
 	}
 out:
 	ledger_close(l);
@@ -634,16 +692,25 @@ static int ledger_backup_cmd(const struct cli *g, int argc, char **argv)
 			lopt = optarg;
 			break;
 		case 'h':
-			return ledger_usage(stdout, CLI_OK);
+			return ledger_usage(stdout, CLI_OK, argv[0]);
 		default:
-			return ledger_usage(stderr, CLI_USAGE);
+			return ledger_usage(stderr, CLI_USAGE, argv[0]);
 		}
 	}
 	if (optind != argc || to == NULL)
-		return ledger_usage(stderr, CLI_USAGE);
+		return ledger_usage(stderr, CLI_USAGE, argv[0]);
 	path = cli_ledger_path(g, lopt, &cfg);
 	if (path == NULL)
 		goto out;
+	if (ledger_location_is_uri(path)) {
+		fprintf(stderr,
+			"thingca: ledger backup copies SQLite files; back a "
+			"PostgreSQL ledger up with pg_dump or pg_basebackup "
+			"(docs/deployment.md), or copy it into one file with "
+			"`thingca ledger copy --from URI --to %s`\n",
+			to);
+		goto out;
+	}
 	if (ledger_backup(path, to, force, &e) < 0) {
 		fprintf(stderr, "thingca: %s\n", e.msg);
 		goto out;
@@ -672,7 +739,7 @@ int cmd_ledger(const struct cli *g, int argc, char **argv)
 	const char *sub;
 
 	if (argc < 2)
-		return ledger_usage(stderr, CLI_USAGE);
+		return ledger_usage(stderr, CLI_USAGE, NULL);
 	sub = argv[1];
 	argc--;
 	argv++;
@@ -688,9 +755,12 @@ int cmd_ledger(const struct cli *g, int argc, char **argv)
 		return ledger_head_cmd(g, argc, argv);
 	if (strcmp(sub, "backup") == 0)
 		return ledger_backup_cmd(g, argc, argv);
+	if (strcmp(sub, "copy") == 0)
+		return cmd_ledger_copy(g, argc, argv);
 	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0)
-		return ledger_usage(stdout, CLI_OK);
-	return ledger_usage(stderr, CLI_USAGE);
+		return ledger_usage(stdout, CLI_OK, NULL);
+	fprintf(stderr, "thingca: ledger: unknown subcommand '%s'\n", sub);
+	return ledger_usage(stderr, CLI_USAGE, NULL);
 }
 
 /* ---- serials import --------------------------------------------------- */
@@ -885,7 +955,8 @@ int cmd_serials(const struct cli *g, int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	static const char usage[] =
-	    "usage: thingca serials import [--batch B] [--ledger DB] FILE\n"
+	    "usage: thingca [-c FILE] serials import [--batch B] [--ledger DB] "
+	    "FILE\n"
 	    "FILE (\"-\" = stdin): one serial a line, or CSV with a "
 	    "header row naming a \"serial\" column\n";
 	struct ledger_entry en = {.reissue = -1};
@@ -949,7 +1020,10 @@ int cmd_serials(const struct cli *g, int argc, char **argv)
 		snprintf(defbatch, sizeof(defbatch), "%s-%.10s", base, day);
 		batch = defbatch;
 	}
-	if (ledger_open(lopt ? lopt : cfg->ledger, 0, &l, &e) < 0) {
+	if (cli_ledger_access(lopt ? lopt : cfg->ledger, 1) != CLI_OK)
+		goto out;
+	if (ledger_open(lopt ? lopt : cfg->ledger, 0, &l, &e) < 0 ||
+	    ledger_set_node(l, cfg->node, &e) < 0) {
 		fprintf(stderr, "thingca: %s\n", e.msg);
 		goto out;
 	}
@@ -960,9 +1034,9 @@ int cmd_serials(const struct cli *g, int argc, char **argv)
 			e.msg);
 		goto out;
 	}
-	printf("imported %zu serials (%zu already present) as batch %s; "
+	printf("imported %zu serial%s (%zu already present) as batch %s; "
 	       "ledger entry %lld\n",
-	       added, present, batch, (long long)en.seq);
+	       added, added == 1 ? "" : "s", present, batch, (long long)en.seq);
 	rc = CLI_OK;
 out:
 	ledger_entry_clear(&en);
@@ -986,7 +1060,7 @@ int cmd_revoke(const struct cli *g, int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	static const char usage[] =
-	    "usage: thingca revoke CERT_ID [--reason R] [--reissue] "
+	    "usage: thingca [-c FILE] revoke CERT_ID [--reason R] [--reissue] "
 	    "[--ledger DB]\n"
 	    "--reissue: the serial may be issued once more, with a new key "
 	    "(a reworked board);\nwithout it the serial stays blocked "

@@ -37,7 +37,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: thingca [-c CONFIG] ca server-cert (--dns NAME | --ip "
+		"usage: thingca [-c FILE] ca server-cert (--dns NAME | --ip "
 		"ADDR)...\n"
 		"         [--ca-cert FILE --ca-key FILE] [--key-type TYPE] "
 		"[--cn NAME]\n"
@@ -98,7 +98,7 @@ static int ip_ok(const char *s)
 static int build(struct ca *ca, EVP_PKEY *k, const char *cn, const char *san,
 		 long days, X509 **out, struct errd *e)
 {
-	X509 *issuer = ca_get0_cert(ca), *x = X509_new();
+	X509 *issuer = ca_get0_cert(ca), *x = NULL;
 	X509_NAME *name = NULL;
 	time_t now = time(NULL), na = now + (time_t)days * 86400, ca_na;
 	int rsa = EVP_PKEY_base_id(k) == EVP_PKEY_RSA, rc = 0;
@@ -108,21 +108,15 @@ static int build(struct ca *ca, EVP_PKEY *k, const char *cn, const char *san,
 	    ca_na < na)
 		na = ca_na;
 	name = X509_NAME_new();
-	if (!x || !name || !X509_set_version(x, X509_VERSION_3) ||
-	    !X509_set_pubkey(x, k) ||
-	    !X509_set_issuer_name(x, X509_get_subject_name(issuer))) {
-		rc = err_set(e, ERR_INTERNAL, "cannot build the certificate");
-		err_add_openssl(e);
+	if (!name) {
+		rc = err_set(e, ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	rc = x509_name_add(name, "CN", cn, e);
-	if (rc == 0 && !X509_set_subject_name(x, name))
-		rc = err_set(e, ERR_INTERNAL, "cannot set the subject");
-	if (rc == 0)
-		rc = x509_random_serial(x, e);
 	/* A minute back for clocks a little behind ours. */
 	if (rc == 0)
-		rc = x509_set_validity(x, now - 60, na, e);
+		rc = x509_new_cert(name, X509_get_subject_name(issuer), k,
+				   now - 60, na, &x, e);
 	if (rc == 0)
 		rc = x509_add_ext(x, issuer, NID_basic_constraints,
 				  "critical,CA:FALSE", e);

@@ -80,9 +80,8 @@ static int make_cert(struct ca *ca, EVP_PKEY *key, const char *code, long days,
 	int rc;
 
 	*out = NULL;
-	x = X509_new();
 	subj = X509_NAME_new();
-	if (!x || !subj) {
+	if (!subj) {
 		rc = -ERR_NOMEM;
 		goto out;
 	}
@@ -93,15 +92,8 @@ static int make_cert(struct ca *ca, EVP_PKEY *key, const char *code, long days,
 	if (x509_time_to_time_t(X509_get0_notAfter(cacert), &ca_na) == 0 &&
 	    na > ca_na)
 		na = ca_na;
-	rc = -ERR_INTERNAL;
-	if (!X509_set_version(x, X509_VERSION_3) ||
-	    !X509_set_subject_name(x, subj) ||
-	    !X509_set_issuer_name(x, X509_get_subject_name(cacert)) ||
-	    !X509_set_pubkey(x, key))
-		goto out;
-	rc = x509_random_serial(x, e);
-	if (!rc)
-		rc = x509_set_validity(x, nb, na, e);
+	rc = x509_new_cert(subj, X509_get_subject_name(cacert), key, nb, na, &x,
+			   e);
 	if (!rc)
 		rc = x509_add_ext(x, cacert, NID_basic_constraints,
 				  "critical,CA:FALSE", e);
@@ -124,6 +116,47 @@ out:
 	X509_NAME_free(subj);
 	X509_free(x);
 	return rc;
+}
+
+void cli_print_registration(const char *ca_path, const char *id,
+			    const char *verif_path)
+{
+	printf(
+	    "register the CA with AWS IoT (its certificate ID will be %s), "
+	    "either\n"
+	    "1. in SNI_ONLY mode (AWS's recommendation: no verification "
+	    "certificate, and\n"
+	    "   other accounts may register the same CA):\n"
+	    "  aws iot register-ca-certificate --ca-certificate file://%s "
+	    "--certificate-mode SNI_ONLY --set-as-active "
+	    "--allow-auto-registration "
+	    "--registration-config file://registration-config.json\n"
+	    "   then every device must send SNI (the TLS server_name) "
+	    "naming the account's full\n"
+	    "   ATS endpoint, <prefix>-ats.iot.<region>.amazonaws.com (aws "
+	    "iot describe-endpoint\n"
+	    "   --endpoint-type iot:Data-ATS), never an IP address: AWS finds "
+	    "the account, and the CA, by it;\n"
+	    "2. or in DEFAULT mode (one account per region; proves you hold "
+	    "the CA key):\n"
+	    "  aws iot register-ca-certificate --ca-certificate file://%s "
+	    "--certificate-mode DEFAULT --verification-certificate file://%s "
+	    "--set-as-active --allow-auto-registration "
+	    "--registration-config file://registration-config.json\n",
+	    id, ca_path, ca_path, verif_path ? verif_path : VERIF_CERT_DEFAULT);
+	if (!verif_path)
+		printf(
+		    "   (%s: thingca ca verification-cert --code \"$(aws iot "
+		    "get-registration-code --query registrationCode "
+		    "--output text)\")\n",
+		    VERIF_CERT_DEFAULT);
+	printf("registered already without a template? attach one:\n"
+	       "  aws iot update-ca-certificate --certificate-id %s "
+	       "--new-status ACTIVE --new-auto-registration-status ENABLE "
+	       "--registration-config file://registration-config.json\n"
+	       "(registration-config.json: thingca jitp template --role-arn "
+	       "ARN --out registration-config.json)\n",
+	       id);
 }
 
 int cmd_ca_verification_cert(const struct cli *g, int argc, char **argv)
@@ -254,20 +287,9 @@ int cmd_ca_verification_cert(const struct cli *g, int argc, char **argv)
 	}
 	if (x509_certificate_id(ca_get0_cert(ca), id))
 		snprintf(id, sizeof(id), "<CA certificate ID>");
-	printf("wrote %s (key %s)\n"
-	       "register the CA (its certificate ID will be %s):\n"
-	       "  aws iot register-ca-certificate --ca-certificate file://%s "
-	       "--verification-cert file://%s --set-as-active "
-	       "--allow-auto-registration "
-	       "--registration-config file://registration-config.json\n"
-	       "or, registered already without a template, attach one:\n"
-	       "  aws iot update-ca-certificate --certificate-id %s "
-	       "--new-status ACTIVE --new-auto-registration-status ENABLE "
-	       "--registration-config file://registration-config.json\n"
-	       "(registration-config.json: thingca jitp template --role-arn "
-	       "ARN --out registration-config.json)\n",
-	       out_cert, out_key, id,
-	       cc.certificate ? cc.certificate : "ca.pem", out_cert, id);
+	printf("wrote %s (key %s)\n", out_cert, out_key);
+	cli_print_registration(cc.certificate ? cc.certificate : "ca.pem", id,
+			       out_cert);
 	rc = CLI_OK;
 out:
 	X509_free(x);

@@ -11,6 +11,9 @@
 #   BENCH_CONNS     wrk concurrency levels [1 8 32]
 #   BENCH_CAS       CA key types [ec:P-256 rsa:2048]
 #   BENCH_KEEP      keep the work directory (its path is printed)
+#   BENCH_PIN       1: thingcad on CPU 0, wrk on CPU 1 with one thread, as
+#                   make bench's pinned table [1 with 2 or more CPUs]; 0:
+#                   nothing pinned
 #
 # Devices are EC P-256 (a fresh key and serial per request, tests/bench/
 # gencsr.c and issue.lua), the allowlist off: the figure is the signer, not
@@ -31,19 +34,16 @@ NCPU=$(nproc)
 W=$(mktemp -d /tmp/thingca-bench-p11.XXXXXX)
 DPID=
 FAILED=0
+PIN=${BENCH_PIN:-1}
+[ "$NCPU" -lt 2 ] && PIN=0
+if [ "$PIN" = 1 ]; then
+	SRV_PIN="taskset -c 0" LOAD_PIN="taskset -c 1" LOAD_THREADS=1
+else
+	SRV_PIN= LOAD_PIN= LOAD_THREADS=$NCPU
+fi
 
-stop_pid() {
-	[ -n "$1" ] || return 0
-	kill -TERM "$1" 2>/dev/null || return 0
-	_i=0
-	while kill -0 "$1" 2>/dev/null && [ $_i -lt 100 ]; do
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	return 0
-}
+# alive, stop_pid (zombie-aware), wait_until: shared with the tests.
+. "$HERE/../proc.sh"
 cleanup() {
 	stop_pid "$DPID"
 	if [ -n "${BENCH_KEEP:-}" ]; then echo "work directory kept: $W"; else rm -rf "$W"; fi
@@ -57,6 +57,7 @@ done
 [ -x "$GENCSR" ] || { say "bench-pkcs11: $GENCSR missing (make $B/tests/gencsr)"; exit 1; }
 
 say "thingca PKCS#11 bench: $(date -u +%Y-%m-%dT%H:%M:%SZ), $NCPU CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+say "thingcad ${SRV_PIN:-unpinned}, wrk ${LOAD_PIN:-unpinned} -t$LOAD_THREADS"
 say "runs of ${D}s; CA types: $CAS; concurrency: $CONNS; SoftHSM2 $(dpkg-query -W -f '${Version}' softhsm2 2>/dev/null), engine $(dpkg-query -W -f '${Version}' libengine-pkcs11-openssl 2>/dev/null)"
 
 # ---- token and keys ------------------------------------------------------
@@ -111,18 +112,10 @@ done
 # ---- runs ---------------------------------------------------------------------
 start_thingcad() { # CONFIG
 	: > "$W/daemon.log"
-	"$B/thingcad" -c "$1" 2>> "$W/daemon.log" &
+	# shellcheck disable=SC2086
+	$SRV_PIN "$B/thingcad" -c "$1" 2>> "$W/daemon.log" &
 	DPID=$!
-	_i=0
-	while [ $_i -lt 300 ]; do
-		if grep -q 'ready: CA' "$W/daemon.log"; then
-			PORT=$(sed -n 's/.*serving on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$W/daemon.log" | head -n 1)
-			return 0
-		fi
-		kill -0 "$DPID" 2>/dev/null || break
-		sleep 0.1
-		_i=$((_i + 1))
-	done
+	PORT=$(thingcad_ready "$W/daemon.log" "$DPID") && return 0
 	sed 's/^/  thingcad: /' "$W/daemon.log"
 	return 1
 }
@@ -150,9 +143,10 @@ JSON
 		k=0
 		for c in $CONNS; do
 			k=$((k + 1))
-			t=$NCPU
+			t=$LOAD_THREADS
 			[ "$c" -lt "$t" ] && t=$c
-			wrk -t"$t" -c"$c" -d"${D}s" --timeout 30s -s "$HERE/issue.lua" \
+			# shellcheck disable=SC2086
+			$LOAD_PIN wrk -t"$t" -c"$c" -d"${D}s" --timeout 30s -s "$HERE/issue.lua" \
 				"http://127.0.0.1:$PORT" -- "$W/bodies-$k.txt" thingca "$TOKEN" "$t" > "$W/wrk.out" 2>&1
 			line=$(grep '^BENCH ' "$W/wrk.out")
 			if [ -z "$line" ]; then

@@ -10,6 +10,9 @@
  *     thingca            csr_parse_der (lib/csr.c)
  *     verify only        EVP_DigestVerify of the same request with a key
  *                        decoded beforehand: the floor
+ *   RSA key checks (lib/spki.c spki_rsa_check: exponent, small factors,
+ *   one base-2 Fermat test), per modulus size, ITER / 10 operations
+ *   (the Fermat test is one exponentiation as long as the modulus)
  *   certificate (build + CA signature):
  *     OpenSSL X509       X509_new, names, the key's SPKI copied,
  *                        X509V3_EXT_conf_nid, X509_sign (thingca before)
@@ -38,6 +41,7 @@
 #include "ca.h"
 #include "csr.h"
 #include "profile.h"
+#include "spki.h"
 #include "util.h"
 #include "x509.h"
 
@@ -49,8 +53,8 @@ static double now_s(void)
 	return (double)now_ns() / 1e9;
 }
 
-/* Microseconds per call of fn(arg), best of three rounds of iter calls. */
-static double time_us(int (*fn)(void *), void *arg)
+/* Microseconds per call of fn(arg), best of three rounds of count calls. */
+static double time_n(int (*fn)(void *), void *arg, long count)
 {
 	double best = 0, t;
 	long i;
@@ -58,17 +62,22 @@ static double time_us(int (*fn)(void *), void *arg)
 
 	for (r = 0; r < 3; r++) {
 		t = now_s();
-		for (i = 0; i < iter; i++)
+		for (i = 0; i < count; i++)
 			if (fn(arg) != 0) {
 				fprintf(stderr,
 					"bench-stages: a call failed\n");
 				exit(1);
 			}
-		t = (now_s() - t) / (double)iter * 1e6;
+		t = (now_s() - t) / (double)count * 1e6;
 		if (r == 0 || t < best)
 			best = t;
 	}
 	return best;
+}
+
+static double time_us(int (*fn)(void *), void *arg)
+{
+	return time_n(fn, arg, iter);
 }
 
 /* ---- CSR -------------------------------------------------------------- */
@@ -118,6 +127,19 @@ static int csr_floor(void *arg)
 
 	EVP_MD_CTX_free(m);
 	return ok ? 0 : -1;
+}
+
+/* ---- RSA key checks ---------------------------------------------------- */
+
+struct rsa_case {
+	BIGNUM *n, *e;
+};
+
+static int rsa_checks(void *arg)
+{
+	struct rsa_case *c = arg;
+
+	return spki_rsa_check(c->n, c->e, 1, NULL);
 }
 
 /* ---- certificate ------------------------------------------------------ */
@@ -288,6 +310,26 @@ static void csr_row(const char *src, const char *name)
 	X509_REQ_free(r);
 }
 
+static void rsa_row(const char *src, const char *name)
+{
+	char rel[256];
+	X509_REQ *r;
+	struct rsa_case c = {0};
+	long count = iter / 10 > 0 ? iter / 10 : 1;
+
+	snprintf(rel, sizeof(rel), "csr/%s.csr", name);
+	r = read_pem(src, rel, 0);
+	if (!EVP_PKEY_get_bn_param(X509_REQ_get0_pubkey(r), "n", &c.n) ||
+	    !EVP_PKEY_get_bn_param(X509_REQ_get0_pubkey(r), "e", &c.e))
+		die("RSA key");
+	printf("  RSA key checks %-9s (exponent, small factors, Fermat) "
+	       "%8.1f us\n",
+	       name, time_n(rsa_checks, &c, count));
+	BN_free(c.n);
+	BN_free(c.e);
+	X509_REQ_free(r);
+}
+
 static void cert_row(const char *src, const char *name, const char *devcsr)
 {
 	char rel[256], kpath[1100], cpath[1100];
@@ -374,6 +416,9 @@ int main(int argc, char **argv)
 	       iter);
 	csr_row(argv[1], "p256");
 	csr_row(argv[1], "rsa2048");
+	rsa_row(argv[1], "rsa2048");
+	rsa_row(argv[1], "rsa3072");
+	rsa_row(argv[1], "rsa4096");
 	cert_row(argv[1], "ca-p256", "p256");
 	cert_row(argv[1], "ca-rsa2048", "rsa2048");
 	rmdir(tmp);

@@ -15,6 +15,14 @@
 #   BENCH_KEEP        keep the work directory (its path is printed)
 #   BENCH_TMPDIR      where the work directory (CA, ledgers) goes [/tmp];
 #                     the ledger's fsync cost is that file system's
+#   BENCH_TABLES      which tables [pinned shared]: "pinned" runs every
+#                     server under test on CPU 0 and wrk on CPU 1 (taskset),
+#                     against the one-core bound measured on CPU 0;
+#                     "shared" is the old two-core run, nothing pinned
+#
+# Per run it prints issuances/s, p50/p99, the server's CPU per certificate
+# and that CPU minus the two signatures at openssl speed's one-core rate
+# (the overhead per certificate), certificates per fsync and peak RSS.
 #
 # Production settings: the ledger is SQLite WAL with synchronous=FULL (built
 # in), the allowlist is on and every serial is imported first, each request
@@ -33,6 +41,7 @@ D=${BENCH_DURATION:-10}
 CONNS=${BENCH_CONNS:-1 8 32 64}
 PAIRS=${BENCH_PAIRS:-ec:P-256/ec:P-256 rsa:2048/ec:P-256 rsa:2048/rsa:2048}
 CFSSL_CONNS=${BENCH_CFSSL_CONNS:-32}
+TABLES=${BENCH_TABLES:-pinned shared}
 [ "$CFSSL_CONNS" = 0 ] && CFSSL_CONNS=
 NCPU=$(nproc)
 W=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/thingca-bench.XXXXXX")
@@ -42,18 +51,8 @@ FAILED=0
 RESULTS=$W/results.txt
 : > "$RESULTS"
 
-stop_pid() {
-	[ -n "$1" ] || return 0
-	kill -TERM "$1" 2>/dev/null || return 0
-	_i=0
-	while kill -0 "$1" 2>/dev/null && [ $_i -lt 100 ]; do
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	return 0
-}
+# alive, stop_pid (zombie-aware), wait_until: shared with the tests.
+. "$HERE/../proc.sh"
 cleanup() {
 	stop_pid "$DPID"
 	stop_pid "$SPID"
@@ -68,7 +67,7 @@ trap 'exit 1' INT TERM
 
 say() { printf '%s\n' "$*"; }
 fail() { say "FAIL: $*"; FAILED=1; }
-for t in wrk openssl sqlite3 perf; do
+for t in wrk openssl sqlite3 perf taskset; do
 	command -v $t >/dev/null 2>&1 || { say "bench: $t is missing (make deps)"; exit 1; }
 done
 
@@ -98,21 +97,51 @@ say "runs of ${D}s each; work directory $W"
 say ""
 say "crypto bound: openssl speed -multi $NCPU -seconds 3 ecdsap256 rsa2048 ..."
 openssl speed -mr -multi "$NCPU" -seconds 3 ecdsap256 rsa2048 > "$W/speed.txt" 2>&1
-eval "$(awk -F: '
-	/^\+F2:/ && $3 == 2048 { printf "RSA_SIGN=%s RSA_VERIFY=%s\n", $4, $5 }
-	/^\+F4:/ && $3 == 256 { printf "EC_SIGN=%s EC_VERIFY=%s\n", $4, $5 }
-' "$W/speed.txt")"
+speed_vars() { # PREFIX FILE
+	awk -F: -v p="$1" '
+	/^\+F2:/ && $3 == 2048 { printf "%sRSA_SIGN=%s %sRSA_VERIFY=%s\n", p, $4, p, $5 }
+	/^\+F4:/ && $3 == 256 { printf "%sEC_SIGN=%s %sEC_VERIFY=%s\n", p, $4, p, $5 }
+	' "$2"
+}
+eval "$(speed_vars "" "$W/speed.txt")"
 if [ -z "${RSA_SIGN:-}" ] || [ -z "${EC_SIGN:-}" ]; then
 	say "bench: cannot read openssl speed output:"; cat "$W/speed.txt"; exit 1
 fi
 say "  summed over $NCPU cores: ECDSA P-256 sign $EC_SIGN/s verify $EC_VERIFY/s; RSA-2048 sign $RSA_SIGN/s verify $RSA_VERIFY/s"
-sign_rate() { case $1 in ec:*) echo "$EC_SIGN" ;; *) echo "$RSA_SIGN" ;; esac; }
-verify_rate() { case $1 in ec:*) echo "$EC_VERIFY" ;; *) echo "$RSA_VERIFY" ;; esac; }
-# bound/s = 1 / (1/sign_CA + 1/verify_device): one CA signature and one CSR
-# verification per certificate, the cores shared between the two.
+# The one-core bound: the same operations on CPU 0 alone, where the pinned
+# servers run. It also prices the two signatures of one certificate in CPU
+# time (1/sign + 1/verify), which the overhead column subtracts.
+say "crypto bound, one core: taskset -c 0 openssl speed -seconds 3 ecdsap256 rsa2048 ..."
+taskset -c 0 openssl speed -mr -seconds 3 ecdsap256 rsa2048 > "$W/speed1.txt" 2>&1
+eval "$(speed_vars ONE_ "$W/speed1.txt")"
+if [ -z "${ONE_RSA_SIGN:-}" ] || [ -z "${ONE_EC_SIGN:-}" ]; then
+	say "bench: cannot read openssl speed output:"; cat "$W/speed1.txt"; exit 1
+fi
+say "  on CPU 0: ECDSA P-256 sign $ONE_EC_SIGN/s verify $ONE_EC_VERIFY/s; RSA-2048 sign $ONE_RSA_SIGN/s verify $ONE_RSA_VERIFY/s"
+# rate TABLE sign|verify KEYTYPE: operations per second for that table's bound
+rate() {
+	case $1/$2/$3 in
+	pinned/sign/ec:*) echo "$ONE_EC_SIGN" ;;
+	pinned/sign/*) echo "$ONE_RSA_SIGN" ;;
+	pinned/verify/ec:*) echo "$ONE_EC_VERIFY" ;;
+	pinned/verify/*) echo "$ONE_RSA_VERIFY" ;;
+	*/sign/ec:*) echo "$EC_SIGN" ;;
+	*/sign/*) echo "$RSA_SIGN" ;;
+	*/verify/ec:*) echo "$EC_VERIFY" ;;
+	*) echo "$RSA_VERIFY" ;;
+	esac
+}
+# bound TABLE CA DEVICE: 1 / (1/sign_CA + 1/verify_device) per second, one
+# CA signature and one CSR verification per certificate (the cores shared
+# between the two in the shared table).
 bound() {
-	awk -v s="$(sign_rate "$1")" -v v="$(verify_rate "$2")" \
+	awk -v s="$(rate "$1" sign "$2")" -v v="$(rate "$1" verify "$3")" \
 	    'BEGIN { printf "%.0f\n", 1 / (1 / s + 1 / v) }'
+}
+# crypto_us CA DEVICE: CPU microseconds of the two signatures on one core.
+crypto_us() {
+	awk -v s="$(rate pinned sign "$1")" -v v="$(rate pinned verify "$2")" \
+	    'BEGIN { printf "%.1f\n", 1e6 / s + 1e6 / v }'
 }
 
 # ---- request bodies -----------------------------------------------------
@@ -163,7 +192,7 @@ for dev in $DEVS; do
 	maxb=0
 	for p in $PAIRS; do
 		[ "${p#*/}" = "$dev" ] || continue
-		b=$(bound "${p%/*}" "$dev")
+		b=$(bound shared "${p%/*}" "$dev")
 		[ "$b" -gt "$maxb" ] && maxb=$b
 	done
 	gen_bodies "$dev" "$maxb" || { say "bench: gencsr failed"; exit 1; }
@@ -172,16 +201,18 @@ bodies_file() { echo "$W/bodies-$(echo "$1" | tr -c 'A-Za-z0-9\n' '_')-$2.txt"; 
 
 # ---- one wrk run -----------------------------------------------------------
 # run_wrk URL MODE TOKEN CONNS BODIES MAX PID -> "BENCH ..." line + cpu/rss/fsync
+# wrk runs under $LOAD_PIN with $LOAD_THREADS threads (at most CONNS).
 run_wrk() {
 	_url=$1 _mode=$2 _tok=$3 _c=$4 _bodies=$5 _max=$6 _pid=$7
-	_t=$NCPU
+	_t=$LOAD_THREADS
 	[ "$_c" -lt "$_t" ] && _t=$_c
 	_fs=$W/fsync.$$.txt
 	perf stat -x, -e syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync \
 		-p "$_pid" -o "$_fs" -- sleep "$D" >/dev/null 2>&1 &
 	_perf=$!
 	_c0=$(ticks "$_pid") _h0=$(host_busy)
-	wrk -t"$_t" -c"$_c" -d"${D}s" --timeout 30s -s "$HERE/issue.lua" "$_url" \
+	# shellcheck disable=SC2086
+	$LOAD_PIN wrk -t"$_t" -c"$_c" -d"${D}s" --timeout 30s -s "$HERE/issue.lua" "$_url" \
 		-- "$_bodies" "$_mode" "$_tok" "$_t" "$_max" > "$W/wrk.out" 2>&1
 	_c1=$(ticks "$_pid") _h1=$(host_busy)
 	wait "$_perf" 2>/dev/null
@@ -198,34 +229,30 @@ kv() { printf '%s\n' "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k {print $2; 
 # ---- thingcad -------------------------------------------------------------
 start_thingcad() { # DIR
 	: > "$1/daemon.log"
-	"$B/thingcad" -c "$1/thingca.json" 2>> "$1/daemon.log" &
+	# shellcheck disable=SC2086
+	$SRV_PIN "$B/thingcad" -c "$1/thingca.json" 2>> "$1/daemon.log" &
 	DPID=$!
-	_i=0
-	while [ $_i -lt 300 ]; do
-		if grep -q 'ready: CA' "$1/daemon.log"; then
-			PORT=$(sed -n 's/.*serving on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$1/daemon.log" | head -n 1)
-			return 0
-		fi
-		kill -0 "$DPID" 2>/dev/null || break
-		sleep 0.1
-		_i=$((_i + 1))
-	done
+	PORT=$(thingcad_ready "$1/daemon.log" "$DPID") && return 0
 	say "bench: thingcad did not start:"; cat "$1/daemon.log"
 	return 1
 }
 
-# record PAIR SERVER CONNS BOUND BENCHLINE
+# record PAIR SERVER CONNS BOUND BENCHLINE (the table is $TABLE)
 record() {
-	echo "$1 $2 $3 $4 $5" >> "$RESULTS"
-	awk -v pair="$1" -v srv="$2" -v c="$3" -v bound="$4" -v line="$5" '
+	_cus=$(crypto_us "${1%/*}" "${1#*/}")
+	echo "$TABLE $1 $2 $3 $4 $_cus $5" >> "$RESULTS"
+	awk -v pair="$1" -v srv="$2" -v c="$3" -v bound="$4" -v cus="$_cus" -v line="$5" '
 	BEGIN {
 		n = split(line, f, " ")
 		for (i = 2; i <= n; i++) { split(f[i], kv, "="); v[kv[1]] = kv[2] }
 		secs = v["duration_us"] / 1e6
 		rate = v["issued"] / secs
-		printf "  %-9s c=%-3d %8.0f/s  p50 %7.2f ms  p99 %7.2f ms  cpu %4.2f cores  rss %5.1f MB  %5.1f%% of bound",
+		# server CPU per certificate, and what is left of it after the
+		# two signatures at the one-core rate
+		cpc = v["issued"] > 0 ? 1e6 * v["cpu_ticks"] / v["hz"] / v["issued"] : 0
+		printf "  %-9s c=%-3d %8.0f/s  p50 %7.2f ms  p99 %7.2f ms  cpu %4.2f cores  %6.0f us/cert (overhead %5.0f us)  rss %5.1f MB  %5.1f%% of bound",
 		    srv, c, rate, v["p50_us"] / 1000, v["p99_us"] / 1000,
-		    v["cpu_ticks"] / v["hz"] / secs, v["rss_kb"] / 1024, 100 * rate / bound
+		    v["cpu_ticks"] / v["hz"] / secs, cpc, cpc - cus, v["rss_kb"] / 1024, 100 * rate / bound
 		if (v["fsyncs"] > 0 && srv == "thingca")
 			printf "  %d fsyncs, %.1f certs/fsync", v["fsyncs"], v["issued"] / v["fsyncs"]
 		if (v["failed"] + v["sock_errors"] > 0)
@@ -237,16 +264,36 @@ record() {
 	}'
 }
 
+# ---- the tables ---------------------------------------------------------------
+# pinned: every server under test on CPU 0, wrk on CPU 1 with one thread, so
+# the load generator's own CPU (~66 us a request) is not taken from the
+# server; the bound is CPU 0's. shared: nothing pinned, wrk with a thread a
+# core, the bound summed over the cores (the table of earlier rounds).
+for TABLE in $TABLES; do
+case $TABLE in
+pinned)
+	if [ "$NCPU" -lt 2 ]; then
+		say ""; say "== pinned table skipped: needs 2 CPUs, this machine has $NCPU"
+		continue
+	fi
+	SRV_PIN="taskset -c 0" LOAD_PIN="taskset -c 1" LOAD_THREADS=1 ;;
+shared)
+	SRV_PIN= LOAD_PIN= LOAD_THREADS=$NCPU ;;
+*)
+	say "bench: unknown table '$TABLE' in BENCH_TABLES (pinned, shared)"; exit 1 ;;
+esac
+say ""
+say "######## table $TABLE: server ${SRV_PIN:-unpinned}, wrk ${LOAD_PIN:-unpinned} -t$LOAD_THREADS"
 pair_index=0
 for pair in $PAIRS; do
 	pair_index=$((pair_index + 1))
 	cak=${pair%/*}
 	dev=${pair#*/}
-	P=$W/pair$pair_index
+	P=$W/$TABLE-pair$pair_index
 	mkdir -p "$P"
-	BOUND=$(bound "$cak" "$dev")
+	BOUND=$(bound "$TABLE" "$cak" "$dev")
 	say ""
-	say "== CA $cak, devices $dev: crypto bound $BOUND/s"
+	say "== [$TABLE] CA $cak, devices $dev: crypto bound $BOUND/s, signatures $(crypto_us "$cak" "$dev") us of one core per certificate"
 	"$B/thingca" ca init --key-type "$cak" --subject "/C=JP/O=thingca bench/CN=bench CA" \
 		--out-cert "$P/ca.pem" --out-key "$P/ca.key" > /dev/null || exit 1
 	"$B/thingca" token new --name station1 --role station > "$P/token.out" || exit 1
@@ -281,7 +328,7 @@ JSON
 	for c in $CONNS; do
 		k=$((k + 1))
 		start_thingcad "$P" || exit 1
-		if [ $pair_index -eq 1 ] && [ $k -eq 1 ]; then
+		if [ $pair_index -eq 1 ] && [ $k -eq 1 ] && [ -z "${IDLE_MS:-}" ]; then
 			# An idle daemon: CPU time over 5 s.
 			sleep 1
 			i0=$(ticks "$DPID")
@@ -350,7 +397,7 @@ SQL
 		# -loglevel 2: warnings only (at the default, info, cfssl writes
 		# three lines per request; thingcad writes one).
 		# shellcheck disable=SC2086
-		cfssl serve -address 127.0.0.1 -port "$cport" -ca "$P/ca.pem" \
+		$SRV_PIN cfssl serve -address 127.0.0.1 -port "$cport" -ca "$P/ca.pem" \
 			-ca-key "$P/ca.key" -config "$P/cfssl.json" $dbopt \
 			-loglevel 2 > "$P/$variant.log" 2>&1 &
 		SPID=$!
@@ -371,27 +418,37 @@ SQL
 		fi
 	done
 done
+done
 
 # ---- summary ----------------------------------------------------------------
-say ""
-say "summary (issuances/s; ratios at concurrency ${CFSSL_CONNS:-32}):"
-awk -v cc="${CFSSL_CONNS:-32}" '
-	$1 == "idle" { next }
+# Results lines: TABLE PAIR SERVER CONNS BOUND CRYPTO_US BENCH k=v...
+for TABLE in $TABLES; do
+	grep -q "^$TABLE " "$RESULTS" || continue
+	say ""
+	say "summary, table $TABLE (issuances/s; ratios at concurrency ${CFSSL_CONNS:-32}):"
+	awk -v cc="${CFSSL_CONNS:-32}" -v tb="$TABLE" '
+	$1 != tb { next }
 	{
-		n = split($5 " " $6 " " $7 " " $8 " " $9 " " $10 " " $11 " " $12 " " $13 " " $14 " " $15 " " $16 " " $17 " " $18 " " $19 " " $20, f, " ")
-		for (i = 1; i <= n; i++) { split(f[i], kv, "="); v[kv[1]] = kv[2] }
+		delete v
+		for (i = 8; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
 		rate = v["issued"] / (v["duration_us"] / 1e6)
-		if ($3 == cc) r[$1, $2] = rate
-		if ($2 == "thingca" && $3 == cc) { bnd[$1] = $4; p99[$1] = v["p99_us"] / 1000 }
-		if (!($1 in seen)) { seen[$1] = 1; order[++np] = $1 }
+		cpc = v["issued"] > 0 ? 1e6 * v["cpu_ticks"] / v["hz"] / v["issued"] : 0
+		if ($4 == cc) { r[$2, $3] = rate; cpu[$2, $3] = cpc }
+		if ($3 == "thingca" && $4 == cc) {
+			bnd[$2] = $5; cus[$2] = $6; p99[$2] = v["p99_us"] / 1000
+			per[$2] = v["fsyncs"] > 0 ? v["issued"] / v["fsyncs"] : 0
+			rss[$2] = v["rss_kb"] / 1024
+		}
+		if (!($2 in seen)) { seen[$2] = 1; order[++np] = $2 }
 	}
 	END {
-		printf "  %-20s %10s %8s %9s %10s %8s %12s %9s\n", "CA/device", "thingca", "bound", "% bound", "p99 ms", "cfssl", "cfssl+db", "x cfssl/+db"
+		printf "  %-18s %8s %7s %7s %7s %8s %9s %7s %6s %7s %8s %11s\n", "CA/device", "thingca", "bound", "% bound", "p99 ms", "us/cert", "overhead", "c/fsync", "MB", "cfssl", "cfssl+db", "x cfssl/+db"
 		for (i = 1; i <= np; i++) {
 			p = order[i]
 			a = r[p, "thingca"]; c = r[p, "cfssl"]; d = r[p, "cfssl-db"]
-			printf "  %-20s %10.0f %8d %8.1f%% %10.2f %8.0f %12.0f %4.1fx/%4.1fx\n", p, a, bnd[p], 100 * a / bnd[p], p99[p], c, d, (c > 0 ? a / c : 0), (d > 0 ? a / d : 0)
+			printf "  %-18s %8.0f %7d %6.1f%% %7.2f %8.0f %9.0f %7.1f %6.1f %7.0f %8.0f %5.1fx/%4.1fx\n", p, a, bnd[p], 100 * a / bnd[p], p99[p], cpu[p, "thingca"], cpu[p, "thingca"] - cus[p], per[p], rss[p], c, d, (c > 0 ? a / c : 0), (d > 0 ? a / d : 0)
 		}
 	}' "$RESULTS"
+done
 [ $FAILED -eq 0 ] && say "all checks passed" || say "SOME CHECKS FAILED"
 exit $FAILED

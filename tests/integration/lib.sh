@@ -1,7 +1,8 @@
 # tests/integration/lib.sh — shared by the integration tests (POSIX sh + bash
 # features avoided). Source it:  . "$THINGCA_SRC/tests/integration/lib.sh"
 #
-# Gives: TAP helpers (pass, fail, is, like, skip_all, done_testing), a temp
+# Gives: the process helpers of tests/proc.sh (alive, stop_pid, wait_until),
+# TAP helpers (pass, fail, is, like, skip_all, done_testing), a temp
 # dir $T removed at exit, a demo CA (tca_ca), tokens (tca_token), a config
 # (tca_config), the daemon on a free loopback port (tca_start/tca_stop, $URL,
 # $PID), CSRs (tca_csr) and requests (tca_post, tca_get; body in $T/body,
@@ -18,24 +19,7 @@ _n=0
 _failed=0
 : "${THINGCA_VALGRIND:=}"
 
-# alive PID: running and not a zombie waiting to be reaped (kill -0 still
-# succeeds on a zombie).
-alive() {
-	[ -e "/proc/$1" ] && ! grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev/null
-}
-
-# stop_pid PID [SIGNAL] [TENTHS]: signals PID (default TERM), waits for it
-# to end (bounded: TENTHS tenths of a second, default 300), then KILLs it.
-# Does not reap it: the caller `wait`s for its status.
-stop_pid() {
-	kill -"${2:-TERM}" "$1" 2>/dev/null
-	_i=0
-	while alive "$1" && [ $_i -lt "${3:-300}" ]; do
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	kill -KILL "$1" 2>/dev/null
-}
+. "$SRC/tests/proc.sh"
 
 _cleanup() {
 	if [ -n "$PID" ] && alive "$PID"; then
@@ -65,6 +49,18 @@ done_testing() {
 	exit $?
 }
 diag() { echo "# $*"; }
+
+# free_port: prints a loopback TCP port nobody listens on right now.
+free_port() {
+	perl -MIO::Socket::INET -e '
+		for (1..50) {
+			my $p = 20000 + int(rand(40000));
+			my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => $p,
+				Proto => "tcp", Listen => 1, ReuseAddr => 1) or next;
+			close $s; print "$p\n"; exit 0;
+		}
+		exit 1;'
+}
 
 # tca_ca [KEYTYPE] [DIR]: demo CA into DIR (default $T): ca.pem, ca.key (0600).
 tca_ca() {
@@ -104,17 +100,10 @@ tca_start() {
 	: > "$T/daemon.log"
 	$THINGCA_VALGRIND "$BIN/thingcad" -c "${1:-$T/thingca.json}" 2>> "$T/daemon.log" &
 	PID=$!
-	_i=0
-	while [ $_i -lt 300 ]; do
-		if grep -q 'ready: CA' "$T/daemon.log"; then
-			PORT=$(sed -n 's/.*serving on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/daemon.log" | head -n 1)
-			URL="http://127.0.0.1:$PORT"
-			return 0
-		fi
-		kill -0 "$PID" 2>/dev/null || break
-		sleep 0.1
-		_i=$((_i + 1))
-	done
+	if PORT=$(thingcad_ready "$T/daemon.log" "$PID"); then
+		URL="http://127.0.0.1:$PORT"
+		return 0
+	fi
 	diag "thingcad did not start:"
 	sed 's/^/#   /' "$T/daemon.log"
 	return 1

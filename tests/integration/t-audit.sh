@@ -67,7 +67,7 @@ yesterday=$(date -u -d yesterday +%Y-%m-%dT00:00:00Z)
 tca_get "/v1/ledger?event=issued&since=$yesterday&until=$tomorrow" "$AU" >/dev/null
 is "$(jbody '.entries | length')" 4 "since/until cover today's issuances"
 e=$(jbody '.entries[0] | keys | sort | join(",")')
-is "$e" "certificate_id,certificate_serial,client,event,hash,not_after,not_before,prev_hash,reason,reissue,seq,serial,spki_sha256,thing_name,time" "entry fields"
+is "$e" "ca_certificate_id,certificate_id,certificate_serial,client,event,hash,node,not_after,not_before,prev_hash,reason,reissue,seq,serial,spki_sha256,thing_name,time" "entry fields"
 # Years before 1970 would order after today in the stored text form (year
 # 999 is "0999" nowhere): refused, not an inverted filter.
 is "$(tca_get "/v1/ledger?until=0999-01-01T00:00:00Z" "$AU")/$(jbody .error)" "400/malformed_request" "until in year 999 is refused"
@@ -97,8 +97,8 @@ is "$pages" "$(( (total + 1) / 2 ))" "pages of 2"
 st=$(tca_get "/v1/ledger?station=line1-station1" "$AU" -H 'Accept: text/csv' -D "$T/hdr")
 is "$st" 200 "CSV export"
 like "$(grep -i '^content-type' "$T/hdr")" "text/csv" "CSV content type"
-is "$(head -n 1 "$T/body")" "seq,time,event,client,serial,thing_name,certificate_id,certificate_serial,spki_sha256,not_before,not_after,reason,reissue,prev_hash,hash" "CSV header"
-is "$(sed 1d "$T/body" | cut -d, -f5 | tr '\n' ' ')" "A-0001 A-0002 " "CSV rows"
+is "$(head -n 1 "$T/body")" "seq,time,event,client,node,serial,thing_name,certificate_id,ca_certificate_id,certificate_serial,spki_sha256,not_before,not_after,reason,reissue,prev_hash,hash" "CSV header"
+is "$(sed 1d "$T/body" | cut -d, -f6 | tr '\n' ' ')" "A-0001 A-0002 " "CSV rows"
 st=$(tca_get "/v1/ledger?limit=5000" "$AU")
 is "$st/$(jbody .error)" "400/malformed_request" "limit over 1000 refused"
 st=$(tca_get "/v1/ledger?colour=blue" "$AU")
@@ -106,7 +106,7 @@ is "$st/$(jbody .error)" "400/malformed_request" "unknown filter refused"
 
 tca_get /v1/ledger/head "$AU" >/dev/null
 hseq=$(jbody .seq) hhash=$(jbody .hash)
-is "$hseq $hhash" "$($TCA ledger head)" "API head equals the CLI's head (read while the daemon runs)"
+is "$hseq:$hhash" "$($TCA ledger head)" "API head equals the CLI's head (read while the daemon runs)"
 is "$(tca_get "/v1/certificates/$ID3" "$AU")" 200 "fetch a certificate by its AWS certificate ID"
 jbody .certificate > "$T/fetched.pem"
 is "$(openssl x509 -in "$T/fetched.pem" -outform DER | sha256sum | cut -d' ' -f1)" "$ID3" "its PEM hashes to the ID"

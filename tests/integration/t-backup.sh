@@ -20,7 +20,7 @@ while [ $i -le 60 ]; do
 	i=$((i + 1))
 done
 tca_start || { fail "thingcad starts"; done_testing; }
-like "$(cat "$T/daemon.log")" "ledger head at start: seq=1 hash=[0-9a-f]{64}" "head logged at start"
+like "$(cat "$T/daemon.log")" "ledger head at start: 1:[0-9a-f]{64}" "head logged at start"
 
 # Background load: two stations' worth of sequential issuances B-001..B-040;
 # each answer's certificate ID is appended once the 201 has arrived.
@@ -37,14 +37,14 @@ load() { # FIRST LAST
 }
 load 1 20 & L1=$!
 load 21 40 & L2=$!
-i=0
-while [ "$(cat "$T"/answers.* 2>/dev/null | wc -l)" -lt 10 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+ten_answers() { [ "$(cat "$T"/answers.* 2>/dev/null | wc -l)" -ge 10 ]; }
+wait_until 100 ten_answers
 cat "$T"/answers.* > "$T/before-backup.txt"
 out=$("$BIN/thingca" ledger backup --ledger "$T/ledger.db" --to "$T/backup.db" 2>&1)
 is "$?" 0 "online backup while stations issue"
-like "$out" "OK: [0-9]+ entries, head [0-9]+ [0-9a-f]{64}" "backup reports the copy's head"
-i=0
-while { alive $L1 || alive $L2; } && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+like "$out" "OK: [0-9]+ entries, head [0-9]+:[0-9a-f]{64}" "backup reports the copy's head"
+wait_until 600 _proc_gone "$L1"
+wait_until 600 _proc_gone "$L2"
 missing=0
 while read -r s id; do
 	[ "$(sqlite3 "$T/backup.db" "SELECT count(*) FROM ledger WHERE certificate_id='$id' AND serial='$s'")" = 1 ] || missing=$((missing + 1))
@@ -60,10 +60,10 @@ is "$?" 0 "a second backup (--force allowed)"
 is "$(cat "$T"/answers.* | wc -l)" 40 "the load got its 40 certificates"
 
 sleep 2.2
-like "$(cat "$T/daemon.log")" "ledger head at anchor: seq=[0-9]+ hash=" "head anchored in the log every ledger_anchor_interval_s"
+like "$(cat "$T/daemon.log")" "ledger head at anchor: [0-9]+:[0-9a-f]{64}" "head anchored in the log every ledger_anchor_interval_s"
 tca_stop
 is "$STOP_RC" 0 "daemon stops"
-anchor=$(sed -n 's/.*ledger head at stop: seq=\([0-9]*\) hash=\([0-9a-f]*\).*/\1:\2/p' "$T/daemon.log" | tail -n 1)
+anchor=$(sed -n 's/.*ledger head at stop: \([0-9]*:[0-9a-f]*\).*/\1/p' "$T/daemon.log" | tail -n 1)
 like "$anchor" "^[0-9]+:[0-9a-f]{64}$" "head logged at stop"
 out=$("$BIN/thingca" ledger verify --ledger "$T/ledger.db" --head "$anchor" 2>&1)
 is "$?" 0 "the ledger matches the logged head"

@@ -19,7 +19,7 @@ AD=$(tca_token ops admin)
 MAXB=65536
 tca_config "\"limits\": {\"max_body_bytes\": $MAXB}"
 tca_start || { fail "thingcad starts"; done_testing; }
-allow B-0001 B-0002 B-0003 B-0004 K-1 K-2 K-3 K-4 K-5 K-6 K-7 K-8 K-9 K-10 || { fail "serials allowlisted"; done_testing; }
+allow B-0001 B-0002 B-0003 B-0004 K-1 K-2 K-3 K-4 K-5 K-6 K-7 K-8 K-9 K-10 $(seq -f 'W-%g' 1 16) || { fail "serials allowlisted"; done_testing; }
 C=$T/cases
 mkdir -p "$C"
 
@@ -184,6 +184,25 @@ keycase "P-256 with explicit curve parameters" -algorithm EC -pkeyopt ec_paramge
 if openssl genpkey -genparam -algorithm DSA -pkeyopt dsa_paramgen_bits:1024 -out "$C/dsa.param" 2>/dev/null; then
 	keycase DSA-1024 -paramfile "$C/dsa.param"
 else pass "DSA key # SKIP openssl cannot make DSA parameters"; fi
+
+# Keys encoded as no key generator writes them (400: junk or 10 KB of
+# rsaEncryption parameters, bytes after the RSAPublicKey, long-form or
+# padded INTEGERs, non-minimal lengths) and RSA keys no generator makes
+# (422, CA/B Forum BR 6.1.6: e = 1, 3, 65535, even, over 2^256-1; a prime,
+# square or small-factor modulus), each self-signed validly: fixtures of
+# tests/data/csr (README). Re-encodings of one key (compressed point, RSA
+# without parameters) count as that key: t-canonical-key.sh.
+wn=0
+for f in enc-rsa-junkparams enc-rsa-bigparams enc-rsa-trailing enc-rsa-longint \
+	enc-rsa-padded enc-rsa-longseq enc-p256-longlen; do
+	wn=$((wn + 1))
+	csrcase "key encoding $f" 400 malformed_csr "$SRC/tests/data/csr/$f.csr" "W-$wn"
+done
+for f in weak-rsa-e1 weak-rsa-e3 weak-rsa-e65535 weak-rsa-even weak-rsa-ebig \
+	weak-rsa-prime weak-rsa-square weak-rsa-factor3 weak-rsa-factor751; do
+	wn=$((wn + 1))
+	csrcase "RSA key $f" 422 key_type_not_allowed "$SRC/tests/data/csr/$f.csr" "W-$wn"
+done
 
 # Order of the rules: a bad serial is reported before a bad CSR.
 csrcase "bad serial and bad CSR: serial first" 400 serial_invalid "$C/garbage.csr" "B 0001"

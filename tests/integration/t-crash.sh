@@ -65,11 +65,8 @@ while [ $k -le $W ]; do
 	k=$((k + 1))
 done
 # Kill once a sixth of the serials are answered (bounded wait).
-i=0
-while [ "$(received)" -lt $((N / 6)) ] && [ $i -lt 600 ]; do
-	sleep 0.02
-	i=$((i + 1))
-done
+sixth_received() { [ "$(received)" -ge $((N / 6)) ]; }
+wait_until 600 sixth_received
 kill -KILL "$PID"
 killed_at=$(received)
 wait "$PID" 2>/dev/null
@@ -77,9 +74,8 @@ PID=
 diag "SIGKILL after $killed_at answers"
 touch "$T/stop"
 # Stop the workers (bounded: each curl has --max-time 10).
-i=0
 for p in $wp; do
-	while alive "$p" && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+	wait_until 200 _proc_gone "$p"
 	alive "$p" && kill -TERM "$p" 2>/dev/null
 	wait "$p" 2>/dev/null
 done

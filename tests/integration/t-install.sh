@@ -51,15 +51,17 @@ fi
 /usr/lib/sysusers.d/thingca.conf
 /usr/lib/thingca/thingca-backup
 /usr/lib/tmpfiles.d/thingca.conf
+/usr/share/doc/thingca/configuration.md
 /usr/share/doc/thingca/deployment.md
 /usr/share/man/man1/thingca.1
+/usr/share/man/man5/thingca.json.5
 /usr/share/man/man8/thingcad.8
 LIST
 	for f in "$SRC"/etc/jitp-*.json; do
 		[ -f "$f" ] && echo "/usr/share/doc/thingca/examples/${f##*/}"
 	done
-	for f in "$SRC"/sql/*.sql; do
-		[ -f "$f" ] && echo "/usr/share/thingca/sql/${f##*/}"
+	for f in "$SRC"/sql/*.sql "$SRC"/sql/*/*.sql; do
+		[ -f "$f" ] && echo "/usr/share/thingca/sql/${f#"$SRC"/sql/}"
 	done
 } | LC_ALL=C sort >"$tmp/expected"
 (cd "$root" 2>/dev/null && find . ! -type d | sed 's|^\.||') | LC_ALL=C sort >"$tmp/got"

@@ -128,10 +128,8 @@ while [ $i -lt 32 ]; do
 		--data-binary @"$T/race$i.json" "$URL/v1/certificates" > "$T/race$i.code" &
 	i=$((i + 1))
 done
-wait_i=0
-while [ "$(cat "$T"/race*.code 2>/dev/null | wc -l)" -lt 32 ] && [ $wait_i -lt 300 ]; do
-	sleep 0.1; wait_i=$((wait_i + 1))
-done
+race_done() { [ "$(cat "$T"/race*.code 2>/dev/null | wc -l)" -ge 32 ]; }
+wait_until 300 race_done
 sleep 0.2
 is "$(cat "$T"/race*.code | grep -c '^201$')" 1 "32 racing keys for one serial: exactly one 201"
 is "$(cat "$T"/race*.code | grep -c '^409$')" 31 "the other 31 get 409"

@@ -74,9 +74,7 @@ listener() {
 	: > "$T/$1.log"
 	perl "$LISTEN" "$T/$1.sock" "$T/$1.log" 120 &
 	NPID=$!
-	_w=0
-	while [ ! -S "$T/$1.sock" ] && [ $_w -lt 50 ]; do sleep 0.1; _w=$((_w + 1)); done
-	[ -S "$T/$1.sock" ]
+	wait_until 50 test -S "$T/$1.sock"
 }
 stop_listener() {
 	[ -n "$NPID" ] || return 0
@@ -86,6 +84,9 @@ stop_listener() {
 }
 # notes NAME: the messages received so far, without the timestamps.
 notes() { sed 's/^[0-9]* //' "$T/$1.log"; }
+# new_note REGEX: a notification of the main socket after the first $n0
+# matches REGEX (for wait_until).
+new_note() { notes main | sed -n "$((n0 + 1)),\$p" | grep -Eq "$1"; }
 
 # start NAME WATCHDOG_PID_MODE: thingcad with NOTIFY_SOCKET=$T/NAME.sock and
 # WATCHDOG_USEC=2000000; WATCHDOG_PID is the daemon's own pid ("self") or the
@@ -105,8 +106,7 @@ start() {
 # wait_exit: bounded wait for $PID to end by itself; its status in RC. Not in
 # \$(...): a subshell cannot wait for the main shell's children.
 wait_exit() {
-	_w=0
-	while alive "$PID" && [ $_w -lt 300 ]; do sleep 0.1; _w=$((_w + 1)); done
+	wait_until 300 _proc_gone "$PID"
 	kill -KILL "$PID" 2>/dev/null
 	wait "$PID"
 	RC=$?
@@ -171,17 +171,14 @@ is "$(status_of "$T/ka1.resp")" 200 "keep-alive connection open before the reloa
 n0=$(notes main | wc -l)
 kill -HUP "$PID"
 waitgrep "$T/daemon.log" 'reloaded [0-9]+ clients' 50
-_w=0
-while [ "$(notes main | sed -n "$((n0 + 1)),\$p" | grep -c '^READY=1$')" -lt 1 ] && [ $_w -lt 50 ]; do sleep 0.1; _w=$((_w + 1)); done
+wait_until 50 new_note '^READY=1$'
 is "$(notes main | sed -n "$((n0 + 1)),\$p" | grep -E '^(RELOADING|READY)=1$' | tr '\n' ' ')" "RELOADING=1 READY=1 " "SIGHUP: RELOADING=1 then READY=1"
 like "$(notes main | sed -n "$((n0 + 1)),\$p" | tr '\n' ' ')" "RELOADING=1 MONOTONIC_USEC=[0-9]+ " "RELOADING=1 carries MONOTONIC_USEC (Type=notify-reload)"
-_w=0
-while ! notes main | sed -n "$((n0 + 1)),\$p" | grep -q "^STATUS=issued" && [ $_w -lt 30 ]; do sleep 0.1; _w=$((_w + 1)); done
+wait_until 30 new_note '^STATUS=issued'
 like "$(notes main | sed -n "$((n0 + 1)),\$p" | grep '^STATUS=' | tail -n 1)" "^STATUS=issued 1, refused [0-9]+ since start; ledger head seq [0-9]+\$" "STATUS= after the reload counts the issuance"
 like "$(cat "$T/daemon.log")" "reloaded 3 clients from $T/thingca.json" "reload logged with the client count"
 touch "$T/ka.go"
-_w=0
-while kill -0 "$KPID" 2>/dev/null && [ $_w -lt 150 ]; do sleep 0.1; _w=$((_w + 1)); done
+wait_until 150 _proc_gone "$KPID"
 kill -KILL "$KPID" 2>/dev/null
 wait "$KPID"
 is "$(status_of "$T/ka2.resp")" 201 "new token issues on the connection opened before the reload $(cat "$T/ka.err")"
@@ -202,8 +199,7 @@ else
 fi
 like "$(grep 'reload refused' "$T/daemon.log")" "running configuration stays: .*thingca\.json" "the refusal names the file"
 alive "$PID" && pass "daemon still running after the refused reload" || fail "daemon still running after the refused reload"
-_w=0
-while [ "$(notes main | sed -n "$((n0 + 1)),\$p" | grep -c '^READY=1$')" -lt 1 ] && [ $_w -lt 50 ]; do sleep 0.1; _w=$((_w + 1)); done
+wait_until 50 new_note '^READY=1$'
 is "$(notes main | sed -n "$((n0 + 1)),\$p" | grep -E '^(RELOADING|READY)=1$' | tr '\n' ' ')" "RELOADING=1 READY=1 " "refused reload still ends with READY=1 (service stays up)"
 st=$(tca_post /v1/certificates "$ST" "$(cat "$T/d4.json")")
 is "$st" 201 "the old token still works after the refused reload"
@@ -217,8 +213,7 @@ rm -f "$T/slow.sent"
 perl "$T/raw.pl" "$PORT" send:"$T/slow.head" touch:"$T/slow.sent" sleep:1.5 \
 	send:"$T/d6.json" read:"$T/slow.resp" 2> "$T/slow.err" &
 SPID=$!
-_w=0
-while [ ! -e "$T/slow.sent" ] && [ $_w -lt 50 ]; do sleep 0.1; _w=$((_w + 1)); done
+wait_until 50 test -e "$T/slow.sent"
 sleep 0.4 # the daemon has read the headers: the request is in flight
 kill -TERM "$PID"
 waitgrep "$T/main.log" '^[0-9]+ STOPPING=1$' 30 && pass "SIGTERM: STOPPING=1" ||
@@ -227,8 +222,7 @@ alive "$PID" && pass "daemon waits for the request in flight" ||
 	fail "daemon waits for the request in flight"
 st=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$URL/healthz")
 is "$st" 000 "no new connections accepted while stopping"
-_w=0
-while kill -0 "$SPID" 2>/dev/null && [ $_w -lt 150 ]; do sleep 0.1; _w=$((_w + 1)); done
+wait_until 150 _proc_gone "$SPID"
 kill -KILL "$SPID" 2>/dev/null
 wait "$SPID"
 is "$(status_of "$T/slow.resp")" 201 "the request in flight during SIGTERM gets its 201 $(cat "$T/slow.err")"

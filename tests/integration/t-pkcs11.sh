@@ -238,10 +238,8 @@ while [ $i -lt 16 ]; do
 		--data-binary @"$T/par$i.json" "$URL/v1/certificates" > "$T/par$i.code" &
 	i=$((i + 1))
 done
-wait_i=0
-while [ "$(cat "$T"/par*.code 2>/dev/null | wc -l)" -lt 16 ] && [ $wait_i -lt 300 ]; do
-	sleep 0.1; wait_i=$((wait_i + 1))
-done
+par_done() { [ "$(cat "$T"/par*.code 2>/dev/null | wc -l)" -ge 16 ]; }
+wait_until 300 par_done
 is "$(cat "$T"/par*.code | grep -c '^201$')" 16 "16 concurrent issuances signed by the token all succeed"
 bad=0
 i=0

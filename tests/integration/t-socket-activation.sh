@@ -9,17 +9,10 @@
 command -v systemd-socket-activate >/dev/null 2>&1 ||
 	skip_all "systemd-socket-activate not installed"
 
-# free_port: prints a loopback TCP port nobody listens on right now.
-free_port() {
-	perl -MIO::Socket::INET -e '
-		for (1..50) {
-			my $p = 20000 + int(rand(40000));
-			my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => $p,
-				Proto => "tcp", Listen => 1, ReuseAddr => 1) or next;
-			close $s; print "$p\n"; exit 0;
-		}
-		exit 1;'
-}
+# For wait_until: both passed sockets announced, or thingcad gone; the
+# first 'Listening on', or thingcad gone.
+both_listening() { [ "$(grep -c 'Listening on' "$T/daemon.log")" -ge 2 ] || ! alive "$PID"; }
+listening_or_gone() { grep -q 'Listening on' "$T/daemon.log" || ! alive "$PID"; }
 
 SOCK="$T/thingcad.sock"
 tca_ca ec:P-256
@@ -43,13 +36,7 @@ for try in 1 2 3 4 5; do
 	systemd-socket-activate -l "127.0.0.1:$PORT" -l "$SOCK" \
 		"$BIN/thingcad" -c "$T/thingca.json" 2>> "$T/daemon.log" &
 	PID=$!
-	_w=0
-	while [ $_w -lt 50 ]; do
-		[ "$(grep -c 'Listening on' "$T/daemon.log")" -ge 2 ] && break
-		alive "$PID" || break
-		sleep 0.1
-		_w=$((_w + 1))
-	done
+	wait_until 50 both_listening
 	if alive "$PID" && [ -S "$SOCK" ] && [ "$(grep -c 'Listening on' "$T/daemon.log")" -ge 2 ]; then
 		started=1
 		break
@@ -65,8 +52,7 @@ URL="http://127.0.0.1:$PORT"
 
 # The first connection makes it exec thingcad; curl waits in the backlog.
 is "$(tca_get /healthz)" 200 "GET /healthz over the inherited TCP socket"
-_w=0
-while ! grep -q 'ready: CA' "$T/daemon.log" && [ $_w -lt 100 ]; do sleep 0.1; _w=$((_w + 1)); done
+wait_until 100 grep -q 'ready: CA' "$T/daemon.log"
 like "$(cat "$T/daemon.log")" "thingcad\[$PID\]: .*ready: CA" "thingcad runs as the activator's PID (exec, so LISTEN_PID matched)"
 like "$(cat "$T/daemon.log")" "serving on 127\.0\.0\.1:$PORT \(from systemd\)" "serves the passed TCP socket"
 like "$(cat "$T/daemon.log")" "serving on unix:$SOCK \(from systemd\)" "serves the passed Unix socket"
@@ -77,6 +63,8 @@ curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$OTHER/healthz"
 is "$?" 7 "configured listen 127.0.0.1:$OTHER is not bound (connection refused)"
 [ -e "$T/config.sock" ] && fail "configured unix:$T/config.sock is not created" ||
 	pass "configured unix:$T/config.sock is not created"
+like "$(cat "$T/daemon.log")" "listen\[0\] 127\.0\.0\.1:$OTHER: not served: under socket activation" "the unserved listen entry is named in the log"
+like "$(cat "$T/daemon.log")" "listen\[1\] unix:$T/config.sock: not served" "so is the unserved Unix one"
 
 # Over the Unix socket: health, serial import (admin), issuance (station).
 U="--unix-socket $SOCK"
@@ -102,8 +90,7 @@ is "$(tca_get /v1/ca)" 200 "GET /v1/ca over TCP"
 
 # Stop by PID; not tca_stop inside $(...): a subshell cannot wait for it.
 kill -TERM "$PID"
-_w=0
-while alive "$PID" && [ $_w -lt 300 ]; do sleep 0.1; _w=$((_w + 1)); done
+wait_until 300 _proc_gone "$PID"
 kill -KILL "$PID" 2>/dev/null
 wait "$PID"
 is "$?" 0 "SIGTERM stops thingcad with status 0"
@@ -119,8 +106,7 @@ sed -i "s|\"listen\": \[[^]]*\]|\"listen\": [{\"address\": \"127.0.0.1:$TPORT\",
 : > "$T/daemon.log"
 systemd-socket-activate -l "127.0.0.1:$TPORT" "$BIN/thingcad" -c "$T/thingca.json" 2>> "$T/daemon.log" &
 PID=$!
-_w=0
-while ! grep -q 'Listening on' "$T/daemon.log" && alive "$PID" && [ $_w -lt 50 ]; do sleep 0.1; _w=$((_w + 1)); done
+wait_until 50 listening_or_gone
 st=$(curl -s -o "$T/body" -w '%{http_code}' --max-time 10 --cacert "$T/ca.pem" "https://127.0.0.1:$TPORT/healthz")
 is "$st" 200 "HTTPS over the inherited socket that matches a TLS listen entry"
 st=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$TPORT/healthz")

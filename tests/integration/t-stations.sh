@@ -33,15 +33,14 @@ done
 
 $RAW keep "$PORT" $N "$T/go" 30 $posts > "$T/keep" &
 kp=$!
-i=0
-while ! grep -q '^ready' "$T/keep" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+wait_until 100 grep -q '^ready' "$T/keep"
 is "$(head -n 1 "$T/keep")" "ready $N" "$N stations keep a connection open, each served once"
 
 (echo 'BEGIN IMMEDIATE;'; sleep 4; echo 'ROLLBACK;') | sqlite3 "$T/ledger.db" &
 lp=$!
-i=0
-while sqlite3 -cmd '.timeout 0' "$T/ledger.db" 'BEGIN IMMEDIATE; ROLLBACK;' 2>/dev/null &&
-	[ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+# until the other sqlite3 holds the write lock
+lock_taken() { ! sqlite3 -cmd '.timeout 0' "$T/ledger.db" 'BEGIN IMMEDIATE; ROLLBACK;' 2>/dev/null; }
+wait_until 50 lock_taken
 touch "$T/go"
 wait $kp
 wait $lp

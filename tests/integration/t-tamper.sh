@@ -67,8 +67,27 @@ check "reordered entries" "$T/swap.db" 3
 tamper relink "UPDATE ledger SET hash = '$(printf '%064d' 1)' WHERE seq = 2"
 check "hash replaced" "$T/relink.db" 2
 
-# thingcad refuses a ledger whose newest entry was altered.
+# ledger verify reports the head it verified and covers exactly the
+# stored bytes: text cut short by a NUL byte, a column of another storage
+# type (both read back as the hashed text), a view in place of the table.
+out=$("$BIN/thingca" ledger verify --ledger "$DB" 2>&1)
+like "$out" "OK: 6 entries, head 6:$(tca_sql 'SELECT hash FROM ledger WHERE seq = 6')" \
+	"verify prints the head it verified"
+tamper nul "UPDATE ledger SET thing_name = thing_name || char(0) || 'x' WHERE seq = 3"
+check "text with a NUL byte" "$T/nul.db" 3
+tamper blob "UPDATE ledger SET spki_sha256 = CAST(spki_sha256 AS BLOB) WHERE seq = 4"
+check "a column stored as a blob" "$T/blob.db" 4
+cp "$DB" "$T/view.db"
+sqlite3 "$T/view.db" "ALTER TABLE ledger RENAME TO l2; CREATE VIEW ledger AS SELECT * FROM l2"
+out=$("$BIN/thingca" ledger verify --ledger "$T/view.db" 2>&1)
+is "$?" 1 "a view in place of the ledger table: verify fails"
+like "$out" "not a table" "... saying so"
+
+# thingcad refuses a ledger whose newest entry was altered (triggers put
+# back: a ledger without them is refused for that alone).
 tamper newest "UPDATE ledger SET serial = 'T-9' WHERE seq = 6"
+sqlite3 "$T/newest.db" "CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger BEGIN SELECT RAISE(ABORT, 'ledger is append-only'); END;
+CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger BEGIN SELECT RAISE(ABORT, 'ledger is append-only'); END;"
 sed "s|$T/ledger.db|$T/newest.db|" "$T/thingca.json" > "$T/newest.json"
-tca_start_fails "$T/newest.json" "a ledger with a tampered newest entry" "ledger verify"
+tca_start_fails "$T/newest.json" "a ledger with a tampered newest entry" "does not match its hash.*ledger verify"
 done_testing

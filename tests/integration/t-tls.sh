@@ -146,8 +146,7 @@ bad_config() { # JSON_CLIENT_ENTRY WANT NAME
 JSON
 	"$BIN/thingcad" -c "$T/bad.json" > "$T/bad.log" 2>&1 &
 	_bp=$!
-	_i=0
-	while kill -0 $_bp 2>/dev/null && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
+	wait_until 100 _proc_gone "$_bp"
 	kill -KILL $_bp 2>/dev/null
 	wait $_bp 2>/dev/null
 	like "$(cat "$T/bad.log")" "$2" "$3"

@@ -130,23 +130,28 @@ for d in 20200101 20200102 20200103 20200104 20200105; do
 done
 echo other >"$bk/notes.txt"
 echo partial >"$bk/ledger-20200106T000000.db.tmp"
+# SQLite side files: of a copy to prune, of a copy to keep, of none.
+for f in ledger-20200101T000000.db ledger-20200105T000000.db ledger-20190101T000000.db; do
+	: >"$bk/$f-wal"
+	: >"$bk/$f-shm"
+done
 
 export FAKE_LOG="$tmp/fake.log"
 BACKUP_DIR=$bk KEEP=3 THINGCA=$fake THINGCA_CONFIG=/x/thingca.json \
 	"$wrap" >"$tmp/wrap.out" 2>&1
 rc=$?
 newest=$(cd "$bk" && ls ledger-*T*.db | tail -n 1)
-kept=$(cd "$bk" && ls | tr '\n' ' ')
+kept=$(cd "$bk" && LC_ALL=C ls | tr '\n' ' ')
 case $newest in
 ledger-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T[0-9][0-9][0-9][0-9][0-9][0-9].db) named=1 ;;
 *) named= ;;
 esac
 if [ "$rc" = 0 ] && [ -n "$named" ] &&
-	[ "$kept" = "ledger-20200104T000000.db ledger-20200105T000000.db ledger-20200106T000000.db.tmp $newest notes.txt " ]; then
-	ok "backup writes ledger-YYYYmmddTHHMMSS.db and keeps the newest 3"
+	[ "$kept" = "ledger-20200104T000000.db ledger-20200105T000000.db ledger-20200105T000000.db-shm ledger-20200105T000000.db-wal ledger-20200106T000000.db.tmp $newest notes.txt " ]; then
+	ok "backup writes ledger-YYYYmmddTHHMMSS.db and keeps the newest 3, pruning their -wal/-shm with them"
 else
-	nok "backup writes ledger-YYYYmmddTHHMMSS.db and keeps the newest 3" \
-		"expected exit 0 and ledger-20200104T000000.db ledger-20200105T000000.db ledger-20200106T000000.db.tmp <new> notes.txt," \
+	nok "backup writes ledger-YYYYmmddTHHMMSS.db and keeps the newest 3, pruning their -wal/-shm with them" \
+		"expected exit 0 and ledger-20200104T000000.db ledger-20200105T000000.db ledger-20200105T000000.db-shm ledger-20200105T000000.db-wal ledger-20200106T000000.db.tmp <new> notes.txt," \
 		"got exit $rc and $kept"
 	diag_file "$tmp/wrap.out"
 fi

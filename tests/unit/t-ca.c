@@ -15,6 +15,7 @@
 
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "ca.h"
 #include "err.h"
@@ -138,6 +139,13 @@ static void good(const char *cert, const char *key, const EVP_MD *md)
 	       cert);
 	is_int(len, strlen(ca_chain_pem(ca, NULL)), "%s chain PEM length",
 	       cert);
+	{
+		char id[65];
+
+		x509_certificate_id(ca_get0_cert(ca), id);
+		is_str(ca_certificate_id(ca), id,
+		       "%s certificate ID is the SHA-256 of its DER", cert);
+	}
 	days = ca_days_left(ca);
 	/* Fixtures are valid 7300 days from when gen.sh ran. */
 	ok(days > 0 && days <= 7300, "%s days left %ld in 1..7300", cert, days);
@@ -260,6 +268,17 @@ static void chain(void)
 		   "ca_get0_cert is the intermediate");
 	}
 	ca_free(ca);
+	ca = NULL;
+	/* A chain of another root (a rotation half done) is refused. */
+	cfg.chain = (char *)fx("ca-p384.pem");
+	refuse("ca.chain of another root", &cfg, -ERR_CA_INVALID,
+	       "did not sign");
+	/* The chain out of order: the issuer must come first. */
+	cfg.certificate = (char *)fx("ca-p256.pem");
+	cfg.key = (char *)copy("ca-p256.key", "good.key", 0600);
+	cfg.chain = (char *)fx("inter.pem");
+	refuse("ca.chain holding a certificate the CA signed", &cfg,
+	       -ERR_CA_INVALID, "did not sign");
 	X509_free(inter);
 	X509_free(root);
 }
@@ -377,6 +396,212 @@ static void signing(const char *cert, const char *key)
 	ca_free(ca);
 }
 
+/* A CSR of key k for subject cn: with basicConstraints CA:TRUE when ca is
+ * 1, CA:FALSE when 0, none when -1. */
+static X509_REQ *make_req(EVP_PKEY *k, const char *cn, int ca)
+{
+	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+	X509_NAME *n = X509_NAME_new();
+	X509_REQ *r = X509_REQ_new();
+	X509_EXTENSION *ex = NULL;
+
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
+				   (const unsigned char *)cn, -1, -1, 0);
+	X509_REQ_set_subject_name(r, n);
+	X509_REQ_set_pubkey(r, k);
+	if (ca >= 0) {
+		ex = X509V3_EXT_conf_nid(NULL, NULL, NID_basic_constraints,
+					 ca ? "critical,CA:TRUE"
+					    : "critical,CA:FALSE");
+		sk_X509_EXTENSION_push(exts, ex);
+		X509_REQ_add_extensions(r, exts);
+	}
+	X509_REQ_sign(r, k, EVP_sha256());
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	X509_NAME_free(n);
+	return r;
+}
+
+static EVP_PKEY *read_key(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	EVP_PKEY *k = NULL;
+
+	if (f) {
+		k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+		fclose(f);
+	}
+	return k;
+}
+
+/* ca_sign_issuing refuses req with want and a message containing word. */
+static void issuing_refused(struct ca *root, X509_REQ *req,
+			    const X509_NAME *subj, long days, int want,
+			    const char *word, const char *what)
+{
+	struct errd e = {0, {0}};
+	X509 *x = (X509 *)&e;
+
+	is_int(ca_sign_issuing(root, req, subj, days, &x, &e), want,
+	       "issuing: %s is %s", what, err_str(want));
+	ok(x == NULL, "issuing: %s: no certificate", what);
+	if (!ok(strstr(e.msg, word) != NULL, "issuing: %s: message says '%s'",
+		what, word))
+		diag("got '%s'", e.msg);
+}
+
+/* ca_sign_issuing: the profile of an issuing CA and every refusal. */
+static void issuing(void)
+{
+	struct ca_cfg cfg = {0}, sub = {0};
+	struct errd e = {0, {0}};
+	struct ca *root = NULL, *mid = NULL;
+	EVP_PKEY *k = x509_keygen(KEY_EC_P256), *k2 = NULL, *weak = NULL;
+	EVP_PKEY *rootkey;
+	X509_NAME *name = NULL, *other = NULL;
+	X509_REQ *req = NULL, *bad = NULL;
+	X509 *x = NULL;
+	BASIC_CONSTRAINTS *bc = NULL;
+	const ASN1_OCTET_STRING *aki, *ski;
+	char subpath[1100], keypath[1100];
+	time_t na, rna, nb, rnb, now = time(NULL);
+	int crit = -1;
+
+	cfg.certificate = (char *)fx("ca-p384.pem");
+	cfg.key = (char *)copy("ca-p384.key", "good.key", 0600);
+	if (!ok(ca_open(&cfg, &root, &e) == 0, "issuing: the P-384 root opens"))
+		return;
+	x509_name_parse("/C=JP/O=thingca test/CN=line CA", &name, &e);
+	is_int(x509_make_ca_csr(k, name, &req, &e), 0,
+	       "x509_make_ca_csr makes a CA CSR");
+	is_int(X509_REQ_verify(req, k), 1, "... whose signature verifies");
+	is_int(ca_sign_issuing(root, req, NULL, 0, &x, &e), 0,
+	       "ca_sign_issuing signs it (%s)", e.msg);
+	if (!x)
+		goto out;
+	is_int(X509_verify(x, X509_get0_pubkey(ca_get0_cert(root))), 1,
+	       "issuing: signed by the root");
+	is_int(X509_get_version(x), X509_VERSION_3, "issuing: v3");
+	is_int(X509_NAME_cmp(X509_get_subject_name(x), name), 0,
+	       "issuing: the CSR's subject");
+	is_int(X509_NAME_cmp(X509_get_issuer_name(x),
+			     X509_get_subject_name(ca_get0_cert(root))),
+	       0, "issuing: issuer is the root's subject");
+	is_int(X509_get_ext_count(x), 4, "issuing: exactly four extensions");
+	bc = X509_get_ext_d2i(x, NID_basic_constraints, &crit, NULL);
+	ok(bc && bc->ca && crit == 1, "issuing: basicConstraints critical CA");
+	ok(bc && bc->pathlen && ASN1_INTEGER_get(bc->pathlen) == 0,
+	   "issuing: pathLenConstraint 0");
+	is_int(X509_get_key_usage(x), KU_KEY_CERT_SIGN | KU_CRL_SIGN,
+	       "issuing: keyUsage keyCertSign + cRLSign only");
+	ok(X509_EXTENSION_get_critical(
+	       X509_get_ext(x, X509_get_ext_by_NID(x, NID_key_usage, -1))),
+	   "issuing: keyUsage critical");
+	aki = X509_get0_authority_key_id(x);
+	ski = X509_get0_subject_key_id(ca_get0_cert(root));
+	ok(aki && ski && ASN1_OCTET_STRING_cmp(aki, ski) == 0,
+	   "issuing: AKI = the root's SKI");
+	ok(X509_get0_subject_key_id(x) != NULL, "issuing: has an SKI");
+	is_int(X509_get_signature_nid(x), NID_ecdsa_with_SHA384,
+	       "issuing: the P-384 root signs with SHA-384");
+	x509_time_to_time_t(X509_get0_notAfter(x), &na);
+	x509_time_to_time_t(X509_get0_notAfter(ca_get0_cert(root)), &rna);
+	x509_time_to_time_t(X509_get0_notBefore(x), &nb);
+	x509_time_to_time_t(X509_get0_notBefore(ca_get0_cert(root)), &rnb);
+	ok(na == rna, "issuing: days 0 ends with the root");
+	ok(nb >= rnb && nb <= now && nb >= now - CA_ISSUING_BACKDATE_S - 2,
+	   "issuing: notBefore now - %d s, not before the root's",
+	   CA_ISSUING_BACKDATE_S);
+	X509_free(x);
+	x = NULL;
+	is_int(ca_sign_issuing(root, req, NULL, 10, &x, &e), 0,
+	       "issuing: 10 days");
+	if (x) {
+		x509_time_to_time_t(X509_get0_notAfter(x), &na);
+		ok(na >= now + 10 * 86400 && na <= now + 10 * 86400 + 5,
+		   "issuing: notAfter 10 days from now");
+	}
+	X509_free(x);
+	x = NULL;
+	x509_name_parse("/CN=override", &other, &e);
+	is_int(ca_sign_issuing(root, req, other, 0, &x, &e), 0,
+	       "issuing: with a subject override");
+	ok(x && X509_NAME_cmp(X509_get_subject_name(x), other) == 0,
+	   "issuing: the override is the subject");
+
+	/* Refusals. */
+	issuing_refused(root, req, NULL, 7400, -ERR_CA_INVALID,
+			"outlive the root", "days past the root's notAfter");
+	issuing_refused(root, req, X509_get_subject_name(ca_get0_cert(root)), 0,
+			-ERR_MALFORMED_CSR, "subject is the root's",
+			"the root's subject");
+	bad = make_req(k, "device", -1);
+	issuing_refused(root, bad, NULL, 0, -ERR_MALFORMED_CSR,
+			"does not request a CA",
+			"a CSR without basicConstraints");
+	X509_REQ_free(bad);
+	bad = make_req(k, "device", 0);
+	issuing_refused(root, bad, NULL, 0, -ERR_MALFORMED_CSR,
+			"does not request a CA", "a CSR asking for CA:FALSE");
+	X509_REQ_free(bad);
+	weak = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+	bad = make_req(weak, "weak CA", 1);
+	issuing_refused(root, bad, NULL, 0, -ERR_KEY_TYPE_NOT_ALLOWED,
+			"not one AWS IoT registers", "an RSA-1024 key");
+	X509_REQ_free(bad);
+	rootkey = read_key(fx("ca-p384.key"));
+	bad = make_req(rootkey, "root again", 1);
+	issuing_refused(root, bad, NULL, 0, -ERR_KEY_TYPE_NOT_ALLOWED,
+			"the root's own", "the root's own key");
+	X509_REQ_free(bad);
+	EVP_PKEY_free(rootkey);
+	/* A CSR signed by another key than the one it carries. */
+	k2 = x509_keygen(KEY_EC_P256);
+	bad = make_req(k, "mixed", 1);
+	X509_REQ_set_pubkey(bad, k2);
+	issuing_refused(root, bad, NULL, 0, -ERR_CSR_SIGNATURE_INVALID,
+			"does not verify",
+			"a CSR whose signature does not verify");
+	X509_REQ_free(bad);
+	EVP_PKEY_free(k2);
+	k2 = NULL;
+
+	/* The issuing CA as a root: pathLen 0 allows no CA below it. */
+	X509_free(x);
+	x = NULL;
+	ca_sign_issuing(root, req, NULL, 0, &x, &e);
+	snprintf(subpath, sizeof(subpath), "%s/inter.pem", tmp);
+	snprintf(keypath, sizeof(keypath), "%s/inter.key", tmp);
+	unlink(subpath);
+	unlink(keypath);
+	if (x && x509_write_cert(subpath, x, NULL, 1, &e) == 0 &&
+	    x509_write_key(keypath, k, 1, &e) == 0) {
+		sub.certificate = subpath;
+		sub.key = keypath;
+		is_int(ca_open(&sub, &mid, &e), 0,
+		       "the issuing CA opens as thingcad's CA (%s)", e.msg);
+		k2 = x509_keygen(KEY_EC_P256);
+		bad = make_req(k2, "below", 1);
+		if (mid)
+			issuing_refused(mid, bad, NULL, 0, -ERR_CA_INVALID,
+					"pathLenConstraint 0",
+					"an issuing CA as the root");
+		X509_REQ_free(bad);
+	}
+	unlink(subpath);
+out:
+	ca_free(mid);
+	ca_free(root);
+	BASIC_CONSTRAINTS_free(bc);
+	X509_free(x);
+	EVP_PKEY_free(k2);
+	X509_REQ_free(req);
+	X509_NAME_free(name);
+	X509_NAME_free(other);
+	EVP_PKEY_free(weak);
+	EVP_PKEY_free(k);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmp)) {
@@ -392,6 +617,7 @@ int main(void)
 	credentials();
 	signing("ca-p256.pem", "ca-p256.key");
 	signing("ca-rsa2048.pem", "ca-rsa2048.key");
+	issuing();
 	ca_free(NULL);
 	ok(1, "ca_free(NULL) is a no-op");
 

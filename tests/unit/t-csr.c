@@ -10,8 +10,11 @@
 #include "config.h"
 #include "csr.h"
 #include "err.h"
+#include "spki.h"
 #include "tap.h"
 #include "util.h"
+
+#include <openssl/pem.h>
 
 static char *slurp(const char *name, size_t *len)
 {
@@ -253,6 +256,179 @@ static void pem_shapes(void)
 	free(pem);
 }
 
+/* The SubjectPublicKeyInfo OpenSSL reads from fixture name, as received
+ * (i2d of the parsed X509_PUBKEY), into *der; its length, or -1. */
+static int openssl_spki(const char *name, unsigned char **der)
+{
+	size_t len = 0;
+	char *pem = slurp(name, &len);
+	BIO *b = pem ? BIO_new_mem_buf(pem, (int)len) : NULL;
+	X509_REQ *r = b ? PEM_read_bio_X509_REQ(b, NULL, NULL, NULL) : NULL;
+	int n = r ? i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(r), der) : -1;
+
+	X509_REQ_free(r);
+	BIO_free(b);
+	free(pem);
+	return n;
+}
+
+/* One key, one SubjectPublicKeyInfo: variant (the key of canon encoded
+ * another way a device may send) parses, and its hash, the SPKI the
+ * certificate copies and the key bits are canon's, which is OpenSSL's
+ * encoding of the key (genkeys.py checks canon against `openssl pkey
+ * -pubout`). */
+static void same_key(const char *canon, const char *variant)
+{
+	struct errd e = {0, {0}};
+	struct csr *c = NULL, *v = NULL;
+	struct spki_ref kc = {0}, kv = {0};
+	unsigned char *want = NULL;
+	const unsigned char *wbits = NULL;
+	size_t wbits_len = 0;
+	char hex[65] = "";
+	int wlen = openssl_spki(canon, &want);
+
+	if (wlen > 0)
+		sha256_hex(want, (size_t)wlen, hex);
+	is_int(parse_file(canon, &c, &e), 0, "%s parses (%s)", canon, e.msg);
+	is_int(parse_file(variant, &v, &e), 0, "%s parses (%s)", variant,
+	       e.msg);
+	if (!c || !v || wlen <= 0) {
+		ok(0, "%s: fixtures", variant);
+		goto out;
+	}
+	is_str(csr_spki_sha256(v), hex,
+	       "%s: spki_sha256 is the canonical key's (as %s)", variant,
+	       canon);
+	is_str(csr_spki_sha256(c), hex, "%s: spki_sha256 of the SPKI as sent",
+	       canon);
+	csr_get0_key(c, &kc);
+	csr_get0_key(v, &kv);
+	ok(kv.der_len == (size_t)wlen && memcmp(kv.der, want, kv.der_len) == 0,
+	   "%s: the certificate gets the canonical SubjectPublicKeyInfo",
+	   variant);
+	ok(kc.der_len == (size_t)wlen && memcmp(kc.der, want, kc.der_len) == 0,
+	   "%s: the canonical SubjectPublicKeyInfo unchanged", canon);
+	spki_get0_bits(want, (size_t)wlen, &wbits, &wbits_len);
+	ok(wbits && kv.bits_len == wbits_len &&
+	       memcmp(kv.bits, wbits, wbits_len) == 0,
+	   "%s: key bits (for subjectKeyIdentifier) are the canonical ones",
+	   variant);
+	is_int(kv.rsa, kc.rsa, "%s: RSA flag", variant);
+	is_int(csr_key_type(v), csr_key_type(c), "%s: key type", variant);
+	is_int(EVP_PKEY_eq(csr_get0_pubkey(v), csr_get0_pubkey(c)), 1,
+	       "%s: the same public key", variant);
+	pkey_spki_sha256(csr_get0_pubkey(v), hex);
+	is_str(hex, csr_spki_sha256(c),
+	       "%s: pkey_spki_sha256 of its key is canonical too", variant);
+out:
+	OPENSSL_free(want);
+	csr_free(c);
+	csr_free(v);
+}
+
+/* A request refused at parse time with want, the message naming word. */
+static void refused(const char *name, int want, const char *word)
+{
+	struct errd e = {0, {0}};
+	struct csr *c = NULL;
+	int rc;
+
+	rc = parse_file(name, &c, &e);
+	is_int(rc, want, "%s refused with %s", name, err_str(want));
+	if (!ok(strstr(e.msg, word) != NULL, "%s message names '%s'", name,
+		word))
+		diag("got '%s'", e.msg);
+	ok(c == NULL, "%s: no csr on failure", name);
+	if (rc == 0)
+		csr_free(c);
+}
+
+static void encodings(void)
+{
+	same_key("enc-p256.csr", "enc-p256-compressed.csr");
+	same_key("enc-p256.csr", "enc-p256-hybrid.csr");
+	same_key("enc-rsa.csr", "enc-rsa-noparams.csr");
+	refused("enc-p256-longlen.csr", -ERR_MALFORMED_CSR, "X.690");
+	refused("enc-rsa-junkparams.csr", -ERR_MALFORMED_CSR,
+		"parameters are not NULL (RFC 3279 2.3.1)");
+	refused("enc-rsa-bigparams.csr", -ERR_MALFORMED_CSR,
+		"parameters are not NULL (RFC 3279 2.3.1)");
+	refused("enc-rsa-trailing.csr", -ERR_MALFORMED_CSR,
+		"RSAPublicKey is not DER");
+	refused("enc-rsa-longint.csr", -ERR_MALFORMED_CSR,
+		"RSAPublicKey is not DER");
+	refused("enc-rsa-padded.csr", -ERR_MALFORMED_CSR,
+		"RSAPublicKey is not DER");
+	refused("enc-rsa-longseq.csr", -ERR_MALFORMED_CSR,
+		"RSAPublicKey is not DER");
+}
+
+static void weak_rsa(void)
+{
+	static const struct {
+		const char *name, *word;
+	} w[] = {
+	    {"weak-rsa-e1.csr", "exponent 1 is below 65537"},
+	    {"weak-rsa-e3.csr", "exponent 3 is below 65537"},
+	    {"weak-rsa-e65535.csr", "exponent 65535 is below 65537"},
+	    {"weak-rsa-even.csr", "exponent is even"},
+	    {"weak-rsa-ebig.csr", "exponent of 257 bits is above 2^256-1"},
+	    {"weak-rsa-prime.csr", "modulus is prime"},
+	    {"weak-rsa-square.csr", "prime power"},
+	    {"weak-rsa-factor3.csr", "has the factor 3;"},
+	    {"weak-rsa-factor751.csr", "has the factor 751;"},
+	};
+	struct errd e = {0, {0}};
+	BIGNUM *n = BN_new(), *x = BN_new();
+	size_t i;
+
+	for (i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		refused(w[i].name, -ERR_KEY_TYPE_NOT_ALLOWED, w[i].word);
+		refused(w[i].name, -ERR_KEY_TYPE_NOT_ALLOWED, "BR 6.1.6");
+	}
+	is_int(err_http_status(-ERR_KEY_TYPE_NOT_ALLOWED), 422,
+	       "key_type_not_allowed is a 422");
+	good("rsa-emax.csr", KEY_RSA_2048); /* e = 2^256 - 1: the largest */
+
+	/* The exponent's bounds, and the factor bound, exactly. */
+	BN_set_word(n, 757UL * 761);
+	BN_set_word(x, 65537);
+	is_int(spki_rsa_check(n, x, 1, &e), 0,
+	       "e = 65537, n = 757 * 761: no factor below 752 (%s)", e.msg);
+	BN_set_word(n, 751UL * 761);
+	is_int(spki_rsa_check(n, x, 1, &e), -ERR_KEY_TYPE_NOT_ALLOWED,
+	       "n = 751 * 761: factor 751 refused");
+	BN_set_word(n, 757UL * 757);
+	is_int(spki_rsa_check(n, x, 1, &e), -ERR_KEY_TYPE_NOT_ALLOWED,
+	       "n = 757^2: a prime power refused");
+	BN_set_word(n, 7919);
+	is_int(spki_rsa_check(n, x, 1, &e), -ERR_KEY_TYPE_NOT_ALLOWED,
+	       "n = 7919, prime: refused");
+	is_int(spki_rsa_check(n, x, 0, &e), 0,
+	       "without full, the modulus is not examined");
+	BN_set_word(n, 757UL * 761);
+	BN_set_word(x, 65535);
+	is_int(spki_rsa_check(n, x, 0, &e), -ERR_KEY_TYPE_NOT_ALLOWED,
+	       "e = 65535 refused even without full");
+	BN_set_word(x, 65536);
+	is_int(spki_rsa_check(n, x, 0, &e), -ERR_KEY_TYPE_NOT_ALLOWED,
+	       "e = 65536 (even, 17 bits) refused");
+	BN_zero(x);
+	BN_set_bit(x, 256);
+	BN_sub_word(x, 1);
+	is_int(spki_rsa_check(n, x, 0, &e), 0, "e = 2^256 - 1 allowed");
+	BN_add_word(x, 2);
+	is_int(spki_rsa_check(n, x, 0, &e), -ERR_KEY_TYPE_NOT_ALLOWED,
+	       "e = 2^256 + 1 refused");
+	BN_set_word(n, 2UL * 757);
+	BN_set_word(x, 65537);
+	is_int(spki_rsa_check(n, x, 1, &e), -ERR_KEY_TYPE_NOT_ALLOWED,
+	       "even modulus refused");
+	BN_free(n);
+	BN_free(x);
+}
+
 static void policy_subset(void)
 {
 	struct errd e = {0, {0}};
@@ -303,6 +479,8 @@ int main(void)
 	der_tests();
 	pem_shapes();
 	policy_subset();
+	encodings();
+	weak_rsa();
 
 	csr_free(NULL);
 	ok(1, "csr_free(NULL) is a no-op");

@@ -3,10 +3,12 @@
  * against a device certificate of the default profile; each fault AWS would
  * refuse is reported with its reason, all of them at once; generated
  * templates declare exactly the profile's parameters and simulate OK; the
- * generated policy is the seed's. Certificates are made here with the
- * OpenSSL API so the test needs no other module. Fixtures: tests/data/jitp/
- * (see its README).
+ * generated policy is the seed's; the CA a bundle needs registered (its
+ * issuer, not the root) and the SNI warnings of --endpoint/--connect.
+ * Certificates are made here with the OpenSSL API so the test needs no other
+ * module. Fixtures: tests/data/jitp/ (see its README).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 
 #include "jitp.h"
 #include "tap.h"
+#include "x509.h"
 
 static char *slurp(const char *name)
 {
@@ -400,6 +403,247 @@ static void test_bundle(X509 *dev)
 	BIO_free(b);
 }
 
+/* A CA certificate (basicConstraints CA:TRUE, keyCertSign, SKI, AKI) for
+ * key named cn, signed by issuer/ikey (NULL: self-signed). */
+static X509 *make_ca(EVP_PKEY *key, const char *cn, X509 *issuer,
+		     EVP_PKEY *ikey)
+{
+	X509 *x = X509_new();
+	X509_NAME *n = X509_NAME_new();
+
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
+				   (const unsigned char *)cn, -1, -1, 0);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
+	X509_set_subject_name(x, n);
+	X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : n);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_set_pubkey(x, key);
+	x509_add_ext(x, issuer, NID_basic_constraints, "critical,CA:TRUE",
+		     NULL);
+	x509_add_ext(x, issuer, NID_key_usage, "critical,keyCertSign,cRLSign",
+		     NULL);
+	x509_add_ext(x, issuer, NID_subject_key_identifier, "hash", NULL);
+	x509_add_ext(x, issuer, NID_authority_key_identifier, "keyid:always",
+		     NULL);
+	X509_sign(x, issuer ? ikey : key, EVP_sha256());
+	X509_NAME_free(n);
+	return x;
+}
+
+/* A device certificate for key, signed by issuer/ikey. */
+static X509 *make_dev(EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey)
+{
+	X509 *x = X509_new();
+	X509_NAME *n = X509_NAME_new();
+
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
+				   (const unsigned char *)"SN1", -1, -1, 0);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 9);
+	X509_set_subject_name(x, n);
+	X509_set_issuer_name(x, X509_get_subject_name(issuer));
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_set_pubkey(x, key);
+	x509_add_ext(x, issuer, NID_authority_key_identifier, "keyid:always",
+		     NULL);
+	X509_sign(x, ikey, EVP_sha256());
+	X509_NAME_free(n);
+	return x;
+}
+
+/* jitp_bundle_ca over the PEM of the given certificates (NULL-ended):
+ * the CA it names (NULL: none) and its warnings (caller frees both). */
+static int bundle_ca(json_t **info, json_t **w, ...)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	struct errd e = {0};
+	va_list ap;
+	X509 *x;
+	char *pem;
+	long n;
+	int rc;
+
+	va_start(ap, w);
+	while ((x = va_arg(ap, X509 *)) != NULL)
+		PEM_write_bio_X509(b, x);
+	va_end(ap);
+	n = BIO_get_mem_data(b, &pem);
+	*w = json_array();
+	rc = jitp_bundle_ca(pem, (size_t)n, info, *w, &e);
+	BIO_free(b);
+	return rc;
+}
+
+static void test_bundle_ca(void)
+{
+	EVP_PKEY *rk = EVP_EC_gen("P-256"), *ik = EVP_EC_gen("P-256");
+	EVP_PKEY *dk = EVP_EC_gen("P-256");
+	EVP_PKEY *wk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+	X509 *root = make_ca(rk, "root", NULL, NULL);
+	X509 *iss = make_ca(ik, "line CA", root, rk);
+	X509 *weak = make_ca(wk, "weak CA", root, rk);
+	X509 *dev = make_dev(dk, iss, ik), *dev0 = make_dev(dk, root, rk);
+	X509 *devw = make_dev(dk, weak, wk);
+	json_t *info = NULL, *w = NULL;
+	char id[65];
+	struct errd e = {0};
+
+	x509_certificate_id(iss, id);
+	is_int(bundle_ca(&info, &w, dev, iss, root, NULL), 0,
+	       "bundle_ca: device, issuing CA, root");
+	is_str(json_string_value(json_object_get(info, "id")), id,
+	       "bundle_ca: the CA to register is the issuing CA");
+	ok(json_is_false(json_object_get(info, "self_signed")),
+	   "bundle_ca: ... not a self-signed root");
+	is_str(json_string_value(json_object_get(info, "subject")),
+	       "CN=line CA", "bundle_ca: its subject");
+	is_int(json_array_size(w), 0, "bundle_ca: no warning");
+	json_decref(info);
+	json_decref(w);
+
+	is_int(bundle_ca(&info, &w, dev, root, NULL), 0,
+	       "bundle_ca: device and root only");
+	ok(info == NULL, "bundle_ca: no CA named without the issuer");
+	ok(has_reason(w, "no certificate of the device's issuer (CN=line CA)"),
+	   "bundle_ca: warns that the issuing CA is missing");
+	json_decref(info);
+	json_decref(w);
+
+	is_int(bundle_ca(&info, &w, dev, root, iss, NULL), 0,
+	       "bundle_ca: issuer out of order");
+	is_str(json_string_value(json_object_get(info, "id")), id,
+	       "bundle_ca: still found");
+	ok(has_reason(w, "certificate 3 of the bundle, not the second"),
+	   "bundle_ca: warns about the order");
+	json_decref(info);
+	json_decref(w);
+
+	is_int(bundle_ca(&info, &w, dev0, root, NULL), 0,
+	       "bundle_ca: a device of the root itself");
+	ok(json_is_true(json_object_get(info, "self_signed")),
+	   "bundle_ca: the CA to register is the self-signed root");
+	json_decref(info);
+	json_decref(w);
+
+	is_int(bundle_ca(&info, &w, devw, weak, root, NULL), 0,
+	       "bundle_ca: an RSA-1024 issuing CA");
+	ok(has_reason(w, "issuing CA key is RSA-1024: AWS IoT accepts RSA of "
+			 "2048 bits or more"),
+	   "bundle_ca: warns about the key AWS refuses");
+	json_decref(info);
+	json_decref(w);
+
+	w = json_array();
+	is_int(jitp_bundle_ca("junk", 4, &info, w, &e), -ERR_MALFORMED_REQUEST,
+	       "bundle_ca: no certificate is malformed_request");
+	json_decref(w);
+	X509_free(root);
+	X509_free(iss);
+	X509_free(weak);
+	X509_free(dev);
+	X509_free(dev0);
+	X509_free(devw);
+	EVP_PKEY_free(rk);
+	EVP_PKEY_free(ik);
+	EVP_PKEY_free(dk);
+	EVP_PKEY_free(wk);
+}
+
+/* n warnings for host (and, when needle, one containing it). */
+static void endpoint(const char *host, size_t n, const char *needle)
+{
+	json_t *w = json_array();
+
+	is_int(jitp_check_endpoint(host, w), 0, "endpoint %s checked", host);
+	is_int(json_array_size(w), n, "endpoint %s: %zu warnings", host, n);
+	if (needle &&
+	    !ok(has_reason(w, needle), "endpoint %s: says '%s'", host, needle))
+		diag("got %s", json_string_value(json_array_get(w, 0)));
+	json_decref(w);
+}
+
+static void connect_cmd(const char *cmd, size_t n, const char *needle)
+{
+	json_t *w = json_array();
+
+	is_int(jitp_check_connect(cmd, w), 0, "connect checked: %s", cmd);
+	is_int(json_array_size(w), n, "connect %s: %zu warnings", cmd, n);
+	if (needle &&
+	    !ok(has_reason(w, needle), "connect %s: says '%s'", cmd, needle))
+		diag("got %s", json_string_value(json_array_get(w, 0)));
+	json_decref(w);
+}
+
+static void test_sni(void)
+{
+	static const char ats[] = "a1b2c3d4e5f6g7-ats.iot.ap-northeast-1."
+				  "amazonaws.com";
+	char cmd[512];
+
+	endpoint(ats, 0, NULL);
+	endpoint("A1B2C3-ATS.IOT.US-EAST-1.AMAZONAWS.COM", 0, NULL);
+	endpoint("a1b2c3-ats.iot.cn-north-1.amazonaws.com.cn", 0, NULL);
+	endpoint("127.0.0.1", 1, "is an IP address: a TLS client sends no SNI");
+	endpoint("::1", 1, "is an IP address");
+	endpoint("[2001:db8::1]", 1, "2001:db8::1 is an IP address");
+	endpoint("a1b2c3.iot.us-east-1.amazonaws.com", 1, "legacy (VeriSign)");
+	endpoint("localhost", 1, "is not an account's full ATS endpoint");
+	endpoint("iot.us-east-1.amazonaws.com", 1, "not an account's full ATS");
+	endpoint("", 1, "no host name");
+
+	snprintf(cmd, sizeof(cmd),
+		 "mosquitto_pub --cafile AmazonRootCA1.pem --cert b.pem --key "
+		 "k -h %s -p 8883 -t x -m {}",
+		 ats);
+	connect_cmd(cmd, 0, NULL);
+	snprintf(cmd, sizeof(cmd),
+		 "timeout 20 /usr/bin/mosquitto_sub --cafile r.pem --cert "
+		 "b.pem -h '%s' -t '$aws/things/x/shadow/#'",
+		 ats);
+	connect_cmd(cmd, 0, NULL);
+	connect_cmd("mosquitto_pub -h 127.0.0.1 -p 1883 --cafile ca.pem --cert "
+		    "b.pem --key k -t t -m m",
+		    1, "127.0.0.1 is an IP address");
+	connect_cmd("mosquitto_pub --cafile ca.pem --cert b.pem -t t -m m", 1,
+		    "localhost is not an account's full ATS endpoint");
+	snprintf(cmd, sizeof(cmd), "mosquitto_pub --cert b.pem -h %s -t t -m m",
+		 ats);
+	connect_cmd(cmd, 1, "connects without TLS");
+	snprintf(cmd, sizeof(cmd), "mosquitto_pub --cafile r.pem -h %s -t t",
+		 ats);
+	connect_cmd(cmd, 1, "sends no client certificate");
+	snprintf(cmd, sizeof(cmd),
+		 "mosquitto_pub --cafile r --cert b -h %s -p 443 -t t", ats);
+	connect_cmd(cmd, 1, "needs ALPN x-amzn-mqtt-ca");
+	snprintf(cmd, sizeof(cmd),
+		 "mosquitto_pub --cafile r --cert b -h %s -p 443 --tls-alpn "
+		 "x-amzn-mqtt-ca -t t",
+		 ats);
+	connect_cmd(cmd, 0, NULL);
+	connect_cmd("mosquitto_pub --cert b -L mqtts://u@10.0.0.7:8883/topic",
+		    1, "10.0.0.7 is an IP address");
+	snprintf(cmd, sizeof(cmd), "mosquitto_pub --cert b -L mqtts://%s/t",
+		 ats);
+	connect_cmd(cmd, 0, NULL);
+	connect_cmd("openssl s_client -connect 192.0.2.1:8883 -cert b.pem", 1,
+		    "192.0.2.1 is an IP address");
+	snprintf(cmd, sizeof(cmd),
+		 "openssl s_client -connect 192.0.2.1:8883 -servername %s",
+		 ats);
+	connect_cmd(cmd, 0, NULL);
+	snprintf(cmd, sizeof(cmd),
+		 "openssl s_client -connect %s:8883 -noservername", ats);
+	connect_cmd(cmd, 1, "-noservername sends no SNI");
+	snprintf(cmd, sizeof(cmd), "openssl s_client -connect %s:8883", ats);
+	connect_cmd(cmd, 0, NULL);
+	connect_cmd("curl https://example.com", 1, "cannot tell whether curl");
+	connect_cmd("mosquitto_pub -h 'unbalanced", 1, "does not split");
+	connect_cmd("", 1, "empty");
+}
+
 int main(void)
 {
 	X509 *dev;
@@ -415,6 +659,8 @@ int main(void)
 	test_refusals(dev);
 	test_generate(dev);
 	test_bundle(dev);
+	test_bundle_ca();
+	test_sni();
 	X509_free(dev);
 	X509_free(ca_cert);
 	EVP_PKEY_free(ca_key);

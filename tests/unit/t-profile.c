@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
@@ -311,6 +312,25 @@ static void check_cert(X509 *x, struct ca *ca, EVP_PKEY *pub, int rsa,
 	   "%s: notBefore = now - 300 (got now %+ld)", what, (long)(nb - now));
 	is_int(EVP_PKEY_eq(X509_get0_pubkey(x), pub), 1,
 	       "%s: public key is the device's", what);
+	/* One key, one SubjectPublicKeyInfo: OpenSSL's encoding of the key
+	 * with its point uncompressed (DESIGN.md), whatever the CSR sent. */
+	{
+		EVP_PKEY *u = EVP_PKEY_dup(pub);
+		unsigned char *want = NULL, *got = NULL;
+		int wl = -1, gl;
+
+		if (u && (!EVP_PKEY_is_a(u, "EC") ||
+			  EVP_PKEY_set_utf8_string_param(
+			      u, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+			      "uncompressed")))
+			wl = i2d_PUBKEY(u, &want);
+		gl = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &got);
+		ok(wl > 0 && gl == wl && memcmp(want, got, (size_t)wl) == 0,
+		   "%s: SubjectPublicKeyInfo is the key's canonical DER", what);
+		OPENSSL_free(want);
+		OPENSSL_free(got);
+		EVP_PKEY_free(u);
+	}
 
 	is_int(X509_get_ext_count(x), 5, "%s: exactly 5 extensions", what);
 	check_ext(x, NID_basic_constraints, 1, what);
@@ -507,6 +527,77 @@ static void certificates(void)
 	ca_free(p384);
 }
 
+/* The request path (issue.c): the CSR's key as csr_get0_key lends it,
+ * through profile_issue_der. A key sent compressed, hybrid or without RSA
+ * parameters gets the same SubjectPublicKeyInfo, subjectKeyIdentifier and
+ * DER as the canonical request of the same key. */
+static X509 *issue_csr(struct ca *ca, const char *name, X509 **canon)
+{
+	struct profile_cfg c = base_cfg();
+	struct profile *p = NULL;
+	struct profile_cert pc = {0};
+	struct spki_ref key;
+	struct errd e = {0, {0}};
+	struct csr *r = device(name);
+	const unsigned char *q;
+	char tn[THING_NAME_MAX + 1];
+	X509 *x = NULL;
+
+	if (!r || !ca || profile_new(&c, &p, &e) != 0 ||
+	    profile_check_serial(p, "SN-0007", tn, &e) != 0) {
+		ok(0, "%s: setup: %s", name, e.msg);
+		goto out;
+	}
+	csr_get0_key(r, &key);
+	is_int(profile_issue_der(p, ca, "SN-0007", tn, &key, &pc, &e), 0,
+	       "%s: issued from the request (%s)", name, e.msg);
+	q = pc.der;
+	x = pc.der ? d2i_X509(NULL, &q, (long)pc.der_len) : NULL;
+	ok(x != NULL, "%s: the certificate parses", name);
+	if (x)
+		check_cert(x, ca, csr_get0_pubkey(r), key.rsa,
+			   NID_ecdsa_with_SHA256, name);
+	if (x && canon && *canon) {
+		unsigned char *a = NULL, *b = NULL;
+		int al = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &a);
+		int bl = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(*canon), &b);
+
+		ok(al > 0 && al == bl && memcmp(a, b, (size_t)al) == 0,
+		   "%s: the same SubjectPublicKeyInfo as the canonical request",
+		   name);
+		is_int(ASN1_OCTET_STRING_cmp(X509_get0_subject_key_id(x),
+					     X509_get0_subject_key_id(*canon)),
+		       0, "%s: the same subjectKeyIdentifier", name);
+		OPENSSL_free(a);
+		OPENSSL_free(b);
+	}
+	if (canon && !*canon) {
+		*canon = x;
+		x = NULL;
+	}
+out:
+	profile_cert_clear(&pc);
+	profile_free(p);
+	csr_free(r);
+	return x;
+}
+
+static void request_keys(void)
+{
+	struct ca *ca = open_ca("ca-p256.pem", "ca-p256.key");
+	X509 *canon = NULL;
+
+	issue_csr(ca, "enc-p256.csr", &canon);
+	X509_free(issue_csr(ca, "enc-p256-compressed.csr", &canon));
+	X509_free(issue_csr(ca, "enc-p256-hybrid.csr", &canon));
+	X509_free(canon);
+	canon = NULL;
+	issue_csr(ca, "enc-rsa.csr", &canon);
+	X509_free(issue_csr(ca, "enc-rsa-noparams.csr", &canon));
+	X509_free(canon);
+	ca_free(ca);
+}
+
 /* A CA expiring in under 3 days, made here: a fixture would itself expire. */
 /* A self-signed P-256 CA valid from nb to na, written under tmp and opened
  * (NULL on failure); *cert gets its certificate (caller frees). */
@@ -642,6 +733,7 @@ int main(void)
 	serials();
 	bad_configs();
 	certificates();
+	request_keys();
 	clamp();
 	der_headers();
 	profile_free(NULL);

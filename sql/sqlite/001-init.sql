@@ -1,6 +1,6 @@
 -- 001-init: the allowlist of device serials and the append-only,
 -- hash-chained ledger of events (DESIGN.md "Ledger", docs/ledger.md).
--- Applied by lib/ledger.c inside one transaction; PRAGMA user_version
+-- Applied by lib/ledger_sqlite.c inside one transaction; PRAGMA user_version
 -- counts the migrations applied.
 
 CREATE TABLE serials (

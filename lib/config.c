@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "config_int.h"
+#include "key.h"
 #include "util.h"
 
 /* RFC 5280 appendix A: ub-organization-name and ub-organizational-unit-name
@@ -37,16 +38,6 @@
 /* "node": Linux's HOST_NAME_MAX, so the default (the host name) fits. */
 #define NODE_MAX 64
 
-static const struct {
-	const char *name;
-	unsigned type;
-} key_types[] = {
-    {"ec:P-256", KEY_EC_P256},	{"ec:P-384", KEY_EC_P384},
-    {"rsa:2048", KEY_RSA_2048}, {"rsa:3072", KEY_RSA_3072},
-    {"rsa:4096", KEY_RSA_4096},
-};
-#define N_KEY_TYPES (sizeof(key_types) / sizeof(key_types[0]))
-
 /* The default profile subject (DESIGN.md), in this order. It is a demo
  * value: thingcad warns at start when a configuration relies on it
  * (docs/configuration.md "profile.subject"). */
@@ -57,30 +48,6 @@ static const struct {
     {"C", "JP"},    {"ST", "Tokyo"},  {"L", "Tokyo"},
     {"O", "MyOrg"}, {"OU", "device"},
 };
-
-/* "ec:P-256" -> KEY_EC_P256; 0 for an unknown name (or NULL). */
-unsigned key_type_parse(const char *name)
-{
-	size_t i;
-
-	if (name == NULL)
-		return 0;
-	for (i = 0; i < N_KEY_TYPES; i++)
-		if (strcmp(name, key_types[i].name) == 0)
-			return key_types[i].type;
-	return 0;
-}
-
-/* KEY_EC_P256 -> "ec:P-256"; NULL unless type is exactly one known bit. */
-const char *key_type_name(unsigned type)
-{
-	size_t i;
-
-	for (i = 0; i < N_KEY_TYPES; i++)
-		if (type == key_types[i].type)
-			return key_types[i].name;
-	return NULL;
-}
 
 static int parse_ca(json_t *root, const char *base_dir, struct config *c,
 		    struct errd *e)
@@ -250,11 +217,11 @@ static int parse_key_types(json_t *prof, struct profile_cfg *pc, struct errd *e)
 			return rc;
 		t = key_type_parse(s);
 		if (t == 0) {
-			for (t = 0; t < N_KEY_TYPES; t++) {
+			for (t = 1; t & KEY_ALL; t <<= 1) {
 				len = strlen(known);
 				snprintf(known + len, sizeof(known) - len,
-					 "%s%s", t ? ", " : "",
-					 key_types[t].name);
+					 "%s%s", t > 1 ? ", " : "",
+					 key_type_name(t));
 			}
 			return err_set(e, ERR_CONFIG_INVALID,
 				       "%s: unknown key type '%s' (known: %s)",

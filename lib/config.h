@@ -21,22 +21,6 @@ enum role {
 	ROLE_ADMIN = (1u << 0) | (1u << 1) | (1u << 2),
 };
 
-/* Device key types accepted in CSRs (profile.key_types). */
-enum key_type {
-	KEY_EC_P256 = 1u << 0,
-	KEY_EC_P384 = 1u << 1,
-	KEY_RSA_2048 = 1u << 2,
-	KEY_RSA_3072 = 1u << 3,
-	KEY_RSA_4096 = 1u << 4,
-};
-#define KEY_ALL                                                                \
-	(KEY_EC_P256 | KEY_EC_P384 | KEY_RSA_2048 | KEY_RSA_3072 | KEY_RSA_4096)
-
-/* "ec:P-256" -> KEY_EC_P256; 0 for an unknown name. */
-unsigned key_type_parse(const char *name);
-/* KEY_EC_P256 -> "ec:P-256"; NULL for anything but exactly one known bit. */
-const char *key_type_name(unsigned type);
-
 /* A "listen" entry. */
 struct listen_cfg {
 	char *address;	       /* "host:port" or "unix:/path" */
@@ -92,7 +76,7 @@ struct profile_cfg {
 	int subject_serial_number; /* bool */
 	long validity_days;
 	long backdate_seconds;
-	unsigned key_types;	/* enum key_type bits */
+	unsigned key_types;	/* enum key_type bits (key.h) */
 	int unique_public_keys; /* bool */
 };
 

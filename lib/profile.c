@@ -13,6 +13,7 @@
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
+#include "der.h"
 #include "err.h"
 #include "profile.h"
 #include "spki.h"

@@ -9,6 +9,7 @@
 #define THINGCA_CLI_H
 
 #include "config.h"
+#include "key.h"
 
 /* Global options given before the command. */
 struct cli {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "key.h"
 #include "tap.h"
 #include "util.h"
 

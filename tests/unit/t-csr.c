@@ -10,6 +10,7 @@
 #include "config.h"
 #include "csr.h"
 #include "err.h"
+#include "key.h"
 #include "spki.h"
 #include "tap.h"
 #include "util.h"
@@ -111,9 +112,8 @@ static void good(const char *name, unsigned type)
 	is_int(csr_key_type(c), type, "%s key type", name);
 	is_int(csr_check_key(c, KEY_ALL, &e), 0, "%s key allowed", name);
 	is_int(strlen(csr_spki_sha256(c)), 64, "%s SPKI hash is 64 hex", name);
-	pkey_spki_sha256(csr_get0_pubkey(c), hex);
-	is_str(csr_spki_sha256(c), hex, "%s SPKI hash = pkey_spki_sha256",
-	       name);
+	key_spki_sha256(csr_get0_pubkey(c), hex);
+	is_str(csr_spki_sha256(c), hex, "%s SPKI hash = key_spki_sha256", name);
 	subject_and_spki(c, name);
 	csr_free(c);
 }
@@ -318,9 +318,9 @@ static void same_key(const char *canon, const char *variant)
 	is_int(csr_key_type(v), csr_key_type(c), "%s: key type", variant);
 	is_int(EVP_PKEY_eq(csr_get0_pubkey(v), csr_get0_pubkey(c)), 1,
 	       "%s: the same public key", variant);
-	pkey_spki_sha256(csr_get0_pubkey(v), hex);
+	key_spki_sha256(csr_get0_pubkey(v), hex);
 	is_str(hex, csr_spki_sha256(c),
-	       "%s: pkey_spki_sha256 of its key is canonical too", variant);
+	       "%s: key_spki_sha256 of its key is canonical too", variant);
 out:
 	OPENSSL_free(want);
 	csr_free(c);

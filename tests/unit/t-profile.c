@@ -19,7 +19,9 @@
 
 #include "ca.h"
 #include "csr.h"
+#include "der.h"
 #include "err.h"
+#include "key.h"
 #include "profile.h"
 #include "tap.h"
 #include "x509.h"

@@ -14,13 +14,6 @@
 
 #include "err.h"
 
-/* Roles are bit sets: admin can do what station and auditor can. */
-enum role {
-	ROLE_STATION = 1u << 0,
-	ROLE_AUDITOR = 1u << 1,
-	ROLE_ADMIN = (1u << 0) | (1u << 1) | (1u << 2),
-};
-
 /* A "listen" entry. */
 struct listen_cfg {
 	char *address;	       /* "host:port" or "unix:/path" */
@@ -35,7 +28,7 @@ struct listen_cfg {
  * (docs/est.md "Clients with certificates"). */
 struct client_cfg {
 	char *name;
-	unsigned role; /* enum role bits */
+	unsigned role; /* enum role bits (client.h) */
 	int has_token; /* token_sha256 given */
 	unsigned char token_sha256[32];
 	int has_cert_sha256;	       /* certificate_sha256 given */

@@ -8,6 +8,7 @@
 #ifndef THINGCA_CLI_H
 #define THINGCA_CLI_H
 
+#include "client.h"
 #include "config.h"
 #include "key.h"
 

@@ -8,7 +8,7 @@
  * with a message that names the key path ("listen[1].tls.key: expected a
  * string"). The defaults live in config_defaults() and nowhere else.
  * The JSON accessors are in config_json.c, "listen" and "clients" in
- * config_access.c (config_int.h).
+ * config_listen_clients.c (config_int.h).
  */
 #include <limits.h>
 #include <regex.h>

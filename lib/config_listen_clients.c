@@ -1,5 +1,5 @@
 /*
- * config_access — who reaches thingcad: "listen" (the addresses it binds,
+ * config_listen_clients — who reaches thingcad: "listen" (the addresses it binds,
  * with TLS and client certificates) and "clients" (the stations, auditors
  * and admins, each with a token, a certificate fingerprint or a CA + CN).
  * Every address, name, hash and CA file is checked here, at start-up or

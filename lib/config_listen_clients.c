@@ -1,8 +1,8 @@
 /*
- * config_listen_clients — who reaches thingcad: "listen" (the addresses it binds,
- * with TLS and client certificates) and "clients" (the stations, auditors
- * and admins, each with a token, a certificate fingerprint or a CA + CN).
- * Every address, name, hash and CA file is checked here, at start-up or
+ * config_listen_clients — who reaches thingcad: "listen" (the addresses it
+ * binds, with TLS and client certificates) and "clients" (the stations,
+ * auditors and admins, each with a token, a certificate fingerprint or a CA +
+ * CN). Every address, name, hash and CA file is checked here, at start-up or
  * SIGHUP, so a wrong entry stops the daemon with its key path rather than
  * locking a station out later.
  */

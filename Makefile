@@ -6,7 +6,9 @@
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 CC        ?= cc
-PKGS      := openssl libmicrohttpd sqlite3 jansson libsystemd libcurl gnutls
+# libpq when installed: the PostgreSQL ledger backend (lib/ledger_pg.c).
+PG_PKG    := $(shell pkg-config --exists libpq 2>/dev/null && echo libpq)
+PKGS      := openssl libmicrohttpd sqlite3 jansson libsystemd libcurl gnutls $(PG_PKG)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 VERSION   := 0.1.0
@@ -36,6 +38,9 @@ THINGCA_CFLAGS  = -std=c11 -D_GNU_SOURCE -DOPENSSL_API_COMPAT=30000 \
                   -pthread -MMD -MP $(SAN_CFLAGS)
 THINGCA_LDFLAGS = -pthread $(SAN_LDFLAGS)
 THINGCA_LDLIBS  = $(PKG_LIBS) -lm
+ifneq ($(PG_PKG),)
+THINGCA_CFLAGS += -DTHINGCA_LEDGER_PG
+endif
 # Compile (and compile+link) with the required flags, then the user's.
 TC_CC     = $(CC) $(THINGCA_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 TC_LINK   = $(CC) $(THINGCA_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(THINGCA_LDFLAGS) $(LDFLAGS)
@@ -64,6 +69,11 @@ $(B)/lib $(B)/daemon $(B)/daemon/thingca $(B)/tests:
 $(B)/sql_sqlite.h: $(SQL_SRC) mk/sql2c.sh | $(B)/lib
 	sh mk/sql2c.sh sqlite $(SQL_SRC) > $@.tmp && mv $@.tmp $@
 
+SQL_PG    := $(sort $(wildcard sql/pg/[0-9][0-9][0-9]-*.sql))
+$(B)/sql_pg.h: $(SQL_PG) mk/sql2c.sh | $(B)/lib
+	sh mk/sql2c.sh pg $(SQL_PG) > $@.tmp && mv $@.tmp $@
+$(B)/lib/ledger_pg.o: $(B)/sql_pg.h
+$(B)/lib/ledger_pg.o: CFLAGS += -iquote $(B)
 $(B)/lib/ledger_sqlite.o: $(B)/sql_sqlite.h
 $(B)/lib/ledger_sqlite.o: CFLAGS += -iquote $(B)
 $(B)/lib/%.o: lib/%.c | $(B)/lib

@@ -29,14 +29,13 @@ int ledger_location_is_uri(const char *location)
 			    strncmp(location, "postgres://", 11) == 0);
 }
 
-/* The backend for location: a database URI selects PostgreSQL (when built
- * in), anything else is an SQLite file path. NULL with e set when this
- * build cannot open it. */
-static const struct ledger_ops *backend_for(const char *location,
+/* See ledger_int.h. */
+const struct ledger_ops *ledger_backend_for(const char *location,
 					    struct errd *e)
 {
 	if (ledger_location_is_uri(location)) {
 #ifdef THINGCA_LEDGER_PG
+		(void)e;
 		return &ledger_pg_ops;
 #else
 		err_set(e, ERR_LEDGER_UNAVAILABLE,
@@ -117,7 +116,7 @@ int ledger_open(const char *location, int flags, struct ledger **out,
 	rc = ledger_set_node(l, NULL, e);
 	if (rc < 0)
 		goto out;
-	l->ops = backend_for(location, e);
+	l->ops = ledger_backend_for(location, e);
 	if (l->ops == NULL) {
 		rc = -ERR_LEDGER_UNAVAILABLE;
 		goto out;
@@ -500,7 +499,7 @@ int ledger_ping(struct ledger *l, struct errd *e)
 int ledger_backup(const char *location, const char *to, int force,
 		  struct errd *e)
 {
-	const struct ledger_ops *ops = backend_for(location, e);
+	const struct ledger_ops *ops = ledger_backend_for(location, e);
 
 	if (ops == NULL)
 		return -ERR_LEDGER_UNAVAILABLE;

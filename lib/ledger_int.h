@@ -42,6 +42,12 @@ int ledger_rules(const struct ledger_ops *ops, struct ledger_session *t,
 		 int unique_keys, struct ledger_entry *existing,
 		 struct errd *e);
 
+/* The backend for location: a database URI selects PostgreSQL (when built
+ * in), anything else is an SQLite file path. NULL with e set when this
+ * build cannot open it. Also ledger_copy's, which opens two stores. */
+const struct ledger_ops *ledger_backend_for(const char *location,
+					    struct errd *e);
+
 /* Starts the writer thread (read-write opens). 0 or -ERR_INTERNAL. */
 int ledger_writer_start(struct ledger *l, struct errd *e);
 /* Stops it after the queued jobs (no-op when not running). */

@@ -568,6 +568,18 @@ out:
 
 /* ---- the ledger the configuration names ------------------------------ */
 
+/* The directory holding path: "." for a bare name, "/" for "/name". */
+static void parent_dir(const char *path, char *out, size_t n)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		snprintf(out, n, ".");
+	else
+		snprintf(out, n, "%.*s",
+			 slash == path ? 1 : (int)(slash - path), path);
+}
+
 /* Is the file this store writes still the one at its path? A ledger file
  * deleted or replaced under a running daemon would otherwise take commits
  * that vanish at stop, and the next start would begin an empty ledger
@@ -604,7 +616,6 @@ static int check_modes(struct ledger_store *s, struct errd *e)
 {
 	struct stat sb;
 	char dir[4096];
-	const char *slash = strrchr(s->path, '/');
 
 	if (fstat(s->fd, &sb) != 0)
 		return err_set(e, ERR_LEDGER_UNAVAILABLE, "%s: %s", s->path,
@@ -614,12 +625,7 @@ static int check_modes(struct ledger_store *s, struct errd *e)
 			       "%s is writable by group or others (mode "
 			       "%03o): chmod go-w it",
 			       s->path, (unsigned)(sb.st_mode & 0777));
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else
-		snprintf(dir, sizeof(dir), "%.*s",
-			 slash == s->path ? 1 : (int)(slash - s->path),
-			 s->path);
+	parent_dir(s->path, dir, sizeof(dir));
 	if (stat(dir, &sb) != 0)
 		return err_set(e, ERR_LEDGER_UNAVAILABLE, "%s: %s", dir,
 			       strerror(errno));
@@ -813,26 +819,31 @@ static int sq_open(const char *location, int rdonly, struct ledger_store **out,
 	return rc;
 }
 
-/* The file at the path is the one open (same_file), and its filesystem
- * keeps LEDGER_MIN_FREE bytes: SQLite can still commit into WAL space it
- * already holds when the disk is full, and a probe that fits proves little
- * about the next certificate. */
+/* DESIGN.md "Ledger": in readiness as at start, the file at the path is
+ * the one open (same_file), neither it nor its directory is writable by
+ * group or others, the append-only triggers are in place; and the
+ * filesystem keeps LEDGER_MIN_FREE bytes: SQLite can still commit into WAL
+ * space it already holds when the disk is full, and a probe that fits
+ * proves little about the next certificate. */
 static int sq_check(struct ledger_store *s, struct errd *e)
 {
+	struct ledger_session *c = NULL;
 	struct statvfs sv;
 	char dir[4096];
-	const char *slash = strrchr(s->path, '/');
 	unsigned long long free_b;
 	int rc = same_file(s, e);
 
+	if (rc == 0 && s->fd >= 0)
+		rc = check_modes(s, e);
+	if (rc == 0 && s->fd >= 0) {
+		rc = reader_get(s, &c, e);
+		if (rc == 0)
+			rc = check_schema(c, s->path, 1, e);
+		reader_put(s, c);
+	}
 	if (rc < 0)
 		return rc;
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else
-		snprintf(dir, sizeof(dir), "%.*s",
-			 slash == s->path ? 1 : (int)(slash - s->path),
-			 s->path);
+	parent_dir(s->path, dir, sizeof(dir));
 	if (statvfs(dir, &sv) == 0) {
 		free_b = (unsigned long long)sv.f_bavail *
 			 (unsigned long long)sv.f_frsize;
@@ -1488,7 +1499,7 @@ static int sq_backup(const char *path, const char *to, int force,
 	sqlite3 *dst = NULL;
 	sqlite3_backup *b = NULL;
 	struct stat sb;
-	char tmp[4096], dir[4096], *slash;
+	char tmp[4096], dir[4096];
 	int rc, fd, s;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", to, (long)getpid());
@@ -1548,14 +1559,7 @@ static int sq_backup(const char *path, const char *to, int force,
 			     strerror(errno));
 		goto out;
 	}
-	snprintf(dir, sizeof(dir), "%s", to);
-	slash = strrchr(dir, '/');
-	if (slash == dir)
-		dir[1] = '\0';
-	else if (slash)
-		*slash = '\0';
-	else
-		snprintf(dir, sizeof(dir), ".");
+	parent_dir(to, dir, sizeof(dir));
 	rc = fsync_path(dir, 1, e);
 out:
 	if (b)

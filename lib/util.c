@@ -187,7 +187,10 @@ char *str_printable(const char *s, char *out, size_t n)
 	if (n == 0)
 		return out;
 	for (i = 0; s && s[i] && i + 1 < n; i++)
-		out[i] = s[i] >= 0x20 && s[i] <= 0x7e ? s[i] : '?';
+		if (s[i] >= 0x20 && s[i] <= 0x7e)
+			out[i] = s[i];
+		else
+			out[i] = '?';
 	out[i] = '\0';
 	return out;
 }

@@ -59,11 +59,17 @@ for f in "$T"/autopkgtest/*-stdout; do
 	log "$f"
 done
 
-# ---- remove and purge keep the operator's files --------------------------------------------
+# ---- reinstall, remove and purge keep the operator's files ------------------------------------
 # What an operator has after setting up: a ledger, a CA key, a configuration.
 printf 'ledger\n' >/var/lib/thingca/ledger.db
 printf 'key\n' >/etc/thingca/ca.key
 printf '{}\n' >/etc/thingca/thingca.json
+# A reinstall runs the upgrade path of the maintainer scripts (postinst
+# configure OLD-VERSION). No systemd runs here, so the restart itself is not
+# seen; the enablement and the operator's files are.
+apt-get install -y -q --reinstall "$deb" >"$T/reinstall.log" 2>&1
+is "$? $(systemctl is-enabled thingcad.service 2>&1) $(operator_files)" "0 enabled ledger key {} " \
+	"reinstall (upgrade path): thingcad.service still enabled, operator's files untouched"
 apt-get remove -y -q thingca >"$T/remove.log" 2>&1
 is "$? $([ -e /usr/sbin/thingcad ] && echo left) $(operator_files)" "0  ledger key {} " \
 	"apt-get remove: the programs go, ledger, CA key and configuration stay"

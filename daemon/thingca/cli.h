@@ -80,6 +80,8 @@ int cmd_jitp(const struct cli *g, int argc,
 int cmd_serials(const struct cli *g, int argc, char **argv); /* import */
 int cmd_ledger(const struct cli *g, int argc,
 	       char **argv); /* list, show, verify, export, head, backup */
+/* `thingca ledger copy` (cmd_ledger_copy.c); argv[0] = "copy". */
+int cmd_ledger_copy(const struct cli *g, int argc, char **argv);
 int cmd_revoke(const struct cli *g, int argc, char **argv);
 int cmd_token(const struct cli *g, int argc, char **argv); /* new */
 int cmd_enroll(const struct cli *g, int argc, char **argv);

@@ -45,6 +45,7 @@ static const struct {
     {"verify", "[--head SEQ:HASH] [--ledger DB]"},
     {"head", "[--json] [--ledger DB]"},
     {"backup", "--to FILE [--force] [--ledger DB]"},
+    {"copy", "--from LEDGER --to LEDGER"},
 };
 
 /* Usage of one subcommand (sub), or of all (sub NULL or unknown). */
@@ -701,6 +702,15 @@ static int ledger_backup_cmd(const struct cli *g, int argc, char **argv)
 	path = cli_ledger_path(g, lopt, &cfg);
 	if (path == NULL)
 		goto out;
+	if (ledger_location_is_uri(path)) {
+		fprintf(stderr,
+			"thingca: ledger backup copies SQLite files; back a "
+			"PostgreSQL ledger up with pg_dump or pg_basebackup "
+			"(docs/deployment.md), or copy it into one file with "
+			"`thingca ledger copy --from URI --to %s`\n",
+			to);
+		goto out;
+	}
 	if (ledger_backup(path, to, force, &e) < 0) {
 		fprintf(stderr, "thingca: %s\n", e.msg);
 		goto out;
@@ -745,6 +755,8 @@ int cmd_ledger(const struct cli *g, int argc, char **argv)
 		return ledger_head_cmd(g, argc, argv);
 	if (strcmp(sub, "backup") == 0)
 		return ledger_backup_cmd(g, argc, argv);
+	if (strcmp(sub, "copy") == 0)
+		return cmd_ledger_copy(g, argc, argv);
 	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0)
 		return ledger_usage(stdout, CLI_OK, NULL);
 	fprintf(stderr, "thingca: ledger: unknown subcommand '%s'\n", sub);

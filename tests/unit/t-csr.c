@@ -17,32 +17,20 @@
 
 #include <openssl/pem.h>
 
+/* Largest fixture file: the biggest CSR is a few kilobytes. */
+#define FIXTURE_MAX ((size_t)1024 * 1024)
+
+/* Fixture name of tests/data/csr, read with the library's file_read. */
 static char *slurp(const char *name, size_t *len)
 {
 	const char *src = getenv("THINGCA_SRC");
 	char path[1024], *buf = NULL;
-	FILE *f;
-	long n;
+	struct errd e = {0};
 
 	snprintf(path, sizeof(path), "%s/tests/data/csr/%s", src ? src : ".",
 		 name);
-	f = fopen(path, "rb");
-	if (!f) {
-		diag("cannot open %s", path);
-		return NULL;
-	}
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	if (buf)
-		buf[n] = '\0';
-	*len = (size_t)n;
-	fclose(f);
+	if (file_read(path, FIXTURE_MAX, &buf, len, &e) < 0)
+		diag("%s", e.msg);
 	return buf;
 }
 

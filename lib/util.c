@@ -398,16 +398,9 @@ int file_read_secret(const char *path, size_t max_len, char **out, size_t *len,
 /* fsyncs the directory holding path, so a rename or link in it is durable. */
 static int fsync_parent(const char *path, struct errd *e)
 {
-	const char *slash = strrchr(path, '/');
-	char *dir = NULL;
+	char *dir = path_dir(path);
 	int fd = -1, rc;
 
-	if (slash == NULL)
-		dir = strdup(".");
-	else if (slash == path)
-		dir = strdup("/");
-	else
-		dir = strndup(path, (size_t)(slash - path));
 	if (dir == NULL) {
 		rc = err_set(e, ERR_NOMEM, "out of memory");
 		goto out;
@@ -633,18 +626,24 @@ char *json_quote(char *out, const char *s, size_t n)
 }
 
 /* See util.h. */
+void path_dir_into(const char *path, char *out, size_t n)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		snprintf(out, n, ".");
+	else
+		snprintf(out, n, "%.*s",
+			 slash == path ? 1 : (int)(slash - path), path);
+}
+
+/* See util.h. */
 char *path_dir(const char *path)
 {
-	char *dir = strdup(path), *slash;
+	size_t n = strlen(path) + 2; /* "." for "", and the NUL */
+	char *dir = malloc(n);
 
-	if (dir == NULL)
-		return NULL;
-	slash = strrchr(dir, '/');
-	if (slash == NULL)
-		snprintf(dir, strlen(dir) + 1, ".");
-	else if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
+	if (dir != NULL)
+		path_dir_into(path, dir, n);
 	return dir;
 }

@@ -61,6 +61,10 @@ char *str_printable(const char *s, char *out, size_t n);
  * in the root; NULL on out-of-memory only. */
 char *path_dir(const char *path);
 
+/* The same directory into out[n] (truncated to fit), for a caller with a
+ * PATH_MAX buffer at hand. */
+void path_dir_into(const char *path, char *out, size_t n);
+
 /* Reads a whole file (max max_len bytes) into a NUL-terminated malloc'd
  * buffer. 0, -ERR_IO (missing/unreadable, message names the path) or
  * -ERR_NOMEM. */

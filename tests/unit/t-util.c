@@ -374,6 +374,29 @@ static void test_printable(void)
 	is_str(str_printable(NULL, out, sizeof(out)), "", "NULL is empty");
 }
 
+/* The directory of a path, both forms: the config's base directory, the
+ * ledger's directory that is checked and fsynced. */
+static void test_path_dir(void)
+{
+	static const char *const cases[][2] = {
+	    {"ledger.db", "."}, {"/ledger.db", "/"}, {"a/b/c.db", "a/b"},
+	    {"/a/b", "/a"},	{"", "."},	     {"a/", "a"},
+	};
+	char buf[16];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *d = path_dir(cases[i][0]);
+
+		is_str(d, cases[i][1], "path_dir(\"%s\")", cases[i][0]);
+		free(d);
+		path_dir_into(cases[i][0], buf, sizeof(buf));
+		is_str(buf, cases[i][1], "path_dir_into(\"%s\")", cases[i][0]);
+	}
+	path_dir_into("/very/long/directory/x", buf, 8);
+	is_str(buf, "/very/l", "path_dir_into truncates to fit");
+}
+
 int main(void)
 {
 	uint64_t a, b;
@@ -393,5 +416,6 @@ int main(void)
 	a = now_ns();
 	b = now_ns();
 	ok(a > 0 && b >= a, "now_ns monotonic");
+	test_path_dir();
 	return done_testing();
 }

@@ -27,8 +27,6 @@
  * are 64; we hold every RDN to that so a subject never exceeds a bound. */
 #define CONFIG_RDN_MAX 64
 /* Range limits, each with its reason. */
-#define VALIDITY_DAYS_MAX 36500	     /* 100 years: beyond is a typo */
-#define BACKDATE_MAX 86400	     /* a day covers any device clock skew */
 #define BODY_MIN 1024		     /* a P-256 CSR body is ~600 bytes */
 #define BODY_MAX (16L * 1024 * 1024) /* no CSR is megabytes */
 #define CONN_MAX 65536		     /* beyond any fd limit we would get */
@@ -267,11 +265,11 @@ static int parse_profile(json_t *root, struct config *c, struct errd *e)
 	    (rc = config_get_bool(o, "profile", "subject_serial_number",
 				  &pc->subject_serial_number, e)) < 0 ||
 	    (rc = config_get_long(o, "profile", "validity_days", 1,
-				  VALIDITY_DAYS_MAX, &pc->validity_days, e)) <
-		0 ||
+				  PROFILE_VALIDITY_DAYS_MAX, &pc->validity_days,
+				  e)) < 0 ||
 	    (rc = config_get_long(o, "profile", "backdate_seconds", 0,
-				  BACKDATE_MAX, &pc->backdate_seconds, e)) <
-		0 ||
+				  PROFILE_BACKDATE_MAX, &pc->backdate_seconds,
+				  e)) < 0 ||
 	    (rc = parse_key_types(o, pc, e)) < 0 ||
 	    (rc = config_get_bool(o, "profile", "unique_public_keys",
 				  &pc->unique_public_keys, e)) < 0)

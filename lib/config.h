@@ -59,6 +59,13 @@ struct rdn_cfg {
 	char *value;
 };
 
+/* profile.validity_days at most 100 years: beyond is a typo, and it keeps
+ * days * 86400 far from time_t limits. */
+#define PROFILE_VALIDITY_DAYS_MAX 36500L
+/* profile.backdate_seconds at most a day: that covers any device clock
+ * skew; more hides clock errors instead of absorbing skew. */
+#define PROFILE_BACKDATE_MAX 86400L
+
 struct profile_cfg {
 	struct rdn_cfg *subject;
 	size_t n_subject;

@@ -22,6 +22,7 @@
 #include "config_int.h"
 #include "key.h"
 #include "util.h"
+#include "x509.h"
 
 /* RFC 5280 appendix A: ub-organization-name and ub-organizational-unit-name
  * are 64; we hold every RDN to that so a subject never exceeds a bound. */
@@ -75,16 +76,6 @@ static int parse_ca(json_t *root, const char *base_dir, struct config *c,
 				    base_dir, &c->ca.key_pin_file, e)) < 0)
 		return rc;
 	return 0;
-}
-
-/* RFC 5280 appendix A / X.680 PrintableString alphabet. */
-static int is_printable(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || strchr(" '()+,-./:=?", *s)))
-			return 0;
-	return 1;
 }
 
 static void subject_free(struct rdn_cfg *r, size_t n)
@@ -142,7 +133,8 @@ static int parse_subject(json_t *prof, struct profile_cfg *pc, struct errd *e)
 				       "country code (got '%s')",
 				       p, s);
 		/* RFC 5280 appendix A: dnQualifier is a PrintableString. */
-		if (strcmp(key, "dnQualifier") == 0 && !is_printable(s))
+		if (strcmp(key, "dnQualifier") == 0 &&
+		    !x509_is_printable_string(s, strlen(s)))
 			return err_set(e, ERR_CONFIG_INVALID,
 				       "%s: only PrintableString characters "
 				       "(A-Z a-z 0-9 space '()+,-./:=?) are "

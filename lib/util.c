@@ -553,6 +553,24 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* See util.h. */
+long utf8_chars(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t k;
+	long n = 0;
+
+	while (len > 0) {
+		k = *p ? utf8_len(p, len) : 0;
+		if (k == 0)
+			return -1;
+		p += k;
+		len -= k;
+		n++;
+	}
+	return n;
+}
+
 char *json_quote(char *out, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";

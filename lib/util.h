@@ -57,6 +57,11 @@ int crl_reason_code(const char *name);
  * out. */
 char *str_printable(const char *s, char *out, size_t n);
 
+/* Characters (not bytes) of s[0..len) when it is valid UTF-8 (RFC 3629: no
+ * overlong forms, no surrogates, nothing above U+10FFFF) without a NUL;
+ * -1 otherwise. */
+long utf8_chars(const char *s, size_t len);
+
 /* The directory part of path, malloc'd: "." for a bare name, "/" for a file
  * in the root; NULL on out-of-memory only. */
 char *path_dir(const char *path);

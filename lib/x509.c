@@ -68,28 +68,6 @@ int x509_is_printable_string(const char *s, size_t len)
 	return 1;
 }
 
-/* Characters (not bytes) of valid UTF-8 s; -1 when not valid UTF-8. */
-static long utf8_chars(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	unsigned long v;
-	long n = 0;
-	int r;
-
-	while (len > 0) {
-		r = UTF8_getc(p, len > 8 ? 8 : (int)len, &v);
-		/* UTF8_getc refuses overlong forms; refuse surrogates and
-		 * NUL ourselves. */
-		if (r <= 0 || v == 0 || (v >= 0xd800 && v <= 0xdfff) ||
-		    v > 0x10ffff)
-			return -1;
-		p += r;
-		len -= (size_t)r;
-		n++;
-	}
-	return n;
-}
-
 int x509_name_add(X509_NAME *n, const char *type, const char *value,
 		  struct errd *e)
 {

@@ -397,6 +397,20 @@ static void test_path_dir(void)
 	is_str(buf, "/very/l", "path_dir_into truncates to fit");
 }
 
+/* The one UTF-8 check: what x509_name_add counts for RFC 5280 bounds. */
+static void test_utf8_chars(void)
+{
+	is_int(utf8_chars("h\xc3\xa9llo", 6), 5, "two-byte form counts once");
+	is_int(utf8_chars("\xf0\x9f\x98\x80", 4), 1, "four-byte form");
+	is_int(utf8_chars("", 0), 0, "empty");
+	is_int(utf8_chars("\xc0\x80", 2), -1, "overlong NUL refused");
+	is_int(utf8_chars("\xe0\x80\xaf", 3), -1, "overlong '/' refused");
+	is_int(utf8_chars("\xed\xa0\x80", 3), -1, "surrogate refused");
+	is_int(utf8_chars("\xf4\x90\x80\x80", 4), -1, "above U+10FFFF refused");
+	is_int(utf8_chars("\xe2\x82", 2), -1, "truncated sequence refused");
+	is_int(utf8_chars("a\0b", 3), -1, "NUL refused");
+}
+
 int main(void)
 {
 	uint64_t a, b;
@@ -417,5 +431,6 @@ int main(void)
 	b = now_ns();
 	ok(a > 0 && b >= a, "now_ns monotonic");
 	test_path_dir();
+	test_utf8_chars();
 	return done_testing();
 }

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "client.h"
 #include "entry.h"
 #include "est.h"
 #include "log.h"
@@ -120,10 +121,7 @@ static int authorize(struct ctx *c, unsigned need)
 	if ((c->role & need) != need) {
 		snprintf(e.msg, sizeof(e.msg),
 			 "client %s may not do this (needs the %s role)",
-			 c->out.client,
-			 need == ROLE_STATION	? "station"
-			 : need == ROLE_AUDITOR ? "auditor"
-						: "admin");
+			 c->out.client, role_name(need));
 		send_error(c, -ERR_FORBIDDEN, e.msg);
 		return -ERR_FORBIDDEN;
 	}

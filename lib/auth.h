@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+#include "client.h"
 #include "config.h"
 #include "err.h"
 #include "http.h"

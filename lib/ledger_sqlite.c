@@ -579,18 +579,6 @@ out:
 
 /* ---- the ledger the configuration names ------------------------------ */
 
-/* The directory holding path: "." for a bare name, "/" for "/name". */
-static void parent_dir(const char *path, char *out, size_t n)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		snprintf(out, n, ".");
-	else
-		snprintf(out, n, "%.*s",
-			 slash == path ? 1 : (int)(slash - path), path);
-}
-
 /* Is the file this store writes still the one at its path? A ledger file
  * deleted or replaced under a running daemon would otherwise take commits
  * that vanish at stop, and the next start would begin an empty ledger
@@ -636,7 +624,7 @@ static int check_modes(struct ledger_store *s, struct errd *e)
 			       "%s is writable by group or others (mode "
 			       "%03o): chmod go-w it",
 			       s->path, (unsigned)(sb.st_mode & 0777));
-	parent_dir(s->path, dir, sizeof(dir));
+	path_dir_into(s->path, dir, sizeof(dir));
 	if (stat(dir, &sb) != 0)
 		return err_set(e, ERR_LEDGER_UNAVAILABLE, "%s: %s", dir,
 			       strerror(errno));
@@ -854,7 +842,7 @@ static int sq_check(struct ledger_store *s, struct errd *e)
 	}
 	if (rc < 0)
 		return rc;
-	parent_dir(s->path, dir, sizeof(dir));
+	path_dir_into(s->path, dir, sizeof(dir));
 	if (statvfs(dir, &sv) == 0) {
 		free_b = (unsigned long long)sv.f_bavail *
 			 (unsigned long long)sv.f_frsize;
@@ -1570,7 +1558,7 @@ static int sq_backup(const char *path, const char *to, int force,
 			     strerror(errno));
 		goto out;
 	}
-	parent_dir(to, dir, sizeof(dir));
+	path_dir_into(to, dir, sizeof(dir));
 	rc = fsync_path(dir, 1, e);
 out:
 	if (b)

@@ -398,16 +398,9 @@ int file_read_secret(const char *path, size_t max_len, char **out, size_t *len,
 /* fsyncs the directory holding path, so a rename or link in it is durable. */
 static int fsync_parent(const char *path, struct errd *e)
 {
-	const char *slash = strrchr(path, '/');
-	char *dir = NULL;
+	char *dir = path_dir(path);
 	int fd = -1, rc;
 
-	if (slash == NULL)
-		dir = strdup(".");
-	else if (slash == path)
-		dir = strdup("/");
-	else
-		dir = strndup(path, (size_t)(slash - path));
 	if (dir == NULL) {
 		rc = err_set(e, ERR_NOMEM, "out of memory");
 		goto out;
@@ -560,6 +553,24 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* See util.h. */
+long utf8_chars(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t k;
+	long n = 0;
+
+	while (len > 0) {
+		k = *p ? utf8_len(p, len) : 0;
+		if (k == 0)
+			return -1;
+		p += k;
+		len -= k;
+		n++;
+	}
+	return n;
+}
+
 /* 1 for the bytes json_quote copies as they are: printable ASCII but the
  * quote and the backslash. */
 static const unsigned char json_plain[256] = {
@@ -648,18 +659,24 @@ char *json_quote(char *out, const char *s, size_t n)
 }
 
 /* See util.h. */
+void path_dir_into(const char *path, char *out, size_t n)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		snprintf(out, n, ".");
+	else
+		snprintf(out, n, "%.*s",
+			 slash == path ? 1 : (int)(slash - path), path);
+}
+
+/* See util.h. */
 char *path_dir(const char *path)
 {
-	char *dir = strdup(path), *slash;
+	size_t n = strlen(path) + 2; /* "." for "", and the NUL */
+	char *dir = malloc(n);
 
-	if (dir == NULL)
-		return NULL;
-	slash = strrchr(dir, '/');
-	if (slash == NULL)
-		snprintf(dir, strlen(dir) + 1, ".");
-	else if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
+	if (dir != NULL)
+		path_dir_into(path, dir, n);
 	return dir;
 }

@@ -262,7 +262,7 @@ int cmd_ca_verification_cert(const struct cli *g, int argc, char **argv)
 		fprintf(stderr, "thingca: CA: %s\n", e.msg);
 		goto out;
 	}
-	key = x509_keygen(KEY_EC_P256);
+	key = key_generate(KEY_EC_P256);
 	if (!key) {
 		fprintf(stderr, "thingca: cannot generate an EC P-256 key\n");
 		goto out;

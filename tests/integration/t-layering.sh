@@ -9,15 +9,7 @@ set -u
 SRC=${THINGCA_SRC:?THINGCA_SRC must name the repository}
 cd "$SRC/lib" || exit 1
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() {
-	n=$((n + 1)); failed=$((failed + 1))
-	echo "not ok $n - $1"
-	shift
-	for l in "$@"; do echo "# $l"; done
-}
+. "$SRC/tests/tap.sh"
 
 # Module of a file: its name without .c/.h; a private header, one with no
 # .c of its own named X_something.h (config_int.h, ledger_backend.h), is
@@ -52,7 +44,7 @@ edges() {
 
 e=$(edges)
 if loop=$(printf '%s\n' "$e" | tsort 2>&1 >/dev/null) && [ -z "$loop" ]; then
-	ok "lib/'s include graph has no cycle ($(printf '%s\n' "$e" | wc -l) edges)"
+	pass "lib/'s include graph has no cycle ($(printf '%s\n' "$e" | wc -l) edges)"
 else
 	nok "lib/'s include graph has no cycle" "tsort: $loop"
 fi
@@ -61,7 +53,7 @@ fi
 if printf 'a b\nb a\n' | tsort >/dev/null 2>&1; then
 	nok "tsort reports a cycle" "a b, b a passed"
 else
-	ok "tsort reports a cycle"
+	pass "tsort reports a cycle"
 fi
 
 # Printing: stdio output calls and the standard streams, outside log.c.
@@ -73,7 +65,7 @@ prints=$(for f in *.c; do
 		sed "s|^|lib/$f:|"
 done)
 if [ -z "$prints" ]; then
-	ok "no lib/ file but log.c prints"
+	pass "no lib/ file but log.c prints"
 else
 	nok "no lib/ file but log.c prints" "$prints"
 fi
@@ -85,7 +77,7 @@ door() {
 	got=$(grep -lE "^#[[:space:]]*include[[:space:]]*<$h>" *.c *.h | sort | tr '\n' ' ')
 	want=$(for f in "$@"; do [ -f "$f" ] && echo "$f"; done | sort | tr '\n' ' ')
 	if [ "$got" = "$want" ]; then
-		ok "${want:+only }${want:-no file }includes $h"
+		pass "${want:+only }${want:-no file }includes $h"
 	else
 		nok "${want:+only }${want:-no file }includes $h" "included by: $got"
 	fi
@@ -94,5 +86,4 @@ door sqlite3.h ledger_sqlite.c
 door libpq-fe.h ledger_pg.c
 door microhttpd.h http.c
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+done_testing

@@ -205,7 +205,7 @@ int main(int argc, char **argv)
 	a.issuer.cfg = cfg;
 	if (!cfg->profile.subject_given)
 		log_msg(LOG_WARNING,
-			"WARNING: %s has no profile.subject: device "
+			"%s has no profile.subject: device "
 			"certificates get the built-in DEMO subject C=JP, "
 			"ST=Tokyo, L=Tokyo, O=MyOrg, OU=device; set "
 			"profile.subject to your organisation's RDNs "

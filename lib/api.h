@@ -21,15 +21,6 @@ struct api {
 	struct crl_cache *crl;
 };
 
-/* The client a request's TLS client certificate names (auth_cert): 1 with
- * name[AUTH_NAME_MAX] and *role; 0 when the request brings no certificate
- * (or one that is no client's) and the listener does not require one, so a
- * token decides; -ERR_UNAUTHORIZED (e says why) when the listener requires a
- * certificate and none names a client, or the certificate does not verify
- * against the listener's client_ca. Shared by the JSON API and EST. */
-int api_peer_client(struct api *a, const struct http_req *req, char *name,
-		    unsigned *role, struct errd *e);
-
 /* http_handler_fn for struct api. */
 void api_handle(void *arg, const struct http_req *req, struct http_resp *resp);
 

@@ -286,3 +286,35 @@ int auth_cert(struct auth *a, const unsigned char *der, size_t len, char *name,
 		       "configured client",
 		       hex);
 }
+
+int auth_peer(struct auth *a, const struct http_req *req, char *name,
+	      unsigned *role, struct errd *e)
+{
+	int rc;
+
+	if (!req->peer_cert) {
+		if (req->client_cert_required)
+			return err_set(e, ERR_UNAUTHORIZED,
+				       "this listener requires a client "
+				       "certificate (tls.require_client_cert); "
+				       "a token alone is not accepted");
+		return 0;
+	}
+	if (!req->peer_cert_verified)
+		return err_set(e, ERR_UNAUTHORIZED,
+			       "client certificate refused: %s (it must chain "
+			       "to the listener's tls.client_ca)",
+			       req->peer_cert_why && *req->peer_cert_why
+				   ? req->peer_cert_why
+				   : "not verified");
+	rc = auth_cert(a, req->peer_cert, req->peer_cert_len, name, role, e);
+	if (rc == 0)
+		return 1;
+	/* A certificate that is no client's (a device's, say) on a listener
+	 * that does not insist: the token decides. */
+	if (!req->client_cert_required) {
+		err_clear(e);
+		return 0;
+	}
+	return rc;
+}

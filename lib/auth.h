@@ -12,8 +12,10 @@
 
 #include <stddef.h>
 
+#include "client.h"
 #include "config.h"
 #include "err.h"
+#include "http.h"
 
 /* Longest client name we copy out (config names are shorter). */
 #define AUTH_NAME_MAX 128
@@ -47,6 +49,15 @@ int auth_token(struct auth *a, const char *user, const char *token,
  * a TLS client certificate with exactly one subject CN equal to
  * clients[].cn. Same results as auth_bearer. */
 int auth_cert(struct auth *a, const unsigned char *der, size_t len, char *name,
+	      unsigned *role, struct errd *e);
+
+/* The client a request's TLS client certificate names (auth_cert): 1 with
+ * name[AUTH_NAME_MAX] and *role; 0 when the request brings no certificate
+ * (or one that is no client's) and the listener does not require one, so a
+ * token decides; -ERR_UNAUTHORIZED (e says why) when the listener requires a
+ * certificate and none names a client, or the certificate does not verify
+ * against the listener's client_ca. Shared by the JSON API and EST. */
+int auth_peer(struct auth *a, const struct http_req *req, char *name,
 	      unsigned *role, struct errd *e);
 
 /* Number of configured clients (all roles together), for logs. */

@@ -26,7 +26,7 @@
 #include <openssl/x509v3.h>
 
 #include "ca.h"
-#include "csr.h"
+#include "key.h"
 #include "signer.h"
 #include "util.h"
 #include "x509.h"
@@ -334,7 +334,7 @@ static int check_ca(struct ca *ca, const char *cert_path, const char *key_path,
 	uint32_t flags;
 	int rc = 0;
 
-	if (!pkey_key_type(ca->signer.key)) {
+	if (!key_type_of(ca->signer.key)) {
 		rc = err_set(e, ERR_CA_INVALID,
 			     "CA key %s: AWS IoT registers CAs with RSA "
 			     "2048/3072/4096 or EC P-256/P-384 keys",
@@ -534,7 +534,7 @@ int ca_open(const struct ca_cfg *cfg, struct ca **out, struct errd *e)
 		rc = check_chain(ca, cfg->chain, e);
 	if (rc < 0)
 		goto out;
-	ca->md = x509_md_for_key(ca->signer.key);
+	ca->md = key_md(ca->signer.key);
 	rc = ca_selftest(ca, e);
 	if (rc < 0) {
 		/* Start-up names the failed check; /readyz keeps the plain
@@ -772,7 +772,7 @@ static int check_issuing_csr(struct ca *root, X509_REQ *req,
 		err_add_openssl(e);
 		goto out;
 	}
-	if (!pkey_key_type(pk)) {
+	if (!key_type_of(pk)) {
 		rc = err_set(e, ERR_KEY_TYPE_NOT_ALLOWED,
 			     "the CSR's key is not one AWS IoT registers as a "
 			     "CA: RSA 2048/3072/4096 or EC P-256/P-384");

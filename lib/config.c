@@ -8,7 +8,7 @@
  * with a message that names the key path ("listen[1].tls.key: expected a
  * string"). The defaults live in config_defaults() and nowhere else.
  * The JSON accessors are in config_json.c, "listen" and "clients" in
- * config_access.c (config_int.h).
+ * config_listen_clients.c (config_int.h).
  */
 #include <limits.h>
 #include <regex.h>
@@ -20,14 +20,14 @@
 #include <jansson.h>
 
 #include "config_int.h"
+#include "key.h"
 #include "util.h"
+#include "x509.h"
 
 /* RFC 5280 appendix A: ub-organization-name and ub-organizational-unit-name
  * are 64; we hold every RDN to that so a subject never exceeds a bound. */
 #define CONFIG_RDN_MAX 64
 /* Range limits, each with its reason. */
-#define VALIDITY_DAYS_MAX 36500	     /* 100 years: beyond is a typo */
-#define BACKDATE_MAX 86400	     /* a day covers any device clock skew */
 #define BODY_MIN 1024		     /* a P-256 CSR body is ~600 bytes */
 #define BODY_MAX (16L * 1024 * 1024) /* no CSR is megabytes */
 #define CONN_MAX 65536		     /* beyond any fd limit we would get */
@@ -36,16 +36,6 @@
 #define CRL_HOURS_MAX 8760	     /* a year */
 /* "node": Linux's HOST_NAME_MAX, so the default (the host name) fits. */
 #define NODE_MAX 64
-
-static const struct {
-	const char *name;
-	unsigned type;
-} key_types[] = {
-    {"ec:P-256", KEY_EC_P256},	{"ec:P-384", KEY_EC_P384},
-    {"rsa:2048", KEY_RSA_2048}, {"rsa:3072", KEY_RSA_3072},
-    {"rsa:4096", KEY_RSA_4096},
-};
-#define N_KEY_TYPES (sizeof(key_types) / sizeof(key_types[0]))
 
 /* The default profile subject (DESIGN.md), in this order. It is a demo
  * value: thingcad warns at start when a configuration relies on it
@@ -57,30 +47,6 @@ static const struct {
     {"C", "JP"},    {"ST", "Tokyo"},  {"L", "Tokyo"},
     {"O", "MyOrg"}, {"OU", "device"},
 };
-
-/* "ec:P-256" -> KEY_EC_P256; 0 for an unknown name (or NULL). */
-unsigned key_type_parse(const char *name)
-{
-	size_t i;
-
-	if (name == NULL)
-		return 0;
-	for (i = 0; i < N_KEY_TYPES; i++)
-		if (strcmp(name, key_types[i].name) == 0)
-			return key_types[i].type;
-	return 0;
-}
-
-/* KEY_EC_P256 -> "ec:P-256"; NULL unless type is exactly one known bit. */
-const char *key_type_name(unsigned type)
-{
-	size_t i;
-
-	for (i = 0; i < N_KEY_TYPES; i++)
-		if (type == key_types[i].type)
-			return key_types[i].name;
-	return NULL;
-}
 
 static int parse_ca(json_t *root, const char *base_dir, struct config *c,
 		    struct errd *e)
@@ -110,16 +76,6 @@ static int parse_ca(json_t *root, const char *base_dir, struct config *c,
 				    base_dir, &c->ca.key_pin_file, e)) < 0)
 		return rc;
 	return 0;
-}
-
-/* RFC 5280 appendix A / X.680 PrintableString alphabet. */
-static int is_printable(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || strchr(" '()+,-./:=?", *s)))
-			return 0;
-	return 1;
 }
 
 static void subject_free(struct rdn_cfg *r, size_t n)
@@ -177,7 +133,8 @@ static int parse_subject(json_t *prof, struct profile_cfg *pc, struct errd *e)
 				       "country code (got '%s')",
 				       p, s);
 		/* RFC 5280 appendix A: dnQualifier is a PrintableString. */
-		if (strcmp(key, "dnQualifier") == 0 && !is_printable(s))
+		if (strcmp(key, "dnQualifier") == 0 &&
+		    !x509_is_printable_string(s, strlen(s)))
 			return err_set(e, ERR_CONFIG_INVALID,
 				       "%s: only PrintableString characters "
 				       "(A-Z a-z 0-9 space '()+,-./:=?) are "
@@ -250,11 +207,11 @@ static int parse_key_types(json_t *prof, struct profile_cfg *pc, struct errd *e)
 			return rc;
 		t = key_type_parse(s);
 		if (t == 0) {
-			for (t = 0; t < N_KEY_TYPES; t++) {
+			for (t = 1; t & KEY_ALL; t <<= 1) {
 				len = strlen(known);
 				snprintf(known + len, sizeof(known) - len,
-					 "%s%s", t ? ", " : "",
-					 key_types[t].name);
+					 "%s%s", t > 1 ? ", " : "",
+					 key_type_name(t));
 			}
 			return err_set(e, ERR_CONFIG_INVALID,
 				       "%s: unknown key type '%s' (known: %s)",
@@ -300,11 +257,11 @@ static int parse_profile(json_t *root, struct config *c, struct errd *e)
 	    (rc = config_get_bool(o, "profile", "subject_serial_number",
 				  &pc->subject_serial_number, e)) < 0 ||
 	    (rc = config_get_long(o, "profile", "validity_days", 1,
-				  VALIDITY_DAYS_MAX, &pc->validity_days, e)) <
-		0 ||
+				  PROFILE_VALIDITY_DAYS_MAX, &pc->validity_days,
+				  e)) < 0 ||
 	    (rc = config_get_long(o, "profile", "backdate_seconds", 0,
-				  BACKDATE_MAX, &pc->backdate_seconds, e)) <
-		0 ||
+				  PROFILE_BACKDATE_MAX, &pc->backdate_seconds,
+				  e)) < 0 ||
 	    (rc = parse_key_types(o, pc, e)) < 0 ||
 	    (rc = config_get_bool(o, "profile", "unique_public_keys",
 				  &pc->unique_public_keys, e)) < 0)

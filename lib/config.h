@@ -14,29 +14,6 @@
 
 #include "err.h"
 
-/* Roles are bit sets: admin can do what station and auditor can. */
-enum role {
-	ROLE_STATION = 1u << 0,
-	ROLE_AUDITOR = 1u << 1,
-	ROLE_ADMIN = (1u << 0) | (1u << 1) | (1u << 2),
-};
-
-/* Device key types accepted in CSRs (profile.key_types). */
-enum key_type {
-	KEY_EC_P256 = 1u << 0,
-	KEY_EC_P384 = 1u << 1,
-	KEY_RSA_2048 = 1u << 2,
-	KEY_RSA_3072 = 1u << 3,
-	KEY_RSA_4096 = 1u << 4,
-};
-#define KEY_ALL                                                                \
-	(KEY_EC_P256 | KEY_EC_P384 | KEY_RSA_2048 | KEY_RSA_3072 | KEY_RSA_4096)
-
-/* "ec:P-256" -> KEY_EC_P256; 0 for an unknown name. */
-unsigned key_type_parse(const char *name);
-/* KEY_EC_P256 -> "ec:P-256"; NULL for anything but exactly one known bit. */
-const char *key_type_name(unsigned type);
-
 /* A "listen" entry. */
 struct listen_cfg {
 	char *address;	       /* "host:port" or "unix:/path" */
@@ -51,7 +28,7 @@ struct listen_cfg {
  * (docs/est.md "Clients with certificates"). */
 struct client_cfg {
 	char *name;
-	unsigned role; /* enum role bits */
+	unsigned role; /* enum role bits (client.h) */
 	int has_token; /* token_sha256 given */
 	unsigned char token_sha256[32];
 	int has_cert_sha256;	       /* certificate_sha256 given */
@@ -82,6 +59,13 @@ struct rdn_cfg {
 	char *value;
 };
 
+/* profile.validity_days at most 100 years: beyond is a typo, and it keeps
+ * days * 86400 far from time_t limits. */
+#define PROFILE_VALIDITY_DAYS_MAX 36500L
+/* profile.backdate_seconds at most a day: that covers any device clock
+ * skew; more hides clock errors instead of absorbing skew. */
+#define PROFILE_BACKDATE_MAX 86400L
+
 struct profile_cfg {
 	struct rdn_cfg *subject;
 	size_t n_subject;
@@ -92,7 +76,7 @@ struct profile_cfg {
 	int subject_serial_number; /* bool */
 	long validity_days;
 	long backdate_seconds;
-	unsigned key_types;	/* enum key_type bits */
+	unsigned key_types;	/* enum key_type bits (key.h) */
 	int unique_public_keys; /* bool */
 };
 

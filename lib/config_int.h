@@ -1,7 +1,7 @@
 /*
  * config_int — private to the configuration reader: config.c (the file, the
  * CA, the profile, limits, defaults), config_json.c (strict JSON accessors
- * that name the key path) and config_access.c (listen[] and clients[]).
+ * that name the key path) and config_listen_clients.c (listen[] and clients[]).
  * Nothing outside config*.c includes it.
  */
 #ifndef THINGCA_CONFIG_INT_H
@@ -68,7 +68,7 @@ int config_get_long(json_t *obj, const char *path, const char *key, long min,
 int config_get_bool(json_t *obj, const char *path, const char *key, int *dst,
 		    struct errd *e);
 
-/* config_access.c: root's "listen" into c->listen (replacing the default
+/* config_listen_clients.c: root's "listen" into c->listen (replacing the default
  * one) and "clients" into c->clients; files are resolved against base_dir
  * and clients[].ca is read now. */
 int config_parse_listen(json_t *root, const char *base_dir, struct config *c,

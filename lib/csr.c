@@ -21,9 +21,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "config.h"
 #include "csr.h"
 #include "csr_asn1.h"
+#include "key.h"
 #include "spki.h"
 #include "util.h"
 #include "x509.h"
@@ -57,64 +57,6 @@ void csr_free(struct csr *c)
 	BN_free(c->e);
 	OPENSSL_free(c->spki_der);
 	free(c);
-}
-
-/* Does this EC key carry explicit curve parameters (RFC 5480 2.1.1
- * forbids them), whatever curve they describe? */
-static int ec_explicit(EVP_PKEY *k)
-{
-	char enc[32];
-
-	return EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_EC_ENCODING,
-					      enc, sizeof(enc), NULL) &&
-	       strcmp(enc, OSSL_PKEY_EC_ENCODING_EXPLICIT) == 0;
-}
-
-unsigned pkey_key_type(EVP_PKEY *k)
-{
-	char group[64];
-	unsigned t = 0;
-
-	if (!k)
-		goto out;
-	if (EVP_PKEY_is_a(k, "EC")) {
-		/* Only named curves have a group name: explicit curve
-		 * parameters (RFC 5480 2.1.1 forbids them) stay unknown. */
-		if (!EVP_PKEY_get_utf8_string_param(k,
-						    OSSL_PKEY_PARAM_GROUP_NAME,
-						    group, sizeof(group), NULL))
-			goto out;
-		/* Trap: OpenSSL 3 matches explicit parameters that equal a
-		 * named curve and then reports its group name too; the
-		 * encoding still says "explicit". */
-		if (ec_explicit(k))
-			goto out;
-		if (strcmp(group, "prime256v1") == 0 ||
-		    strcmp(group, "P-256") == 0)
-			t = KEY_EC_P256;
-		else if (strcmp(group, "secp384r1") == 0 ||
-			 strcmp(group, "P-384") == 0)
-			t = KEY_EC_P384;
-	} else if (EVP_PKEY_is_a(k, "RSA")) {
-		/* Exactly these sizes: AWS IoT lists them, and an odd modulus
-		 * length (RSA-2049) is a broken generator, not a choice. */
-		switch (EVP_PKEY_get_bits(k)) {
-		case 2048:
-			t = KEY_RSA_2048;
-			break;
-		case 3072:
-			t = KEY_RSA_3072;
-			break;
-		case 4096:
-			t = KEY_RSA_4096;
-			break;
-		default:
-			break;
-		}
-	}
-out:
-	ERR_clear_error();
-	return t;
 }
 
 /* Domain parameters of the two curves AWS IoT accepts, made once: a key
@@ -205,7 +147,7 @@ static EVP_PKEY *rsa_direct(const ASN1_STRING *bits, unsigned *type,
 	if (!params || !ctx || EVP_PKEY_fromdata_init(ctx) <= 0 ||
 	    EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) <= 0)
 		goto out;
-	*type = pkey_key_type(k);
+	*type = key_type_of(k);
 	*nout = n;
 	*eout = e;
 	n = e = NULL;
@@ -259,28 +201,13 @@ static void csr_pubkey(struct csr *c)
 		k = d2i_PUBKEY(NULL, &p, len);
 	OPENSSL_free(der);
 	if (k)
-		*type = pkey_key_type(k);
+		*type = key_type_of(k);
 out:
 	c->pub = k;
 	c->rsa = k && EVP_PKEY_is_a(k, "RSA");
 	c->curve = *type == KEY_EC_P256	  ? NID_X9_62_prime256v1
 		   : *type == KEY_EC_P384 ? NID_secp384r1
 					  : NID_undef;
-}
-
-int pkey_spki_sha256(EVP_PKEY *k, char hex[65])
-{
-	unsigned char *der = NULL;
-	size_t len = 0;
-	int rc;
-
-	rc = spki_of_pkey(k, &der, &len);
-	if (rc < 0)
-		hex[0] = '\0';
-	else
-		sha256_hex(der, len, hex);
-	OPENSSL_free(der);
-	return rc;
 }
 
 /* Why the received SubjectPublicKeyInfo of an RSA or EC key is not the
@@ -396,8 +323,8 @@ static int csr_canonical_key(struct csr *c, struct errd *e)
 	} else {
 		c->spki_der = OPENSSL_memdup(raw->enc, (size_t)raw->len);
 		c->spki_der_len = (size_t)raw->len;
-		rc = c->spki_der ? pkey_spki_sha256(c->pub, c->spki)
-				 : -ERR_NOMEM;
+		rc =
+		    c->spki_der ? key_spki_sha256(c->pub, c->spki) : -ERR_NOMEM;
 		goto out;
 	}
 	if (rc == 0)
@@ -409,29 +336,6 @@ out:
 	if (rc < 0 && rc != -ERR_MALFORMED_CSR)
 		rc = err_set(e, -rc, "the CSR's public key cannot be encoded");
 	return rc;
-}
-
-/* "RSA 1024", "EC secp256k1", "ED25519": the key as a person names it. */
-static void describe_key(EVP_PKEY *k, char *buf, size_t size)
-{
-	char group[64];
-	const char *name;
-
-	if (EVP_PKEY_is_a(k, "EC")) {
-		if (!ec_explicit(k) && EVP_PKEY_get_utf8_string_param(
-					   k, OSSL_PKEY_PARAM_GROUP_NAME, group,
-					   sizeof(group), NULL))
-			snprintf(buf, size, "EC %s", group);
-		else
-			snprintf(buf, size,
-				 "EC with explicit curve parameters");
-	} else if (EVP_PKEY_is_a(k, "RSA")) {
-		snprintf(buf, size, "RSA %d", EVP_PKEY_get_bits(k));
-	} else {
-		name = EVP_PKEY_get0_type_name(k);
-		snprintf(buf, size, "%s", name ? name : "unknown");
-	}
-	ERR_clear_error();
 }
 
 int csr_parse_der(const unsigned char *der, size_t len, struct csr **out,
@@ -609,7 +513,7 @@ int csr_check_key(const struct csr *c, unsigned allowed, struct errd *e)
 			     "use one of %s",
 			     key_type_name(c->type), list[0] ? list : "(none)");
 	} else {
-		describe_key(c->pub, found, sizeof(found));
+		key_describe(c->pub, found, sizeof(found));
 		rc = err_set(
 		    e, ERR_KEY_TYPE_NOT_ALLOWED,
 		    "key type %s is not accepted by AWS IoT; use one of %s",

@@ -59,11 +59,4 @@ const char *csr_spki_sha256(const struct csr *c);
 /* NULL is a no-op. */
 void csr_free(struct csr *c);
 
-/* Key type bit of any public key (0 when unknown). */
-unsigned pkey_key_type(EVP_PKEY *k);
-
-/* Lowercase hex SHA-256 of a key's canonical SubjectPublicKeyInfo
- * (spki_of_pkey) into hex[65]; 0 or -ERR_INTERNAL. */
-int pkey_spki_sha256(EVP_PKEY *k, char hex[65]);
-
 #endif

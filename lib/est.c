@@ -53,10 +53,12 @@
 #define EST_SUPERSEDED "superseded"
 
 struct est {
-	struct api *a;
+	struct issuer *is;
+	struct auth *auth;
+	struct metrics *metrics;
 	const struct http_req *req;
 	struct http_resp *resp;
-	struct est_outcome *out;
+	struct outcome *out;
 	unsigned role;
 };
 
@@ -163,7 +165,7 @@ static void send_p7(struct est *s, STACK_OF(X509) * certs, const char *type)
 /* GET cacerts: the CA chain, no authentication (RFC 7030 4.1). */
 static void cacerts(struct est *s)
 {
-	send_p7(s, ca_get0_chain(s->a->issuer.ca), "application/pkcs7-mime");
+	send_p7(s, ca_get0_chain(s->is->ca), "application/pkcs7-mime");
 }
 
 /* Answers the issued certificate alone (RFC 7030 4.2.3). */
@@ -201,7 +203,7 @@ static int body_der(struct est *s, unsigned char **der, size_t *len,
 	if (r->body_too_large)
 		return err_set(e, ERR_PAYLOAD_TOO_LARGE,
 			       "body over the %zu byte limit",
-			       s->a->issuer.cfg->limits.max_body_bytes);
+			       s->is->cfg->limits.max_body_bytes);
 	if (ct && strncasecmp(ct, "application/pkcs10", 18) != 0)
 		return err_set(e, ERR_UNSUPPORTED_MEDIA_TYPE,
 			       "send the CSR as Content-Type: "
@@ -251,7 +253,7 @@ out:
 static int csr_serial(struct est *s, const struct csr *csr,
 		      char out[SERIAL_MAX + 1], struct errd *e)
 {
-	int from_cn = s->a->issuer.cfg->est.serial_from == EST_SERIAL_FROM_CN;
+	int from_cn = s->is->cfg->est.serial_from == EST_SERIAL_FROM_CN;
 	int nid = from_cn ? NID_commonName : NID_serialNumber;
 	const char *what = from_cn ? "CN" : "serialNumber";
 	const X509_NAME *n = csr_get0_subject(csr);
@@ -320,7 +322,7 @@ static int authorize(struct est *s)
 	size_t hl;
 	int rc, n;
 
-	rc = api_peer_client(s->a, s->req, s->out->client, &s->role, &e);
+	rc = auth_peer(s->auth, s->req, s->out->client, &s->role, &e);
 	if (rc > 0)
 		goto role;
 	if (rc < 0)
@@ -372,7 +374,7 @@ static int authorize(struct est *s)
 	}
 	memcpy(user, dec, (size_t)(colon - (char *)dec));
 	user[colon - (char *)dec] = '\0';
-	rc = auth_token(s->a->auth, user, colon + 1,
+	rc = auth_token(s->auth, user, colon + 1,
 			(size_t)(n - (colon + 1 - (char *)dec)), s->out->client,
 			&s->role, &e);
 	OPENSSL_cleanse(dec, sizeof(dec));
@@ -407,17 +409,17 @@ static void simpleenroll(struct est *s)
 
 	if (authorize(s) || read_csr(s, &csr, serial))
 		return;
-	rc = issue_check_serial(&s->a->issuer, serial, tn, &e);
+	rc = issue_check_serial(s->is, serial, tn, &e);
 	if (rc != -ERR_SERIAL_INVALID)
 		snprintf(s->out->serial, sizeof(s->out->serial), "%s", serial);
 	if (rc == 0)
-		rc = issue_with_csr(&s->a->issuer, s->out->client, serial, tn,
-				    csr, &res, &e);
+		rc = issue_with_csr(s->is, s->out->client, serial, tn, csr,
+				    &res, &e);
 	if (rc) {
 		send_errd(s, rc, &e);
 		goto out;
 	}
-	metrics_issued(s->a->metrics, res.created);
+	metrics_issued(s->metrics, res.created);
 	send_issued(s, &res.entry);
 out:
 	issue_result_clear(&res);
@@ -486,7 +488,7 @@ static int device_cert(struct est *s, struct ledger_entry *cur,
 		return -ERR_UNAUTHORIZED;
 	}
 	sha256_hex(r->peer_cert, r->peer_cert_len, id);
-	rc = ledger_get_certificate(s->a->issuer.ledger, id, cur, rev, &e);
+	rc = ledger_get_certificate(s->is->ledger, id, cur, rev, &e);
 	if (rc == -ERR_NOT_FOUND) {
 		snprintf(e.msg, sizeof(e.msg),
 			 "the client certificate (ID %s) is not one this CA "
@@ -552,7 +554,7 @@ static int same_device(struct est *s, const struct csr *csr,
 static void simplereenroll(struct est *s)
 {
 	struct ledger_entry cur = {0}, rev = {0}, existing = {0};
-	struct issuer *is = &s->a->issuer;
+	struct issuer *is = s->is;
 	struct issue_result res = {0};
 	char serial[SERIAL_MAX + 1], tn[THING_NAME_MAX + 1];
 	struct csr *csr = NULL;
@@ -618,7 +620,7 @@ static void simplereenroll(struct est *s)
 		send_errd(s, rc, &e);
 		goto out;
 	}
-	metrics_issued(s->a->metrics, res.created);
+	metrics_issued(s->metrics, res.created);
 	send_issued(s, &res.entry);
 out:
 	issue_result_clear(&res);
@@ -652,10 +654,11 @@ static void method_not_allowed(struct est *s, const char *allow)
 	s->resp->allow = allow;
 }
 
-void est_handle(struct api *a, const struct http_req *req,
-		struct http_resp *resp, struct est_outcome *out)
+void est_handle(struct issuer *is, struct auth *auth, struct metrics *m,
+		const struct http_req *req, struct http_resp *resp,
+		struct outcome *out)
 {
-	struct est s = {a, req, resp, out, 0};
+	struct est s = {is, auth, m, req, resp, out, 0};
 	const char *op = req->path + strlen(EST_PREFIX), *slash;
 	int get =
 	    strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
@@ -666,30 +669,42 @@ void est_handle(struct api *a, const struct http_req *req,
 	 * now (docs/est.md). */
 	slash = strchr(op, '/');
 	if (slash) {
-		if (!is_label(op, (size_t)(slash - op)))
-			return send_error(&s, -ERR_NOT_FOUND,
-					  "EST label must be 1 to 64 of "
-					  "[A-Za-z0-9-]");
+		if (!is_label(op, (size_t)(slash - op))) {
+			send_error(&s, -ERR_NOT_FOUND,
+				   "EST label must be 1 to 64 of "
+				   "[A-Za-z0-9-]");
+			return;
+		}
 		op = slash + 1;
 	}
-	if (strcmp(op, "cacerts") == 0)
-		return get ? cacerts(&s) : method_not_allowed(&s, "GET");
-	if (strcmp(op, "simpleenroll") == 0)
-		return post ? simpleenroll(&s) : method_not_allowed(&s, "POST");
-	if (strcmp(op, "simplereenroll") == 0)
-		return post ? simplereenroll(&s)
-			    : method_not_allowed(&s, "POST");
-	if (strcmp(op, "csrattrs") == 0) {
+	if (strcmp(op, "cacerts") == 0) {
+		if (get)
+			cacerts(&s);
+		else
+			method_not_allowed(&s, "GET");
+	} else if (strcmp(op, "simpleenroll") == 0) {
+		if (post)
+			simpleenroll(&s);
+		else
+			method_not_allowed(&s, "POST");
+	} else if (strcmp(op, "simplereenroll") == 0) {
+		if (post)
+			simplereenroll(&s);
+		else
+			method_not_allowed(&s, "POST");
+	} else if (strcmp(op, "csrattrs") == 0) {
 		/* RFC 7030 4.5.2: 204, no attributes required. */
-		if (!get)
-			return method_not_allowed(&s, "GET");
-		http_resp_set_body(resp, 204, NULL, NULL, 0);
-		return;
+		if (get)
+			http_resp_set_body(resp, 204, NULL, NULL, 0);
+		else
+			method_not_allowed(&s, "GET");
+	} else if (strcmp(op, "serverkeygen") == 0 ||
+		   strcmp(op, "fullcmc") == 0) {
+		send_error(&s, -ERR_NOT_FOUND,
+			   "thingca does not offer EST serverkeygen or "
+			   "fullcmc: device keys never leave the device "
+			   "(docs/est.md)");
+	} else {
+		send_error(&s, -ERR_NOT_FOUND, "no such EST operation");
 	}
-	if (strcmp(op, "serverkeygen") == 0 || strcmp(op, "fullcmc") == 0)
-		return send_error(&s, -ERR_NOT_FOUND,
-				  "thingca does not offer EST serverkeygen or "
-				  "fullcmc: device keys never leave the device "
-				  "(docs/est.md)");
-	send_error(&s, -ERR_NOT_FOUND, "no such EST operation");
 }

@@ -8,26 +8,22 @@
 #ifndef THINGCA_EST_H
 #define THINGCA_EST_H
 
-#include "api.h"
 #include "auth.h"
-#include "profile.h"
+#include "http.h"
+#include "issue.h"
+#include "metrics.h"
+#include "outcome.h"
 
 /* The path prefix of every EST operation (RFC 7030 3.2.2). */
 #define EST_PREFIX "/.well-known/est/"
 
-/* What one EST request did, for api.c's log line and metrics. */
-struct est_outcome {
-	char client[AUTH_NAME_MAX];  /* station, or "device:<serial>" */
-	char serial[SERIAL_MAX + 1]; /* once known */
-	char cert_id[65];	     /* certificate answered */
-	int rc;			     /* error answered, 0 when none */
-	char message[640];
-};
-
 /* Answers a request whose path starts with EST_PREFIX (every branch
  * answers: 200/204 or an error as text/plain "<code>: <message>", with
- * Retry-After on 503 and WWW-Authenticate on 401 over TLS). */
-void est_handle(struct api *a, const struct http_req *req,
-		struct http_resp *resp, struct est_outcome *out);
+ * Retry-After on 503 and WWW-Authenticate on 401 over TLS), issuing with
+ * is, authenticating stations with auth, counting issuances in m. *out says
+ * what the request did, for the caller's log line and metrics. */
+void est_handle(struct issuer *is, struct auth *auth, struct metrics *m,
+		const struct http_req *req, struct http_resp *resp,
+		struct outcome *out);
 
 #endif

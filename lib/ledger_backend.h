@@ -25,7 +25,8 @@
  * Threads
  *   - open and close run alone (no other op runs on the store meanwhile).
  *   - check, read_begin/read_end, the lookups on a read session, list,
- *     walk, revocations and stats may run on many threads at once (the
+ *     walk, revocations, serials and stats may run on many threads at
+ *     once (the
  *     daemon's request threads), each thread on its own read session. A
  *     read must never wait for the write session's chain lock: in WAL
  *     SQLite readers see the last commit; in PostgreSQL readers use their
@@ -50,9 +51,12 @@
  *                            (not a database, a schema newer than this
  *                            build, a row that is not what the schema says).
  *   -ERR_NOMEM               out of memory.
- *   Any error on the write session makes the writer roll the whole batch
- *   back: a backend need not clean up after a failed statement beyond what
- *   write_rollback does.
+ *   -ERR_LEDGER_UNAVAILABLE or -ERR_LEDGER_CORRUPT from any op on the
+ *   write session, and any error of insert, serial_insert or probe, makes
+ *   the writer roll the whole batch back (write_rollback; every job of it
+ *   answered 503): a backend need not clean up after a failed statement
+ *   beyond what write_rollback does. -ERR_NOMEM from a lookup of the
+ *   issuance rules fails only the job that asked.
  *
  * Entries
  *   A struct ledger_entry an op fills (out parameters) is cleared first and
@@ -102,8 +106,12 @@ struct ledger_ops {
 	 * still the ledger the location names (SQLite: the file at the path
 	 * is the file open, not deleted or replaced), and can it take a
 	 * write as far as can be told without writing (free space,
-	 * connection up)? Called by ledger_ping (/readyz, the watchdog) from
-	 * any thread, before its probe write. 0 or -ERR_LEDGER_UNAVAILABLE. */
+	 * connection up), and does it still have what a read-write open
+	 * requires (SQLite: the append-only triggers, no group- or
+	 * other-writable file or directory)? Called by ledger_ping (/readyz,
+	 * the watchdog) from any thread, before its probe write. 0,
+	 * -ERR_LEDGER_UNAVAILABLE, or -ERR_LEDGER_CORRUPT for a store found
+	 * tampered with. */
 	int (*check)(struct ledger_store *s, struct errd *e);
 
 	/* ---- sessions --------------------------------------------------- */

@@ -58,6 +58,16 @@
  * gets its 503 before its own HTTP timeout. */
 #define LEDGER_BUSY_TIMEOUT_MS 5000
 
+/* Page cache of the writer connection, in KiB (SQLite's default is 2,000
+ * KiB). Unlike a WAL reader's, the writer's cache survives from one batch
+ * to the next (only another connection's write would reset it), and every
+ * batch walks the same index paths again: the rules' lookups and the
+ * inserts into each index. At 100,000 entries the default cache left the
+ * writer about 2 pread(2)s per certificate that 16 MiB saves
+ * (docs/performance.md "Pinned, issue 18"); an upper bound, filled only as
+ * pages are read, and well inside the 64 MB RSS target. */
+#define LEDGER_WRITER_CACHE_KIB "16384"
+
 /* Free bytes under which check reports the ledger unwritable: a batch of
  * issuances with its WAL frames and a checkpoint needs a few hundred KiB;
  * below this the next commit is likely to fail. */
@@ -268,7 +278,8 @@ static int conn_open(struct ledger_session *c, const char *path, int rdonly,
 	}
 	rc = conn_exec(c,
 		       "PRAGMA synchronous = FULL; "
-		       "PRAGMA foreign_keys = ON",
+		       "PRAGMA foreign_keys = ON; "
+		       "PRAGMA cache_size = -" LEDGER_WRITER_CACHE_KIB,
 		       e);
 out:
 	if (rc < 0)
@@ -604,7 +615,6 @@ static int check_modes(struct ledger_store *s, struct errd *e)
 {
 	struct stat sb;
 	char dir[4096];
-	const char *slash = strrchr(s->path, '/');
 
 	if (fstat(s->fd, &sb) != 0)
 		return err_set(e, ERR_LEDGER_UNAVAILABLE, "%s: %s", s->path,
@@ -614,12 +624,7 @@ static int check_modes(struct ledger_store *s, struct errd *e)
 			       "%s is writable by group or others (mode "
 			       "%03o): chmod go-w it",
 			       s->path, (unsigned)(sb.st_mode & 0777));
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else
-		snprintf(dir, sizeof(dir), "%.*s",
-			 slash == s->path ? 1 : (int)(slash - s->path),
-			 s->path);
+	path_dir_into(s->path, dir, sizeof(dir));
 	if (stat(dir, &sb) != 0)
 		return err_set(e, ERR_LEDGER_UNAVAILABLE, "%s: %s", dir,
 			       strerror(errno));
@@ -813,26 +818,31 @@ static int sq_open(const char *location, int rdonly, struct ledger_store **out,
 	return rc;
 }
 
-/* The file at the path is the one open (same_file), and its filesystem
- * keeps LEDGER_MIN_FREE bytes: SQLite can still commit into WAL space it
- * already holds when the disk is full, and a probe that fits proves little
- * about the next certificate. */
+/* DESIGN.md "Ledger": in readiness as at start, the file at the path is
+ * the one open (same_file), neither it nor its directory is writable by
+ * group or others, the append-only triggers are in place; and the
+ * filesystem keeps LEDGER_MIN_FREE bytes: SQLite can still commit into WAL
+ * space it already holds when the disk is full, and a probe that fits
+ * proves little about the next certificate. */
 static int sq_check(struct ledger_store *s, struct errd *e)
 {
+	struct ledger_session *c = NULL;
 	struct statvfs sv;
 	char dir[4096];
-	const char *slash = strrchr(s->path, '/');
 	unsigned long long free_b;
 	int rc = same_file(s, e);
 
+	if (rc == 0 && s->fd >= 0)
+		rc = check_modes(s, e);
+	if (rc == 0 && s->fd >= 0) {
+		rc = reader_get(s, &c, e);
+		if (rc == 0)
+			rc = check_schema(c, s->path, 1, e);
+		reader_put(s, c);
+	}
 	if (rc < 0)
 		return rc;
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else
-		snprintf(dir, sizeof(dir), "%.*s",
-			 slash == s->path ? 1 : (int)(slash - s->path),
-			 s->path);
+	path_dir_into(s->path, dir, sizeof(dir));
 	if (statvfs(dir, &sv) == 0) {
 		free_b = (unsigned long long)sv.f_bavail *
 			 (unsigned long long)sv.f_frsize;
@@ -1488,7 +1498,7 @@ static int sq_backup(const char *path, const char *to, int force,
 	sqlite3 *dst = NULL;
 	sqlite3_backup *b = NULL;
 	struct stat sb;
-	char tmp[4096], dir[4096], *slash;
+	char tmp[4096], dir[4096];
 	int rc, fd, s;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", to, (long)getpid());
@@ -1548,14 +1558,7 @@ static int sq_backup(const char *path, const char *to, int force,
 			     strerror(errno));
 		goto out;
 	}
-	snprintf(dir, sizeof(dir), "%s", to);
-	slash = strrchr(dir, '/');
-	if (slash == dir)
-		dir[1] = '\0';
-	else if (slash)
-		*slash = '\0';
-	else
-		snprintf(dir, sizeof(dir), ".");
+	path_dir_into(to, dir, sizeof(dir));
 	rc = fsync_path(dir, 1, e);
 out:
 	if (b)

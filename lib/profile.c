@@ -13,6 +13,7 @@
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
+#include "der.h"
 #include "err.h"
 #include "profile.h"
 #include "spki.h"
@@ -22,10 +23,6 @@
 /* Longest serial we even look at: no serial this long can yield a ThingName
  * within 64 characters, and the bound caps the regex's work. */
 #define SERIAL_INPUT_MAX 1024
-/* Validity ceiling: 100 years keeps days * 86400 far from time_t limits. */
-#define VALIDITY_DAYS_MAX 36500L
-/* Backdating more than a day hides clock errors instead of absorbing skew. */
-#define BACKDATE_MAX 86400L
 
 static const char SERIAL_TOKEN[] = "{serial}";
 #define SERIAL_TOKEN_LEN (sizeof(SERIAL_TOKEN) - 1)
@@ -199,16 +196,18 @@ int profile_new(const struct profile_cfg *cfg, struct profile **out,
 	rc = check_template(cfg->thing_name, e);
 	if (rc < 0)
 		goto out;
-	if (cfg->validity_days < 1 || cfg->validity_days > VALIDITY_DAYS_MAX) {
+	if (cfg->validity_days < 1 ||
+	    cfg->validity_days > PROFILE_VALIDITY_DAYS_MAX) {
 		rc = err_set(e, ERR_CONFIG_INVALID,
 			     "profile.validity_days: %ld is outside 1..%ld",
-			     cfg->validity_days, VALIDITY_DAYS_MAX);
+			     cfg->validity_days, PROFILE_VALIDITY_DAYS_MAX);
 		goto out;
 	}
-	if (cfg->backdate_seconds < 0 || cfg->backdate_seconds > BACKDATE_MAX) {
+	if (cfg->backdate_seconds < 0 ||
+	    cfg->backdate_seconds > PROFILE_BACKDATE_MAX) {
 		rc = err_set(e, ERR_CONFIG_INVALID,
 			     "profile.backdate_seconds: %ld is outside 0..%ld",
-			     cfg->backdate_seconds, BACKDATE_MAX);
+			     cfg->backdate_seconds, PROFILE_BACKDATE_MAX);
 		goto out;
 	}
 	/* Build the configured part of the subject once: a bad value stops

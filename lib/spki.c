@@ -22,7 +22,7 @@
 #include <openssl/x509.h>
 
 #include "spki.h"
-#include "x509.h"
+#include "der.h"
 
 #define SEQ 0x30
 

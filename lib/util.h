@@ -57,9 +57,18 @@ int crl_reason_code(const char *name);
  * out. */
 char *str_printable(const char *s, char *out, size_t n);
 
+/* Characters (not bytes) of s[0..len) when it is valid UTF-8 (RFC 3629: no
+ * overlong forms, no surrogates, nothing above U+10FFFF) without a NUL;
+ * -1 otherwise. */
+long utf8_chars(const char *s, size_t len);
+
 /* The directory part of path, malloc'd: "." for a bare name, "/" for a file
  * in the root; NULL on out-of-memory only. */
 char *path_dir(const char *path);
+
+/* The same directory into out[n] (truncated to fit), for a caller with a
+ * PATH_MAX buffer at hand. */
+void path_dir_into(const char *path, char *out, size_t n);
 
 /* Reads a whole file (max max_len bytes) into a NUL-terminated malloc'd
  * buffer. 0, -ERR_IO (missing/unreadable, message names the path) or

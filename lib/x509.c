@@ -20,7 +20,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
-#include "config.h"
+#include "key.h"
 #include "util.h"
 #include "x509.h"
 
@@ -66,28 +66,6 @@ int x509_is_printable_string(const char *s, size_t len)
 			return 0;
 	}
 	return 1;
-}
-
-/* Characters (not bytes) of valid UTF-8 s; -1 when not valid UTF-8. */
-static long utf8_chars(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	unsigned long v;
-	long n = 0;
-	int r;
-
-	while (len > 0) {
-		r = UTF8_getc(p, len > 8 ? 8 : (int)len, &v);
-		/* UTF8_getc refuses overlong forms; refuse surrogates and
-		 * NUL ourselves. */
-		if (r <= 0 || v == 0 || (v >= 0xd800 && v <= 0xdfff) ||
-		    v > 0x10ffff)
-			return -1;
-		p += r;
-		len -= (size_t)r;
-		n++;
-	}
-	return n;
 }
 
 int x509_name_add(X509_NAME *n, const char *type, const char *value,
@@ -303,18 +281,6 @@ int x509_add_ext(X509 *x, X509 *issuer, int nid, const char *value,
 	return rc;
 }
 
-const EVP_MD *x509_md_for_key(EVP_PKEY *k)
-{
-	char group[64];
-
-	if (k && EVP_PKEY_is_a(k, "EC") &&
-	    EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group,
-					   sizeof(group), NULL) &&
-	    strcmp(group, "secp384r1") == 0)
-		return EVP_sha384();
-	return EVP_sha256();
-}
-
 int x509_time_to_time_t(const ASN1_TIME *t, time_t *out)
 {
 	struct tm tm;
@@ -379,32 +345,6 @@ out:
 	return out;
 }
 
-EVP_PKEY *x509_keygen(unsigned type)
-{
-	EVP_PKEY *k = NULL;
-
-	switch (type) {
-	case KEY_EC_P256:
-		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-		break;
-	case KEY_EC_P384:
-		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
-		break;
-	case KEY_RSA_2048:
-		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-		break;
-	case KEY_RSA_3072:
-		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
-		break;
-	case KEY_RSA_4096:
-		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)4096);
-		break;
-	default:
-		break;
-	}
-	return k;
-}
-
 /* What memory BIO b holds into path (file_write, refusing an existing path
  * unless overwrite), then zeroed: it may be a key. */
 static int bio_write_file(BIO *b, const char *path, unsigned mode,
@@ -461,46 +401,6 @@ out:
 	return rc;
 }
 
-/* Octets of a definite length n beyond the first: 0 for n < 128. */
-static size_t der_long_len(size_t n)
-{
-	size_t k = 0;
-
-	if (n >= 0x80)
-		for (; n; n >>= 8)
-			k++;
-	return k;
-}
-
-size_t der_header(unsigned char *p, unsigned char tag, size_t n)
-{
-	size_t k = der_long_len(n), i;
-
-	p[0] = tag;
-	if (k == 0) {
-		p[1] = (unsigned char)n;
-	} else {
-		p[1] = (unsigned char)(0x80 | k);
-		for (i = 0; i < k; i++)
-			p[2 + i] = (unsigned char)(n >> (8 * (k - 1 - i)));
-	}
-	return 2 + k;
-}
-
-size_t der_tlv_size(size_t n)
-{
-	return 2 + der_long_len(n) + n;
-}
-
-unsigned char *der_put(unsigned char *p, unsigned char tag, const void *content,
-		       size_t n)
-{
-	p += der_header(p, tag, n);
-	if (n)
-		memcpy(p, content, n);
-	return p + n;
-}
-
 /* Adds the extension nid=value (no issuer context needed) to exts. */
 static int csr_ext(STACK_OF(X509_EXTENSION) * *exts, X509_REQ *req, int nid,
 		   const char *value)
@@ -536,7 +436,7 @@ int x509_make_ca_csr(EVP_PKEY *k, const X509_NAME *name, X509_REQ **out,
 		err_add_openssl(e);
 		goto out;
 	}
-	if (X509_REQ_sign(req, k, x509_md_for_key(k)) <= 0) {
+	if (X509_REQ_sign(req, k, key_md(k)) <= 0) {
 		rc = err_set(e, ERR_SIGNER_UNAVAILABLE,
 			     "the key could not sign the CSR");
 		err_add_openssl(e);

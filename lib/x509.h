@@ -32,18 +32,6 @@ struct spki_ref {
 	int rsa; /* an RSA key: keyUsage adds keyEncipherment */
 };
 
-/* DER: writes the identifier octet tag and the definite length n at p
- * and returns the number of octets written (2 to 10). */
-size_t der_header(unsigned char *p, unsigned char tag, size_t n);
-
-/* The octets of a whole TLV whose content is n octets. */
-size_t der_tlv_size(size_t n);
-
-/* Writes tag, length and the n octets of content at p; returns p past
- * them. */
-unsigned char *der_put(unsigned char *p, unsigned char tag, const void *content,
-		       size_t n);
-
 /* 1 when s[0..len) is non-empty and only uses the X.680 PrintableString
  * alphabet (A-Z a-z 0-9 space ' ( ) + , - . / : = ?), else 0. */
 int x509_is_printable_string(const char *s, size_t len);
@@ -85,10 +73,6 @@ int x509_new_cert(const X509_NAME *subject, const X509_NAME *issuer,
 int x509_add_ext(X509 *x, X509 *issuer, int nid, const char *value,
 		 struct errd *e);
 
-/* The digest a CA key signs with: SHA-384 for EC P-384, SHA-256 otherwise
- * (DESIGN.md "Signature"). Never NULL. */
-const EVP_MD *x509_md_for_key(EVP_PKEY *k);
-
 /* Seconds since the epoch of an ASN1_TIME; 0 or -ERR_INTERNAL. */
 int x509_time_to_time_t(const ASN1_TIME *t, time_t *out);
 
@@ -103,11 +87,6 @@ int x509_certificate_id(X509 *x, char hex[65]);
  * at the end of its chain) holds; *len (may be NULL) gets its length
  * without the NUL. The caller frees; NULL on out-of-memory. */
 char *x509_bio_strdup(BIO *b, size_t *len);
-
-/* A new key of type, one enum key_type bit (config.h): EC P-256 or P-384,
- * RSA 2048, 3072 or 4096. The caller frees; NULL for any other type or
- * when OpenSSL fails (its error queue says why). */
-EVP_PKEY *x509_keygen(unsigned type);
 
 /* Writes k as unencrypted PKCS#8 PEM to path, mode 0600, encoded in the
  * secure heap where there is one. Refuses an existing path (-ERR_IO)
@@ -126,7 +105,7 @@ int x509_write_cert(const char *path, X509 *x, STACK_OF(X509) * chain,
  * key, an extensionRequest for basicConstraints critical CA:TRUE pathLen 0
  * and keyUsage critical keyCertSign cRLSign (what `ca sign` will grant:
  * informative only, it copies nothing from a CSR), signed by k with
- * x509_md_for_key(k) and verified. k may be a token key. *out is the
+ * key_md(k) and verified. k may be a token key. *out is the
  * caller's. 0, or -ERR_INTERNAL / -ERR_SIGNER_UNAVAILABLE (k did not sign,
  * or its signature does not verify). */
 int x509_make_ca_csr(EVP_PKEY *k, const X509_NAME *name, X509_REQ **out,

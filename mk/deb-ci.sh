@@ -5,7 +5,7 @@
 # operator's ledger, CA key and configuration) and what purge must take (the
 # programs, the units, thingcad.service's enablement, empty directories).
 # TAP, for prove; the helpers are tests/integration/lib.sh's. Refuses to run
-# where thingca is installed or its directories exist: it would install
+# where thingca is installed or its directories hold files: it would install
 # over, and purge, a real CA.
 #
 #   DEB_OUT  where make deb left the .deb and its source copy (build/deb)
@@ -20,7 +20,7 @@ src=$(ls -d "$DEB_OUT"/src/thingca-*/ 2>/dev/null | head -n 1)
 [ -n "$deb" ] && [ -n "$src" ] || { echo "Bail out! no package in $DEB_OUT: run make deb first"; exit 1; }
 ! dpkg -s thingca >/dev/null 2>&1 || { echo "Bail out! thingca is installed here: not touching it"; exit 1; }
 for d in /etc/thingca /var/lib/thingca /var/backups/thingca; do
-	[ ! -e "$d" ] || { echo "Bail out! $d exists here: not touching it"; exit 1; }
+	[ -z "$(ls -A "$d" 2>/dev/null)" ] || { echo "Bail out! $d holds files here: not touching it"; exit 1; }
 done
 
 THINGCA_BIN=/usr/bin THINGCA_SRC=$(pwd) . tests/integration/lib.sh
@@ -59,11 +59,17 @@ for f in "$T"/autopkgtest/*-stdout; do
 	log "$f"
 done
 
-# ---- remove and purge keep the operator's files --------------------------------------------
+# ---- reinstall, remove and purge keep the operator's files ------------------------------------
 # What an operator has after setting up: a ledger, a CA key, a configuration.
 printf 'ledger\n' >/var/lib/thingca/ledger.db
 printf 'key\n' >/etc/thingca/ca.key
 printf '{}\n' >/etc/thingca/thingca.json
+# A reinstall runs the upgrade path of the maintainer scripts (postinst
+# configure OLD-VERSION). No systemd runs here, so the restart itself is not
+# seen; the enablement and the operator's files are.
+apt-get install -y -q --reinstall "$deb" >"$T/reinstall.log" 2>&1
+is "$? $(systemctl is-enabled thingcad.service 2>&1) $(operator_files)" "0 enabled ledger key {} " \
+	"reinstall (upgrade path): thingcad.service still enabled, operator's files untouched"
 apt-get remove -y -q thingca >"$T/remove.log" 2>&1
 is "$? $([ -e /usr/sbin/thingcad ] && echo left) $(operator_files)" "0  ledger key {} " \
 	"apt-get remove: the programs go, ledger, CA key and configuration stay"

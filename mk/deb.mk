@@ -12,7 +12,9 @@
 #   make deb DEB_BUILD_OPTIONS=nocheck    without them (CI: the suite already
 #                                         ran); also sets the nocheck profile
 #
-# docs/deployment.md ("Debian package") says what the package does.
+# A new VERSION in the Makefile needs a debian/changelog entry of the same
+# version (`dch -v VERSION`, or by hand): debian/rules refuses a mismatch.
+# docs/deployment.md ("From the Debian package") says what the package does.
 
 DEB_OUT      := build/deb
 DEB_SRC      := $(DEB_OUT)/src/thingca-$(VERSION)

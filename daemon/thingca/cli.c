@@ -67,8 +67,16 @@ struct config *cli_config_or_defaults(const struct cli *g, int note)
 	struct config *cfg = NULL;
 	struct errd e = {0};
 
-	if (g->config_given || access(path, F_OK) == 0)
-		return cli_load_config(g);
+	if (g->config_given || access(path, F_OK) == 0) {
+		cfg = cli_load_config(g);
+		if (cfg && note && !cfg->profile.subject_given)
+			fprintf(stderr,
+				"thingca: note: %s has no profile.subject: "
+				"the built-in DEMO subject (C=JP, ST=Tokyo, "
+				"L=Tokyo, O=MyOrg, OU=device) is used\n",
+				path);
+		return cfg;
+	}
 	if (config_parse("{}", 2, NULL, &cfg, &e)) {
 		fprintf(stderr, "thingca: built-in defaults: %s\n", e.msg);
 		return NULL;
@@ -76,7 +84,8 @@ struct config *cli_config_or_defaults(const struct cli *g, int note)
 	if (note)
 		fprintf(stderr,
 			"thingca: note: no %s, using the built-in "
-			"default profile (give -c FILE for yours)\n",
+			"default profile, whose subject is a DEMO value "
+			"(give -c FILE for yours)\n",
 			path);
 	return cfg;
 }

@@ -8,7 +8,9 @@
 #ifndef THINGCA_CLI_H
 #define THINGCA_CLI_H
 
+#include "client.h"
 #include "config.h"
+#include "key.h"
 
 /* Global options given before the command. */
 struct cli {

@@ -97,7 +97,7 @@ static int ca_init_cert(EVP_PKEY *k, X509_NAME *name, long days, X509 **out,
 				  "keyid:always", e);
 	if (rc < 0)
 		goto out;
-	if (X509_sign(x, k, x509_md_for_key(k)) <= 0) {
+	if (X509_sign(x, k, key_md(k)) <= 0) {
 		rc = err_set(e, ERR_INTERNAL, "cannot sign the certificate");
 		err_add_openssl(e);
 		goto out;
@@ -166,7 +166,7 @@ static int ca_init_token(const struct cli *g, const char *uri,
 		fprintf(stderr, "thingca ca init: %s\n", e.msg);
 		goto out;
 	}
-	type = pkey_key_type(sig.key);
+	type = key_type_of(sig.key);
 	if (!type) {
 		fprintf(stderr,
 			"thingca ca init: the key at %s is not one AWS IoT "
@@ -341,7 +341,7 @@ int cmd_ca_init(const struct cli *g, int argc, char **argv)
 				"; refusing to replace a CA");
 	if (status != CLI_OK)
 		goto out;
-	k = x509_keygen(type);
+	k = key_generate(type);
 	if (!k) {
 		err_set(&e, ERR_INTERNAL, "key generation failed");
 		err_add_openssl(&e);

@@ -223,7 +223,7 @@ int cmd_ca_csr(const struct cli *g, int argc, char **argv)
 		if (open_token(g, "ca csr", uri, module, pin_file, &sig,
 			       &used_module) != CLI_OK)
 			goto out;
-		type = pkey_key_type(sig.key);
+		type = key_type_of(sig.key);
 		if (!type) {
 			fprintf(stderr,
 				"thingca ca csr: the key at %s is not one AWS "
@@ -234,7 +234,7 @@ int cmd_ca_csr(const struct cli *g, int argc, char **argv)
 		}
 		use = sig.key;
 	} else {
-		k = x509_keygen(type);
+		k = key_generate(type);
 		if (!k) {
 			fprintf(stderr, "thingca ca csr: key generation "
 					"failed\n");

@@ -421,7 +421,7 @@ int cmd_enroll(const struct cli *g, int argc, char **argv)
 		fprintf(stderr, "thingca: reusing the key in %s/device.key\n",
 			out);
 	} else {
-		key = x509_keygen(key_type_parse(key_type));
+		key = key_generate(key_type_parse(key_type));
 		snprintf(path, sizeof(path), "%s/device.key", out);
 		if (key && x509_write_key(path, key, 1, &e) < 0) {
 			fprintf(stderr, "thingca: %s\n", e.msg);

@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "entry.h"
+#include "issue.h"
 #include "ledger.h"
 #include "profile.h"
 #include "util.h"
@@ -117,24 +118,6 @@ static int open_ledger(const struct cli *g, const char *opt, int flags,
 out:
 	config_free(cfg);
 	return rc;
-}
-
-static void print_pem(FILE *f, const unsigned char *der, size_t len)
-{
-	unsigned char *b64;
-	size_t n, i;
-
-	b64 = malloc(4 * ((len + 2) / 3) + 1);
-	if (b64 == NULL)
-		return;
-	EVP_EncodeBlock(b64, der, (int)len);
-	n = strlen((char *)b64);
-	fprintf(f, "-----BEGIN CERTIFICATE-----\n");
-	/* RFC 7468: 64 characters a line */
-	for (i = 0; i < n; i += 64)
-		fprintf(f, "%.*s\n", (int)(n - i < 64 ? n - i : 64), b64 + i);
-	fprintf(f, "-----END CERTIFICATE-----\n");
-	free(b64);
 }
 
 static void print_json(json_t *j, size_t flags)
@@ -453,7 +436,7 @@ static int ledger_show_cmd(const struct cli *g, int argc, char **argv)
 	json_t *j = NULL;
 	int64_t seq = 0, next;
 	int opt, pem = 0, rc;
-	char id[65];
+	char id[65], *text = NULL;
 	size_t i;
 
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -507,13 +490,19 @@ static int ledger_show_cmd(const struct cli *g, int argc, char **argv)
 		goto out;
 	}
 	print_json(j, JSON_INDENT(2));
-	if (pem && en.der)
-		print_pem(stdout, en.der, en.der_len);
-	else if (pem)
+	if (pem && en.der) {
+		text = issue_der_to_pem(en.der, en.der_len);
+		if (text == NULL) {
+			fprintf(stderr, "thingca: out of memory\n");
+			goto out;
+		}
+		fputs(text, stdout);
+	} else if (pem)
 		fprintf(stderr, "thingca: entry %lld has no certificate\n",
 			(long long)en.seq);
 	rc = CLI_OK;
 out:
+	free(text);
 	json_decref(j);
 	ledger_entry_clear(&en);
 	ledger_entry_clear(&rev);
@@ -1068,7 +1057,7 @@ int cmd_revoke(const struct cli *g, int argc, char **argv)
 	struct ledger_entry en = {.reissue = -1};
 	struct ledger *l = NULL;
 	struct errd e = {0};
-	const char *lopt = NULL, *reason = NULL;
+	const char *lopt = NULL, *reason = "unspecified";
 	char client[96], id[65];
 	int opt, reissue = 0, rc;
 	json_t *j;

@@ -313,7 +313,7 @@ int cmd_ca_server_cert(const struct cli *g, int argc, char **argv)
 		status = CLI_FAIL;
 		goto out;
 	}
-	k = x509_keygen(type);
+	k = key_generate(type);
 	if (!k) {
 		err_set(&e, ERR_INTERNAL, "key generation failed");
 		err_add_openssl(&e);

@@ -72,7 +72,7 @@ int cmd_token(const struct cli *g, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *name = NULL, *role = NULL, *out = NULL, *p;
+	const char *name = NULL, *role = NULL, *out = NULL;
 	unsigned char raw[TOKEN_BYTES], hash[32];
 	char token[TOKEN_BYTES * 2 + 8], hex[65];
 	int opt, n, i, rc = CLI_OK;
@@ -109,20 +109,16 @@ int cmd_token(const struct cli *g, int argc, char **argv)
 	}
 	if (!name || !role || optind != argc)
 		return usage(stderr, CLI_USAGE);
-	if (strcmp(role, "station") != 0 && strcmp(role, "auditor") != 0 &&
-	    strcmp(role, "admin") != 0) {
+	if (!role_parse(role)) {
 		fprintf(stderr, "thingca: --role must be station, auditor or "
 				"admin\n");
 		return CLI_USAGE;
 	}
-	for (p = name; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
-		      *p == '-'))
-			break;
-	if (!*name || *p) {
-		fprintf(stderr, "thingca: --name may hold letters, digits, "
-				". _ and - only\n");
+	if (!client_name_valid(name)) {
+		fprintf(stderr,
+			"thingca: --name may hold 1 to %d letters, digits, "
+			". _ and - only\n",
+			CLIENT_NAME_MAX);
 		return CLI_USAGE;
 	}
 	if (RAND_bytes(raw, sizeof(raw)) != 1) {

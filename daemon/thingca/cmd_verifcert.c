@@ -140,7 +140,7 @@ void cli_print_registration(const char *ca_path, const char *id,
 	    "2. or in DEFAULT mode (one account per region; proves you hold "
 	    "the CA key):\n"
 	    "  aws iot register-ca-certificate --ca-certificate file://%s "
-	    "--certificate-mode DEFAULT --verification-cert file://%s "
+	    "--certificate-mode DEFAULT --verification-certificate file://%s "
 	    "--set-as-active --allow-auto-registration "
 	    "--registration-config file://registration-config.json\n",
 	    id, ca_path, ca_path, verif_path ? verif_path : VERIF_CERT_DEFAULT);
@@ -262,7 +262,7 @@ int cmd_ca_verification_cert(const struct cli *g, int argc, char **argv)
 		fprintf(stderr, "thingca: CA: %s\n", e.msg);
 		goto out;
 	}
-	key = x509_keygen(KEY_EC_P256);
+	key = key_generate(KEY_EC_P256);
 	if (!key) {
 		fprintf(stderr, "thingca: cannot generate an EC P-256 key\n");
 		goto out;

@@ -40,6 +40,7 @@
 
 #include "ca.h"
 #include "csr.h"
+#include "key.h"
 #include "profile.h"
 #include "spki.h"
 #include "util.h"
@@ -218,7 +219,7 @@ static int cert_openssl(void *arg)
 		ok = ex && X509_add_ext(x, ex, -1);
 		X509_EXTENSION_free(ex);
 	}
-	ok = ok && X509_sign(x, c->ca_key, x509_md_for_key(c->ca_key)) > 0;
+	ok = ok && X509_sign(x, c->ca_key, key_md(c->ca_key)) > 0;
 	X509_NAME_free(n);
 	X509_free(x);
 	return ok ? 0 : -1;
@@ -244,7 +245,7 @@ static int cert_floor(void *arg)
 	EVP_MD_CTX *m = EVP_MD_CTX_new();
 	int ok = m &&
 		 EVP_DigestSignInit_ex(
-		     m, NULL, EVP_MD_get0_name(x509_md_for_key(c->ca_key)),
+		     m, NULL, EVP_MD_get0_name(key_md(c->ca_key)),
 		     NULL, NULL, c->ca_key, NULL) == 1 &&
 		 EVP_DigestSign(m, sig, &len, c->tbs, sizeof(c->tbs)) == 1;
 

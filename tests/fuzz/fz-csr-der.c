@@ -31,6 +31,7 @@
 #include "csr.h"
 #include "err.h"
 #include "fuzz.h"
+#include "key.h"
 #include "spki.h"
 #include "util.h"
 
@@ -179,7 +180,7 @@ static void openssl_verdict(const uint8_t *data, size_t size, struct verdict *v)
 	if (!r || p != data + size || !k || X509_REQ_verify(r, k) != 1)
 		goto out;
 	v->accepted = 1;
-	v->type = pkey_key_type(k);
+	v->type = key_type_of(k);
 	rsa = EVP_PKEY_is_a(k, "RSA");
 	if (v->type == KEY_EC_P256)
 		curve = NID_X9_62_prime256v1;

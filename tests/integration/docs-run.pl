@@ -29,7 +29,8 @@
 #   TAP diagnostics;
 # - processes a document starts in the background (`thingcad ... &`) are
 #   stopped by PID when the document ends (TERM, then KILL after 10 s);
-#   a document gets DOC_TIMEOUT seconds (default 300) in all.
+#   a document gets DOC_TIMEOUT seconds (default 300) in all, after which
+#   timeout(1) stops its whole process group.
 use strict;
 use warnings;
 use File::Path qw(make_path);
@@ -197,6 +198,7 @@ _doc_stop() {
 	wait
 }
 trap _doc_stop EXIT
+trap 'exit 143' TERM INT
 SH
 	for my $r (@run) {
 		my ($i, $text) = @$r;

@@ -2,7 +2,8 @@
 # features avoided). Source it:  . "$THINGCA_SRC/tests/integration/lib.sh"
 #
 # Gives: the process helpers of tests/proc.sh (alive, stop_pid, wait_until),
-# TAP helpers (pass, fail, is, like, skip_all, done_testing), a temp
+# the TAP helpers of tests/tap.sh (pass, fail, is, like, skip_all,
+# done_testing), a temp
 # dir $T removed at exit, a demo CA (tca_ca), tokens (tca_token), a config
 # (tca_config), the daemon on a free loopback port (tca_start/tca_stop, $URL,
 # $PID), CSRs (tca_csr) and requests (tca_post, tca_get; body in $T/body,
@@ -15,10 +16,9 @@ T=$(mktemp -d /tmp/thingca-test.XXXXXX)
 PID=
 URL=
 PORT=
-_n=0
-_failed=0
 : "${THINGCA_VALGRIND:=}"
 
+. "$SRC/tests/tap.sh"
 . "$SRC/tests/proc.sh"
 
 _cleanup() {
@@ -28,27 +28,6 @@ _cleanup() {
 	[ -n "${KEEP_TMP:-}" ] || rm -rf "$T"
 }
 trap _cleanup EXIT
-
-pass() { _n=$((_n + 1)); echo "ok $_n - $1"; }
-fail() {
-	_n=$((_n + 1)); _failed=$((_failed + 1))
-	echo "not ok $_n - $1"
-	[ $# -ge 3 ] && echo "#   expected: $2" && echo "#   got:      $3"
-	return 0
-}
-# is GOT WANT NAME
-is() { if [ "$1" = "$2" ]; then pass "$3"; else fail "$3" "$2" "$1"; fi; }
-# like GOT REGEX NAME (grep -E)
-like() {
-	if printf '%s' "$1" | grep -Eq -- "$2"; then pass "$3"; else fail "$3" "/$2/" "$1"; fi
-}
-skip_all() { echo "1..0 # SKIP $1"; exit 0; }
-done_testing() {
-	echo "1..$_n"
-	[ $_failed -eq 0 ]
-	exit $?
-}
-diag() { echo "# $*"; }
 
 # free_port: prints a loopback TCP port nobody listens on right now.
 free_port() {

@@ -49,6 +49,18 @@ $TCA token new --name st3 --role station --out "$T/st2.token" >/dev/null 2>&1
 is "$?" 1 "an existing token file is refused (exit 1)"
 is "$(cat "$T/st2.token")" "$tok" "and left unchanged"
 
+# ---- token new --name: the configuration's client-name rule ----------------
+n64=$(printf 'n%.0s' $(seq 64))
+out=$($TCA token new --name "$n64" --role auditor --out "$T/n64.token" 2>/dev/null); rc=$?
+is "$rc" 0 "token new --name of 64 characters exits 0"
+jq --argjson c "$out" '.clients += [$c]' "$T/thingca.json" > "$T/n64.json"
+out=$($TCA ledger head -c "$T/n64.json" 2>&1)
+is "$?" 0 "and the configuration loader takes its entry"
+out=$($TCA token new --name "${n64}nnnnnnnnnnnnnnnn" --role auditor --out "$T/n80.token" 2>&1); rc=$?
+is "$rc" 2 "token new --name of 80 characters is refused (exit 2), as the configuration refuses it"
+like "$out" "1 to 64" "saying the limit"
+[ -e "$T/n80.token" ] && fail "and writes no token" || pass "and writes no token"
+
 # ---- ledger list --limit ----------------------------------------------------
 for l in -1 0 1001 5000; do
 	out=$($TCA ledger list --ledger "$T/ledger.db" --limit "$l" 2>&1)

@@ -77,7 +77,7 @@ modes=$(grep -o 'register-ca-certificate .*--certificate-mode [A-Z_]*' "$T/sign.
 is "$modes" "SNI_ONLY,DEFAULT" "the aws lines offer SNI_ONLY first, then DEFAULT"
 like "$(grep 'certificate-mode SNI_ONLY' "$T/sign.out")" "--ca-certificate file://$I " "SNI_ONLY line registers the issuing CA, not the root"
 case "$(grep 'certificate-mode SNI_ONLY' "$T/sign.out")" in *verification*) fail "SNI_ONLY has no verification certificate" ;; *) pass "SNI_ONLY has no verification certificate" ;; esac
-like "$(grep 'certificate-mode DEFAULT' "$T/sign.out")" "--verification-cert file://" "DEFAULT mode names the verification certificate"
+like "$(grep 'certificate-mode DEFAULT' "$T/sign.out")" "--verification-certificate file://" "DEFAULT mode names the verification certificate"
 like "$(tr '\n' ' ' < "$T/sign.out")" "must send SNI .*full +ATS endpoint, <prefix>-ats\.iot\.<region>\.amazonaws\.com" "the SNI_ONLY note: SNI with the full ATS endpoint"
 
 # --days inside the root's life; --subject overrides; CSR extensions ignored.
@@ -222,5 +222,5 @@ is "$(openssl verify -CAfile "$R" -untrusted "$I" "$T/verif.pem" 2>&1)" "$T/veri
 is "$(dn "$T/verif.pem" issuer)" "$(dn "$I" subject)" "... signed by the issuing CA (the CA being registered)"
 modes=$(grep -o 'register-ca-certificate .*--certificate-mode [A-Z_]*' "$T/verif.out" | sed 's/.*--certificate-mode //' | paste -sd,)
 is "$modes" "SNI_ONLY,DEFAULT" "verification-cert's aws lines: SNI_ONLY first, then DEFAULT"
-like "$(grep 'certificate-mode DEFAULT' "$T/verif.out")" "--verification-cert file://verif\.pem" "DEFAULT mode with this verification certificate"
+like "$(grep 'certificate-mode DEFAULT' "$T/verif.out")" "--verification-certificate file://verif\.pem" "DEFAULT mode with this verification certificate"
 done_testing

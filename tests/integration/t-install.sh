@@ -19,20 +19,12 @@ root=$tmp/root
 # A nested make must not inherit the jobserver or flags of `make check`.
 unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() {
-	n=$((n + 1)); failed=$((failed + 1))
-	echo "not ok $n - $1"
-	shift
-	for l in "$@"; do echo "# $l"; done
-}
+. "$SRC/tests/tap.sh"
 diag_file() { sed 's/^/#   /' "$1"; }
 
 # ---- install ----------------------------------------------------------------
 if make -s -C "$SRC" install DESTDIR="$root" PREFIX=/usr >"$tmp/install.log" 2>&1; then
-	ok "make install DESTDIR PREFIX=/usr succeeds"
+	pass "make install DESTDIR PREFIX=/usr succeeds"
 else
 	nok "make install DESTDIR PREFIX=/usr succeeds" "expected exit 0, got $?"
 	diag_file "$tmp/install.log"
@@ -67,7 +59,7 @@ LIST
 (cd "$root" 2>/dev/null && find . ! -type d | sed 's|^\.||') | LC_ALL=C sort >"$tmp/got"
 
 if cmp -s "$tmp/expected" "$tmp/got"; then
-	ok "installed tree is exactly the expected $(wc -l <"$tmp/expected") files"
+	pass "installed tree is exactly the expected $(wc -l <"$tmp/expected") files"
 else
 	nok "installed tree is exactly the expected files" "expected tree (-), got (+):"
 	diff -u "$tmp/expected" "$tmp/got" | sed -n '3,$p' | sed 's/^/#   /'
@@ -101,7 +93,7 @@ while read -r pat; do
 	[ -n "$hit" ] || unused="$unused $pat"
 done <"$tmp/documented"
 if [ -s "$tmp/documented" ] && [ -z "$undoc$unused" ]; then
-	ok "docs/deployment.md documents the installed tree"
+	pass "docs/deployment.md documents the installed tree"
 else
 	nok "docs/deployment.md documents the installed tree" \
 		"expected every file documented and every entry installed," \
@@ -120,13 +112,13 @@ while read -r f; do
 	[ "$got" = "$want" ] || badmode="$badmode $f:$got(want $want)"
 done <"$tmp/got"
 if [ -z "$badmode" ] && [ -n "$(cat "$tmp/got")" ]; then
-	ok "modes: programs 0755, data 0644"
+	pass "modes: programs 0755, data 0644"
 else
 	nok "modes: programs 0755, data 0644" "expected none wrong, got:${badmode:- nothing installed}"
 fi
 got=$(stat -c %a "$root/etc/thingca" 2>/dev/null || echo missing)
 if [ "$got" = 750 ]; then
-	ok "/etc/thingca created 0750"
+	pass "/etc/thingca created 0750"
 else
 	nok "/etc/thingca created 0750" "expected 750, got $got"
 fi
@@ -138,7 +130,7 @@ exec_d=$(sed -n 's/^ExecStart=//p' "$root/usr/lib/systemd/system/thingcad.servic
 exec_b=$(sed -n 's/^ExecStart=//p' "$root/usr/lib/systemd/system/thingca-backup.service" 2>/dev/null)
 if [ -z "$left" ] && [ "$exec_d" = "/usr/bin/thingcad -c /etc/thingca/thingca.json" ] &&
 	[ "$exec_b" = "/usr/lib/thingca/thingca-backup" ]; then
-	ok "installed units name /usr/bin/thingcad and /usr/lib/thingca/thingca-backup"
+	pass "installed units name /usr/bin/thingcad and /usr/lib/thingca/thingca-backup"
 else
 	nok "installed units name the installed programs" \
 		"expected no placeholders and ExecStart=/usr/bin/thingcad -c /etc/thingca/thingca.json, /usr/lib/thingca/thingca-backup" \
@@ -146,7 +138,7 @@ else
 fi
 # shellcheck disable=SC2016
 if grep -q '^THINGCA=${THINGCA:-/usr/bin/thingca}$' "$root/usr/lib/thingca/thingca-backup" 2>/dev/null; then
-	ok "backup script calls /usr/bin/thingca"
+	pass "backup script calls /usr/bin/thingca"
 else
 	nok "backup script calls /usr/bin/thingca" "expected THINGCA=\${THINGCA:-/usr/bin/thingca}, got: $(grep '^THINGCA=' "$root/usr/lib/thingca/thingca-backup" 2>/dev/null)"
 fi
@@ -154,7 +146,7 @@ fi
 # The example configuration is the source's and parses as JSON.
 ex=$root/etc/thingca/thingca.json.example
 if [ -s "$ex" ] && perl -MJSON::PP -e 'local $/; open my $f, "<", $ARGV[0] or die; JSON::PP->new->decode(<$f>)' "$ex" 2>"$tmp/json.err"; then
-	ok "example configuration installed and valid JSON"
+	pass "example configuration installed and valid JSON"
 else
 	nok "example configuration installed and valid JSON" "expected a JSON file at /etc/thingca/thingca.json.example, got: $(cat "$tmp/json.err" 2>/dev/null)"
 fi
@@ -164,35 +156,34 @@ printf '{"site": "mine"}\n' >"$root/etc/thingca/thingca.json"
 make -s -C "$SRC" install DESTDIR="$root" PREFIX=/usr >"$tmp/install2.log" 2>&1
 got=$(cat "$root/etc/thingca/thingca.json")
 if [ "$got" = '{"site": "mine"}' ]; then
-	ok "install again leaves /etc/thingca/thingca.json alone"
+	pass "install again leaves /etc/thingca/thingca.json alone"
 else
 	nok "install again leaves /etc/thingca/thingca.json alone" "expected {\"site\": \"mine\"}, got $got"
 fi
 
 # ---- uninstall --------------------------------------------------------------
 if make -s -C "$SRC" uninstall DESTDIR="$root" PREFIX=/usr >"$tmp/uninstall.log" 2>&1; then
-	ok "make uninstall succeeds"
+	pass "make uninstall succeeds"
 else
 	nok "make uninstall succeeds" "expected exit 0, got $?"
 	diag_file "$tmp/uninstall.log"
 fi
 left=$(cd "$root" && find . ! -type d | sed 's|^\.||' | grep -vx '/etc/thingca/thingca.json' | tr '\n' ' ')
 if [ -z "$left" ]; then
-	ok "uninstall removes every installed file"
+	pass "uninstall removes every installed file"
 else
 	nok "uninstall removes every installed file" "expected no files, got: $left"
 fi
 if [ -f "$root/etc/thingca/thingca.json" ]; then
-	ok "uninstall keeps the configuration"
+	pass "uninstall keeps the configuration"
 else
 	nok "uninstall keeps the configuration" "expected /etc/thingca/thingca.json, got it removed"
 fi
 dirs=$(cd "$root" && find ./usr/lib/thingca ./usr/share/thingca ./usr/share/doc/thingca -type d 2>/dev/null | tr '\n' ' ')
 if [ -z "$dirs" ]; then
-	ok "uninstall removes thingca's own directories"
+	pass "uninstall removes thingca's own directories"
 else
 	nok "uninstall removes thingca's own directories" "expected none, got: $dirs"
 fi
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+done_testing

@@ -43,7 +43,7 @@ is "$(openssl x509 -in "$T/verif.pem" -noout -issuer -nameopt RFC2253)" \
 is "$(stat -c %a "$T/verif.key")" 600 "verification key is 0600"
 line=$(grep 'aws iot register-ca-certificate' "$T/verif.out")
 like "$line" "--ca-certificate file://ca\.pem" "register-ca-certificate line names the CA file"
-like "$line" "--verification-cert file://verif\.pem" "... and the verification certificate"
+like "$line" "--verification-certificate file://verif\.pem" "... and the verification certificate"
 like "$(cat "$T/verif.out")" "$CAID" "the CA certificate ID (SHA-256 of its DER) is printed"
 (cd "$T" && "$TCA" ca verification-cert --code "$CODE" --ca-cert ca.pem --ca-key ca.key \
 	--out-cert verif2.pem --out-key verif.key) > "$T/verif2.out" 2>&1

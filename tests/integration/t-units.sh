@@ -24,22 +24,14 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/t-units.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() {
-	n=$((n + 1)); failed=$((failed + 1))
-	echo "not ok $n - $1"
-	shift
-	for l in "$@"; do echo "# $l"; done
-}
+. "$SRC/tests/tap.sh"
 diag_file() { sed 's/^/#   /' "$1"; }
 
 # Installed under a temporary PREFIX rather than a DESTDIR, so that
 # ExecStart= names the real built programs and verify can check them.
 p=$tmp/usr
 if make -s -C "$SRC" install PREFIX="$p" SYSCONFDIR="$tmp/etc" >"$tmp/install.log" 2>&1; then
-	ok "make install PREFIX=<tmp> succeeds"
+	pass "make install PREFIX=<tmp> succeeds"
 else
 	nok "make install PREFIX=<tmp> succeeds" "expected exit 0, got $?"
 	diag_file "$tmp/install.log"
@@ -48,7 +40,7 @@ units=$p/lib/systemd/system
 
 got=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$units/thingcad.service" 2>/dev/null)
 if [ "$got" = "$p/bin/thingcad" ] && cmp -s "$got" "$BIN/thingcad"; then
-	ok "thingcad.service runs the built thingcad"
+	pass "thingcad.service runs the built thingcad"
 else
 	nok "thingcad.service runs the built thingcad" "expected ExecStart=$p/bin/thingcad (a copy of $BIN/thingcad), got $got"
 fi
@@ -59,7 +51,7 @@ for u in thingcad.service thingcad.socket thingca-backup.service thingca-backup.
 	if (cd "$units" && MANPATH=$p/share/man SYSTEMD_LOG_COLOR=0 \
 		systemd-analyze verify "$u") >"$tmp/verify.log" 2>&1 &&
 		! [ -s "$tmp/verify.log" ]; then
-		ok "systemd-analyze verify $u"
+		pass "systemd-analyze verify $u"
 	else
 		nok "systemd-analyze verify $u" "expected no findings, got:"
 		diag_file "$tmp/verify.log"
@@ -71,7 +63,7 @@ for u in thingcad.service thingca-backup.service; do
 	systemd-analyze security --offline=true --no-pager "$units/$u" >"$tmp/sec.log" 2>&1
 	score=$(sed -n 's/.*Overall exposure level for [^:]*: \([0-9][0-9.]*\).*/\1/p' "$tmp/sec.log")
 	if [ -n "$score" ] && awk -v s="$score" -v m="$MAX_EXPOSURE" 'BEGIN { exit !(s + 0 <= m + 0) }'; then
-		ok "$u exposure $score <= $MAX_EXPOSURE"
+		pass "$u exposure $score <= $MAX_EXPOSURE"
 	else
 		nok "$u exposure <= $MAX_EXPOSURE" "expected <= $MAX_EXPOSURE, got ${score:-no score}"
 		grep -v '✓' "$tmp/sec.log" | diag_file /dev/stdin
@@ -85,7 +77,7 @@ mkdir -p "$sr/etc"
 if systemd-sysusers --root="$sr" "$p/lib/sysusers.d/thingca.conf" >"$tmp/sysusers.log" 2>&1 &&
 	line=$(grep '^thingca:' "$sr/etc/passwd") &&
 	[ "$(echo "$line" | cut -d: -f6)" = /var/lib/thingca ]; then
-	ok "sysusers.d creates user thingca with home /var/lib/thingca"
+	pass "sysusers.d creates user thingca with home /var/lib/thingca"
 else
 	nok "sysusers.d creates user thingca with home /var/lib/thingca" \
 		"expected a thingca passwd line, got: $(grep '^thingca:' "$sr/etc/passwd" 2>/dev/null)"
@@ -99,13 +91,13 @@ if [ "$(id -u)" = 0 ]; then
 		"$sr/etc/thingca" 2>&1 | sed "s|$sr||" | tr '\n' ' ')
 	want="/var/lib/thingca 700 $uid:$gid /var/backups/thingca 700 $uid:$gid /etc/thingca 750 0:$gid "
 	if [ "$got" = "$want" ]; then
-		ok "tmpfiles.d creates the state, backup and config directories"
+		pass "tmpfiles.d creates the state, backup and config directories"
 	else
 		nok "tmpfiles.d creates the state, backup and config directories" "expected $want" "got $got"
 		diag_file "$tmp/tmpfiles.log"
 	fi
 else
-	ok "tmpfiles.d # SKIP not root"
+	pass "tmpfiles.d # SKIP not root"
 fi
 
 # ---- the backup wrapper -------------------------------------------------------
@@ -148,7 +140,7 @@ ledger-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T[0-9][0-9][0-9][0-9][0-9][0-9].d
 esac
 if [ "$rc" = 0 ] && [ -n "$named" ] &&
 	[ "$kept" = "ledger-20200104T000000.db ledger-20200105T000000.db ledger-20200105T000000.db-shm ledger-20200105T000000.db-wal ledger-20200106T000000.db.tmp $newest notes.txt " ]; then
-	ok "backup writes ledger-YYYYmmddTHHMMSS.db and keeps the newest 3, pruning their -wal/-shm with them"
+	pass "backup writes ledger-YYYYmmddTHHMMSS.db and keeps the newest 3, pruning their -wal/-shm with them"
 else
 	nok "backup writes ledger-YYYYmmddTHHMMSS.db and keeps the newest 3, pruning their -wal/-shm with them" \
 		"expected exit 0 and ledger-20200104T000000.db ledger-20200105T000000.db ledger-20200105T000000.db-shm ledger-20200105T000000.db-wal ledger-20200106T000000.db.tmp <new> notes.txt," \
@@ -157,7 +149,7 @@ else
 fi
 if grep -qx -- "-c /x/thingca.json ledger backup --to $bk/$newest" "$FAKE_LOG" &&
 	grep -qx -- "ledger verify --ledger $bk/$newest" "$FAKE_LOG"; then
-	ok "backup runs thingca -c CONFIG ledger backup --to, then ledger verify on the copy"
+	pass "backup runs thingca -c CONFIG ledger backup --to, then ledger verify on the copy"
 else
 	nok "backup runs thingca ledger backup then verify" "expected both calls, got:"
 	diag_file "$FAKE_LOG"
@@ -170,7 +162,7 @@ BACKUP_DIR=$bk KEEP=1 THINGCA=$fake FAKE_VERIFY_FAIL=1 "$wrap" >"$tmp/wrap.out" 
 rc=$?
 after=$(ls "$bk" | wc -l)
 if [ "$rc" = 1 ] && [ "$after" = $((before + 1)) ]; then
-	ok "backup that does not verify exits 1 and prunes nothing"
+	pass "backup that does not verify exits 1 and prunes nothing"
 else
 	nok "backup that does not verify exits 1 and prunes nothing" \
 		"expected exit 1 and $((before + 1)) files, got exit $rc and $after files"
@@ -179,10 +171,9 @@ fi
 BACKUP_DIR=$bk KEEP=abc THINGCA=$fake "$wrap" >"$tmp/wrap.out" 2>&1
 rc=$?
 if [ "$rc" = 2 ] && grep -q KEEP "$tmp/wrap.out"; then
-	ok "backup refuses KEEP=abc with exit 2"
+	pass "backup refuses KEEP=abc with exit 2"
 else
 	nok "backup refuses KEEP=abc with exit 2" "expected exit 2 and a message naming KEEP, got exit $rc: $(cat "$tmp/wrap.out")"
 fi
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+done_testing

@@ -19,6 +19,7 @@
 
 #include "ca.h"
 #include "err.h"
+#include "key.h"
 #include "tap.h"
 #include "x509.h"
 
@@ -456,7 +457,7 @@ static void issuing(void)
 	struct ca_cfg cfg = {0}, sub = {0};
 	struct errd e = {0, {0}};
 	struct ca *root = NULL, *mid = NULL;
-	EVP_PKEY *k = x509_keygen(KEY_EC_P256), *k2 = NULL, *weak = NULL;
+	EVP_PKEY *k = key_generate(KEY_EC_P256), *k2 = NULL, *weak = NULL;
 	EVP_PKEY *rootkey;
 	X509_NAME *name = NULL, *other = NULL;
 	X509_REQ *req = NULL, *bad = NULL;
@@ -556,7 +557,7 @@ static void issuing(void)
 	X509_REQ_free(bad);
 	EVP_PKEY_free(rootkey);
 	/* A CSR signed by another key than the one it carries. */
-	k2 = x509_keygen(KEY_EC_P256);
+	k2 = key_generate(KEY_EC_P256);
 	bad = make_req(k, "mixed", 1);
 	X509_REQ_set_pubkey(bad, k2);
 	issuing_refused(root, bad, NULL, 0, -ERR_CSR_SIGNATURE_INVALID,
@@ -580,7 +581,7 @@ static void issuing(void)
 		sub.key = keypath;
 		is_int(ca_open(&sub, &mid, &e), 0,
 		       "the issuing CA opens as thingcad's CA (%s)", e.msg);
-		k2 = x509_keygen(KEY_EC_P256);
+		k2 = key_generate(KEY_EC_P256);
 		bad = make_req(k2, "below", 1);
 		if (mid)
 			issuing_refused(mid, bad, NULL, 0, -ERR_CA_INVALID,

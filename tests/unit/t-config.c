@@ -9,7 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "config.h"
+#include "key.h"
 #include "tap.h"
 #include "util.h"
 

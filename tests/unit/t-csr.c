@@ -10,38 +10,27 @@
 #include "config.h"
 #include "csr.h"
 #include "err.h"
+#include "key.h"
 #include "spki.h"
 #include "tap.h"
 #include "util.h"
 
 #include <openssl/pem.h>
 
+/* Largest fixture file: the biggest CSR is a few kilobytes. */
+#define FIXTURE_MAX ((size_t)1024 * 1024)
+
+/* Fixture name of tests/data/csr, read with the library's file_read. */
 static char *slurp(const char *name, size_t *len)
 {
 	const char *src = getenv("THINGCA_SRC");
 	char path[1024], *buf = NULL;
-	FILE *f;
-	long n;
+	struct errd e = {0};
 
 	snprintf(path, sizeof(path), "%s/tests/data/csr/%s", src ? src : ".",
 		 name);
-	f = fopen(path, "rb");
-	if (!f) {
-		diag("cannot open %s", path);
-		return NULL;
-	}
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	if (buf)
-		buf[n] = '\0';
-	*len = (size_t)n;
-	fclose(f);
+	if (file_read(path, FIXTURE_MAX, &buf, len, &e) < 0)
+		diag("%s", e.msg);
 	return buf;
 }
 
@@ -111,9 +100,8 @@ static void good(const char *name, unsigned type)
 	is_int(csr_key_type(c), type, "%s key type", name);
 	is_int(csr_check_key(c, KEY_ALL, &e), 0, "%s key allowed", name);
 	is_int(strlen(csr_spki_sha256(c)), 64, "%s SPKI hash is 64 hex", name);
-	pkey_spki_sha256(csr_get0_pubkey(c), hex);
-	is_str(csr_spki_sha256(c), hex, "%s SPKI hash = pkey_spki_sha256",
-	       name);
+	key_spki_sha256(csr_get0_pubkey(c), hex);
+	is_str(csr_spki_sha256(c), hex, "%s SPKI hash = key_spki_sha256", name);
 	subject_and_spki(c, name);
 	csr_free(c);
 }
@@ -318,9 +306,9 @@ static void same_key(const char *canon, const char *variant)
 	is_int(csr_key_type(v), csr_key_type(c), "%s: key type", variant);
 	is_int(EVP_PKEY_eq(csr_get0_pubkey(v), csr_get0_pubkey(c)), 1,
 	       "%s: the same public key", variant);
-	pkey_spki_sha256(csr_get0_pubkey(v), hex);
+	key_spki_sha256(csr_get0_pubkey(v), hex);
 	is_str(hex, csr_spki_sha256(c),
-	       "%s: pkey_spki_sha256 of its key is canonical too", variant);
+	       "%s: key_spki_sha256 of its key is canonical too", variant);
 out:
 	OPENSSL_free(want);
 	csr_free(c);

@@ -18,6 +18,7 @@
 #include "fuzz/fz-request.c"
 
 #include "tap.h"
+#include "util.h"
 
 /* Corpus files are small seeds and minimised crashes; anything bigger is a
  * mistake (a run's whole working corpus copied in). */
@@ -34,27 +35,16 @@ static int by_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A corpus file with the library's file_read; NULL (and *len 0) for one
+ * that cannot be read or is over REGRESS_FILE_MAX. */
 static unsigned char *slurp(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	unsigned char *b = NULL;
-	long n;
+	char *b = NULL;
 
 	*len = 0;
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
-	    (size_t)n <= REGRESS_FILE_MAX && fseek(f, 0, SEEK_SET) == 0 &&
-	    (b = malloc((size_t)n + 1)) != NULL) {
-		if (fread(b, 1, (size_t)n, f) != (size_t)n) {
-			free(b);
-			b = NULL;
-		} else {
-			*len = (size_t)n;
-		}
-	}
-	fclose(f);
-	return b;
+	if (file_read(path, REGRESS_FILE_MAX, &b, len, NULL) < 0)
+		*len = 0;
+	return (unsigned char *)b;
 }
 
 /* Replays every regular file of dir, in name order. */

@@ -19,33 +19,24 @@
 
 #include "jitp.h"
 #include "tap.h"
+#include "util.h"
 #include "x509.h"
 
+/* Largest fixture file: templates and policies are a few kilobytes. */
+#define FIXTURE_MAX ((size_t)1024 * 1024)
+
+/* Fixture name of tests/data/jitp, read with the library's file_read. */
 static char *slurp(const char *name)
 {
 	const char *src = getenv("THINGCA_SRC");
-	char path[1024];
-	FILE *f;
-	char *buf = NULL;
-	long n;
+	char path[1024], *buf = NULL;
+	struct errd e = {0};
+	size_t len;
 
 	snprintf(path, sizeof(path), "%s/tests/data/jitp/%s", src ? src : ".",
 		 name);
-	f = fopen(path, "rb");
-	if (!f) {
-		diag("cannot open %s", path);
-		return NULL;
-	}
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
-	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1))) {
-		if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		} else {
-			buf[n] = '\0';
-		}
-	}
-	fclose(f);
+	if (file_read(path, FIXTURE_MAX, &buf, &len, &e) < 0)
+		diag("%s", e.msg);
 	return buf;
 }
 

@@ -442,6 +442,23 @@ static void t_replaced_under_writer(void)
 		l = NULL;
 	}
 
+	/* loosened or stripped under the running daemon: not ready either */
+	snprintf(path, sizeof(path), "%s", lt_path("p.db"));
+	if (!ok(ledger_open(path, 0, &l, &e) == 0, "open p.db"))
+		return;
+	chmod(path, 0660);
+	is_int(ledger_ping(l, &e), -ERR_LEDGER_UNAVAILABLE,
+	       "made group-writable while open: not ready");
+	ok(strstr(e.msg, "writable by group") != NULL, "... says: %s", e.msg);
+	chmod(path, 0600);
+	is_int(ledger_ping(l, &e), 0, "... ready again once 0600");
+	exec_sql(path, "DROP TRIGGER ledger_no_delete");
+	is_int(ledger_ping(l, &e), -ERR_LEDGER_CORRUPT,
+	       "a trigger dropped while open: not ready");
+	ok(strstr(e.msg, "ledger_no_delete") != NULL, "... says: %s", e.msg);
+	ledger_close(l);
+	l = NULL;
+
 	snprintf(path, sizeof(path), "%s", lt_path("d.db"));
 	if (!ok(ledger_open(path, 0, &l, &e) == 0, "open d.db"))
 		return;
@@ -496,6 +513,33 @@ static void t_stored_bytes(void)
 		   cases[i].what, e.msg);
 		ledger_close(l);
 		l = NULL;
+	}
+
+	/* seq as text: the table rebuilt with seq TEXT (an INTEGER PRIMARY
+	 * KEY cannot hold text); few entries, so text order is seq order */
+	if (ledger_open(lt_path("seqtext.db"), 0, &l, &e) == 0) {
+		static const char *const two[] = {"Q-1", "Q-2", NULL};
+
+		lt_import(l, two);
+		lt_issue(l, "Q-1", "kQ1", 1, 1, NULL, NULL, &e);
+		ledger_close(l);
+		l = NULL;
+	}
+	exec_sql(lt_path("seqtext.db"),
+		 "CREATE TABLE l2 (seq TEXT, time TEXT, event TEXT, client "
+		 "TEXT, serial TEXT, thing_name TEXT, certificate_id TEXT, "
+		 "certificate_serial TEXT, spki_sha256 TEXT, not_before TEXT, "
+		 "not_after TEXT, reason TEXT, reissue INTEGER, der BLOB, "
+		 "prev_hash TEXT, hash TEXT, node TEXT, ca_certificate_id "
+		 "TEXT); INSERT INTO l2 SELECT * FROM ledger; DROP TABLE "
+		 "ledger; ALTER TABLE l2 RENAME TO ledger");
+	rc = ledger_open(lt_path("seqtext.db"), LEDGER_RDONLY, &l, &e);
+	if (ok(rc == 0, "seq as text: opens")) {
+		rc = ledger_verify(l, 0, NULL, &n, &bad, &e);
+		ok(rc == -ERR_LEDGER_CORRUPT && bad == 1 &&
+		       strstr(e.msg, "entry 1: seq is stored as text") != NULL,
+		   "seq as text: verify fails naming entry 1: %s", e.msg);
+		ledger_close(l);
 	}
 }
 

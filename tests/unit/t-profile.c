@@ -19,9 +19,12 @@
 
 #include "ca.h"
 #include "csr.h"
+#include "der.h"
 #include "err.h"
+#include "key.h"
 #include "profile.h"
 #include "tap.h"
+#include "util.h"
 #include "x509.h"
 
 static char tmp[] = "/tmp/t-profile.XXXXXX";
@@ -54,28 +57,15 @@ static const char *src(void)
 	return s ? s : ".";
 }
 
+/* A whole file, with the library's file_read (a fixture or a file a test
+ * wrote). */
 static char *slurp(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
+	struct errd e = {0};
 	char *b = NULL;
-	long n;
 
-	if (!f) {
-		diag("cannot open %s", path);
-		return NULL;
-	}
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	b = malloc((size_t)n + 1);
-	if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-		free(b);
-		b = NULL;
-	}
-	if (b)
-		b[n] = '\0';
-	*len = (size_t)n;
-	fclose(f);
+	if (file_read(path, (size_t)1024 * 1024, &b, len, &e) < 0)
+		diag("%s", e.msg);
 	return b;
 }
 

@@ -374,6 +374,43 @@ static void test_printable(void)
 	is_str(str_printable(NULL, out, sizeof(out)), "", "NULL is empty");
 }
 
+/* The directory of a path, both forms: the config's base directory, the
+ * ledger's directory that is checked and fsynced. */
+static void test_path_dir(void)
+{
+	static const char *const cases[][2] = {
+	    {"ledger.db", "."}, {"/ledger.db", "/"}, {"a/b/c.db", "a/b"},
+	    {"/a/b", "/a"},	{"", "."},	     {"a/", "a"},
+	};
+	char buf[16];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *d = path_dir(cases[i][0]);
+
+		is_str(d, cases[i][1], "path_dir(\"%s\")", cases[i][0]);
+		free(d);
+		path_dir_into(cases[i][0], buf, sizeof(buf));
+		is_str(buf, cases[i][1], "path_dir_into(\"%s\")", cases[i][0]);
+	}
+	path_dir_into("/very/long/directory/x", buf, 8);
+	is_str(buf, "/very/l", "path_dir_into truncates to fit");
+}
+
+/* The one UTF-8 check: what x509_name_add counts for RFC 5280 bounds. */
+static void test_utf8_chars(void)
+{
+	is_int(utf8_chars("h\xc3\xa9llo", 6), 5, "two-byte form counts once");
+	is_int(utf8_chars("\xf0\x9f\x98\x80", 4), 1, "four-byte form");
+	is_int(utf8_chars("", 0), 0, "empty");
+	is_int(utf8_chars("\xc0\x80", 2), -1, "overlong NUL refused");
+	is_int(utf8_chars("\xe0\x80\xaf", 3), -1, "overlong '/' refused");
+	is_int(utf8_chars("\xed\xa0\x80", 3), -1, "surrogate refused");
+	is_int(utf8_chars("\xf4\x90\x80\x80", 4), -1, "above U+10FFFF refused");
+	is_int(utf8_chars("\xe2\x82", 2), -1, "truncated sequence refused");
+	is_int(utf8_chars("a\0b", 3), -1, "NUL refused");
+}
+
 int main(void)
 {
 	uint64_t a, b;
@@ -393,5 +430,7 @@ int main(void)
 	a = now_ns();
 	b = now_ns();
 	ok(a > 0 && b >= a, "now_ns monotonic");
+	test_path_dir();
+	test_utf8_chars();
 	return done_testing();
 }

@@ -1,8 +1,8 @@
 /*
- * config_access — who reaches thingcad: "listen" (the addresses it binds,
- * with TLS and client certificates) and "clients" (the stations, auditors
- * and admins, each with a token, a certificate fingerprint or a CA + CN).
- * Every address, name, hash and CA file is checked here, at start-up or
+ * config_listen_clients — who reaches thingcad: "listen" (the addresses it
+ * binds, with TLS and client certificates) and "clients" (the stations,
+ * auditors and admins, each with a token, a certificate fingerprint or a CA +
+ * CN). Every address, name, hash and CA file is checked here, at start-up or
  * SIGHUP, so a wrong entry stops the daemon with its key path rather than
  * locking a station out later.
  */
@@ -15,22 +15,12 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "client.h"
 #include "config_int.h"
 #include "util.h"
 
-/* Client names go into logs and journal fields; keep them a line's part. */
-#define CONFIG_CLIENT_NAME_MAX 64
 /* sizeof(sockaddr_un.sun_path) on Linux, including the NUL. */
 #define CONFIG_SUN_PATH_MAX 108
-
-static const struct {
-	const char *name;
-	unsigned role;
-} roles[] = {
-    {"station", ROLE_STATION},
-    {"auditor", ROLE_AUDITOR},
-    {"admin", ROLE_ADMIN},
-};
 
 /* "host:port" (IPv6 as "[::1]:port") or "unix:/absolute/path". */
 static int check_address(const char *a, const char *p, struct errd *e)
@@ -342,7 +332,7 @@ static int parse_client(json_t *v, const char *p, const char *base_dir,
 	char q[CONFIG_PATH_MAX];
 	const char *s, *k;
 	json_t *f;
-	size_t j, r;
+	size_t j;
 	int rc;
 
 	if (!json_is_object(v))
@@ -363,20 +353,15 @@ static int parse_client(json_t *v, const char *p, const char *base_dir,
 		if ((rc = config_check_string(f, q, 0, &s, e)) < 0)
 			return rc;
 		if (strcmp(k, "name") == 0) {
-			if (strlen(s) > CONFIG_CLIENT_NAME_MAX ||
-			    strspn(s,
-				   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm"
-				   "nopqrstuvwxyz0123456789._-") != strlen(s))
+			if (!client_name_valid(s))
 				return err_set(e, ERR_CONFIG_INVALID,
 					       "%s: expected 1..%d characters "
 					       "of [A-Za-z0-9._-] (got '%s')",
-					       q, CONFIG_CLIENT_NAME_MAX, s);
+					       q, CLIENT_NAME_MAX, s);
 			if ((rc = config_set_str(&cl->name, s, e)) < 0)
 				return rc;
 		} else if (strcmp(k, "role") == 0) {
-			for (r = 0; r < sizeof(roles) / sizeof(roles[0]); r++)
-				if (strcmp(s, roles[r].name) == 0)
-					cl->role = roles[r].role;
+			cl->role = role_parse(s);
 			if (cl->role == 0)
 				return err_set(e, ERR_CONFIG_INVALID,
 					       "%s: must be one of station, "

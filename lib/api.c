@@ -140,8 +140,6 @@ static int is_json_type(const char *ct)
 	return end == '\0' || end == ';' || end == ' ' || end == '\t';
 }
 
-/* Rule 2: size, media type and JSON object. Returns the object or NULL with
- * the error answered. */
 /* Body size and Content-Type, before any parsing: 0, or the error was
  * answered. */
 static int check_body(struct ctx *c)
@@ -163,14 +161,14 @@ static int check_body(struct ctx *c)
 	return 0;
 }
 
-static json_t *read_json(struct ctx *c)
+/* The body as a JSON object (check_body already passed): the object, or
+ * NULL with the error answered. */
+static json_t *parse_json(struct ctx *c)
 {
 	json_error_t je;
 	json_t *o;
 	char msg[256];
 
-	if (check_body(c))
-		return NULL;
 	o = json_loadb(c->req->body, c->req->body_len,
 		       JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
 	if (!o) {
@@ -186,6 +184,13 @@ static json_t *read_json(struct ctx *c)
 		return NULL;
 	}
 	return o;
+}
+
+/* Rule 2: size, media type and JSON object. Returns the object or NULL with
+ * the error answered. */
+static json_t *read_json(struct ctx *c)
+{
+	return check_body(c) ? NULL : parse_json(c);
 }
 
 /* Only the named keys may appear (required ones must). */
@@ -468,13 +473,15 @@ static void post_certificate(struct ctx *c, const char *id)
 	int rc;
 
 	(void)id;
+	if (check_body(c))
+		goto out;
 	if (fast_issue_body(c->req->body, c->req->body_len, &fast)) {
 		serial = fast.serial;
 		csr = fast.csr;
 		csr_len = fast.csr_len;
 		goto issue;
 	}
-	o = read_json(c);
+	o = parse_json(c);
 	if (!o || check_keys(c, o, keys, req, 2))
 		goto out;
 	js = json_object_get(o, "serial");

@@ -482,15 +482,16 @@ static int pg_run(struct pg_conn *c, enum pg_stmt id, const char *const *vals,
 		PQclear(r);
 		c->prepared |= 1u << id;
 	}
-	for (i = 0; i < n; i++)
-		v[i] = vals[i];
 	if (id == PGS_INSERT) {
 		/* der, binary: no escaping round trip for the largest field */
+		for (i = 0; i < 18; i++)
+			v[i] = vals[i];
 		v[15] = (const char *)der;
 		fmts[15] = 1;
 		lens[15] = (int)derlen;
+		vals = v;
 	}
-	r = PQexecPrepared(c->conn, pg_stmts[id].name, n, v, lens, fmts, 0);
+	r = PQexecPrepared(c->conn, pg_stmts[id].name, n, vals, lens, fmts, 0);
 	s = PQresultStatus(r);
 	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
 		int rc = pg_fail(c, r, "querying", e);

@@ -278,6 +278,12 @@ node_stop() {
 	wait "$_p" 2>/dev/null
 	STOP_RC=$?
 	rm -f "$T/$1.pid"
+	# make check SAN=1: a sanitizer report in the node's log fails the
+	# test (as tca_stop does for $PID)
+	if [ "${SAN:-}" = 1 ] && grep -Eq 'ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:' "$T/$1.log"; then
+		fail "thingcad $1: no sanitizer report in its log"
+		grep -E -A30 'ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:' "$T/$1.log" | head -n 60 | sed 's/^/#   /'
+	fi
 }
 
 # node_post NAME TOKEN SERIAL CSRFILE [OUT]: POST /v1/certificates to node

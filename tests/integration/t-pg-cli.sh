@@ -3,7 +3,8 @@
 # show, export, head, verify, serials import, revoke and jitp simulate
 # --ledger work with --ledger URI or the configuration's URI, the password
 # from PGPASSFILE only; ledger backup says to use PostgreSQL's tools or
-# ledger copy. A URI holding a password is refused without repeating it.
+# ledger copy. A URI holding a password is refused without repeating it; a
+# schema newer than the build is refused.
 . "$THINGCA_SRC/tests/integration/lib.sh"
 . "$THINGCA_SRC/tests/integration/pg.sh"
 pg_ledger db
@@ -61,4 +62,10 @@ like "$(cat "$T/nopw")" "$PG_ROLE@|127.0.0.1" "... naming the database, not a pa
 
 node_stop n1
 is "$STOP_RC" 0 "thingcad stops cleanly"
+
+# a schema newer than this build: refused at start and by the CLI
+pg_sql db "UPDATE schema_version SET version = 99"
+tca_start_fails "$T/n1.json" "a schema newer than this build" "schema version 99 is newer than this build"
+"$BIN/thingca" ledger list --ledger "$U" > "$T/new" 2>&1
+is "$?" 1 "... ledger list refuses it too"
 done_testing

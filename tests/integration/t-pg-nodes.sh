@@ -9,6 +9,8 @@
 #   public_key_reused;
 # - every entry names the node that wrote it; `thingca ledger verify` on
 #   the URI passes with one head for all;
+# - the database refuses a second current certificate or a reused key
+#   inserted straight into the table (the rules without the C checks);
 # - a row altered by the superuser (triggers disabled) is named by verify,
 #   and /readyz reports the disabled triggers.
 . "$THINGCA_SRC/tests/integration/lib.sh"
@@ -51,6 +53,16 @@ is "$(for k in $(seq 1 32); do [ "$(cat "$T/rs$k")" = 409 ] && jq -r .error "$T/
 	serial_already_issued "... each 409 is serial_already_issued"
 is "$(pg_sql db "SELECT count(*) FROM ledger WHERE serial = 'RACE' AND event = 'issued'")" 1 \
 	"... and the ledger holds one certificate for it"
+
+# the database holds the rules even without thingcad's checks: a second
+# current certificate for RACE, or its key for another serial, inserted
+# straight into the table (linked to the head, so only the rule refuses)
+raw() {
+	pg_sql db "INSERT INTO ledger (seq, time, event, serial, certificate_id, spki_sha256, prev_hash, hash) SELECT seq + 1, '2026-01-01T00:00:00Z', 'issued', '$1', repeat('e', 64), $2, hash, repeat('f', 64) FROM ledger ORDER BY seq DESC LIMIT 1" 2>&1
+}
+like "$(raw RACE NULL)" current_cert "a second current certificate for a serial: refused by the database"
+like "$(raw K9 "(SELECT spki_sha256 FROM ledger WHERE serial = 'RACE')")" key_owner \
+	"a certified key for another serial: refused by the database"
 
 # one CSR, one serial: the retries get the same certificate
 tca_csr same ec:P-256

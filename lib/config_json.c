@@ -2,7 +2,8 @@
  * config_json — the strict JSON accessors the configuration reader is built
  * from. Each one checks a value's type and range and, when it is wrong,
  * says so with the key path ("listen[1].tls.key: expected a string"), so
- * config.c and config_listen_clients.c only say which keys exist and what they mean.
+ * config.c and config_listen_clients.c only say which keys exist and what they
+ * mean.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -322,7 +322,7 @@ static void issued_answer(struct ctx *c, struct issue_result *res)
  * JSON white space anywhere between tokens, strings of printable ASCII
  * with the escapes \" \\ \/ \b \f \n \r \t. Anything else (another key,
  * a duplicate, \u escapes, a byte outside printable ASCII, a number, a
- * trailing comma) is left to jansson and read_json, so every refusal and
+ * trailing comma) is left to jansson and parse_json, so every refusal and
  * its message is the one it always was; what this path accepts jansson
  * would have read as the same two strings. */
 
@@ -413,7 +413,7 @@ no:
  * 0 (f empty) otherwise. */
 static int fast_issue_body(const char *body, size_t n, struct fast_body *f)
 {
-	const char *p = body, *end = body + n;
+	const char *p, *end;
 	char *key = NULL, *val = NULL;
 	size_t klen, vlen;
 	int i;
@@ -421,7 +421,8 @@ static int fast_issue_body(const char *body, size_t n, struct fast_body *f)
 	memset(f, 0, sizeof(*f));
 	if (body == NULL)
 		return 0;
-	p = skip_ws(p, end);
+	end = body + n;
+	p = skip_ws(body, end);
 	if (p >= end || *p++ != '{')
 		return 0;
 	for (i = 0; i < 2; i++) {
@@ -473,6 +474,7 @@ static void post_certificate(struct ctx *c, const char *id)
 	int rc;
 
 	(void)id;
+	/* size and Content-Type first, whichever reader takes the body */
 	if (check_body(c))
 		goto out;
 	if (fast_issue_body(c->req->body, c->req->body_len, &fast)) {

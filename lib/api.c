@@ -177,27 +177,21 @@ static json_t *read_json(struct ctx *c)
 	return o;
 }
 
-/* Only the named keys may appear (required ones must). */
+/* Only the named keys (NULL-terminated) may appear; required[i] ones
+ * must. */
 static int check_keys(struct ctx *c, json_t *o, const char *const *keys,
-		      const int *required, size_t n)
+		      const int *required)
 {
-	const char *k;
-	json_t *v;
+	const char *k = json_unknown_key(o, keys);
 	size_t i;
 	char msg[256];
 
-	json_object_foreach(o, k, v)
-	{
-		for (i = 0; i < n && strcmp(k, keys[i]) != 0; i++)
-			;
-		if (i == n) {
-			snprintf(msg, sizeof(msg), "unexpected field \"%.64s\"",
-				 k);
-			send_error(c, -ERR_MALFORMED_REQUEST, msg);
-			return -ERR_MALFORMED_REQUEST;
-		}
+	if (k) {
+		snprintf(msg, sizeof(msg), "unexpected field \"%.64s\"", k);
+		send_error(c, -ERR_MALFORMED_REQUEST, msg);
+		return -ERR_MALFORMED_REQUEST;
 	}
-	for (i = 0; i < n; i++) {
+	for (i = 0; keys[i]; i++) {
 		if (required[i] && !json_object_get(o, keys[i])) {
 			snprintf(msg, sizeof(msg), "missing field \"%s\"",
 				 keys[i]);
@@ -300,7 +294,7 @@ static void issued_answer(struct ctx *c, struct issue_result *res)
 /* POST /v1/certificates */
 static void post_certificate(struct ctx *c, const char *id)
 {
-	static const char *const keys[] = {"serial", "csr"};
+	static const char *const keys[] = {"serial", "csr", NULL};
 	static const int req[] = {1, 1};
 	struct issue_result res = {0};
 	struct errd e = {0};
@@ -310,7 +304,7 @@ static void post_certificate(struct ctx *c, const char *id)
 
 	(void)id;
 	o = read_json(c);
-	if (!o || check_keys(c, o, keys, req, 2))
+	if (!o || check_keys(c, o, keys, req))
 		goto out;
 	js = json_object_get(o, "serial");
 	jc = json_object_get(o, "csr");
@@ -574,7 +568,7 @@ out:
 /* POST /v1/certificates/{id}/revoke */
 static void post_revoke(struct ctx *c, const char *id)
 {
-	static const char *const keys[] = {"reason", "reissue"};
+	static const char *const keys[] = {"reason", "reissue", NULL};
 	static const int req[] = {0, 0};
 	struct ledger_entry out = {0};
 	struct errd e = {0};
@@ -583,7 +577,7 @@ static void post_revoke(struct ctx *c, const char *id)
 	int reissue = 0, rc;
 
 	o = read_json(c);
-	if (!o || check_keys(c, o, keys, req, 2))
+	if (!o || check_keys(c, o, keys, req))
 		goto out;
 	jr = json_object_get(o, "reason");
 	ji = json_object_get(o, "reissue");
@@ -619,7 +613,7 @@ out:
 /* POST /v1/serials */
 static void post_serials(struct ctx *c, const char *id)
 {
-	static const char *const keys[] = {"batch", "serials"};
+	static const char *const keys[] = {"batch", "serials", NULL};
 	static const int req[] = {0, 1};
 	struct ledger_entry out = {0};
 	struct errd e = {0};
@@ -631,7 +625,7 @@ static void post_serials(struct ctx *c, const char *id)
 
 	(void)id;
 	o = read_json(c);
-	if (!o || check_keys(c, o, keys, req, 2))
+	if (!o || check_keys(c, o, keys, req))
 		goto out;
 	jb = json_object_get(o, "batch");
 	js = json_object_get(o, "serials");

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -569,6 +570,23 @@ long utf8_chars(const char *s, size_t len)
 		n++;
 	}
 	return n;
+}
+
+/* See util.h. */
+const char *json_unknown_key(json_t *obj, const char *const *known)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	json_object_foreach(obj, key, v)
+	{
+		for (i = 0; known[i] != NULL && strcmp(key, known[i]) != 0; i++)
+			;
+		if (known[i] == NULL)
+			return key;
+	}
+	return NULL;
 }
 
 char *json_quote(char *out, const char *s, size_t n)

@@ -100,6 +100,13 @@ uint64_t now_ns(void);
  * or NULL when s is not UTF-8 (RFC 3629). The ledger's canonical encoding
  * and the issuance answer both use it. */
 char *json_quote(char *out, const char *s, size_t n);
+
+/* The first key of JSON object obj (jansson's json_t) that is not in the
+ * NULL-terminated list known, lent from obj; NULL when every key is known
+ * (or obj is no object). The one "only these keys" rule of the HTTP API
+ * and the configuration. */
+struct json_t;
+const char *json_unknown_key(struct json_t *obj, const char *const *known);
 #define json_quoted_max(n) (6 * (n) + 2)
 
 #endif

@@ -15,6 +15,7 @@
 #include <openssl/pem.h>
 
 #include "jitp_int.h"
+#include "thing.h"
 #include "util.h"
 #include "x509.h"
 
@@ -84,7 +85,7 @@ int jitp_chars_ok(const char *s, size_t min, size_t max, const char *extra)
 
 int jitp_thing_name_ok(const char *s)
 {
-	return jitp_chars_ok(s, 1, JITP_THING_NAME_MAX, JITP_THING_NAME_EXTRA);
+	return thing_name_valid(s, JITP_THING_NAME_MAX);
 }
 
 static int regex_match(const char *pattern, const char *s)

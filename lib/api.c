@@ -418,9 +418,15 @@ static int list_arg(void *arg, const char *k, const char *v)
 		n = strtoll(v, &end, 10);
 		if (!*v || *end || n < 0 ||
 		    (k[0] == 'l' && (n < 1 || n > LEDGER_PAGE_MAX))) {
-			snprintf(msg, sizeof(msg), "%s must be %s", k,
-				 k[0] == 'l' ? "an integer from 1 to 1000"
-					     : "a non-negative integer");
+			if (k[0] == 'l')
+				snprintf(msg, sizeof(msg),
+					 "limit must be an integer from 1 to "
+					 "%d",
+					 LEDGER_PAGE_MAX);
+			else
+				snprintf(msg, sizeof(msg),
+					 "after must be a non-negative "
+					 "integer");
 			goto bad;
 		}
 		if (k[0] == 'a')
@@ -637,16 +643,20 @@ static void post_serials(struct ctx *c, const char *id)
 	}
 	n = json_array_size(js);
 	if (n == 0 || n > API_SERIALS_MAX) {
-		send_error(c, -ERR_MALFORMED_REQUEST,
-			   "\"serials\" must hold 1 to 100000 serials");
+		snprintf(msg, sizeof(msg),
+			 "\"serials\" must hold 1 to %d serials",
+			 API_SERIALS_MAX);
+		send_error(c, -ERR_MALFORMED_REQUEST, msg);
 		goto out;
 	}
 	if (jb) {
 		if (json_string_length(jb) == 0 ||
 		    json_string_length(jb) > API_BATCH_MAX ||
 		    strlen(json_string_value(jb)) != json_string_length(jb)) {
-			send_error(c, -ERR_MALFORMED_REQUEST,
-				   "\"batch\" must be 1 to 128 characters");
+			snprintf(msg, sizeof(msg),
+				 "\"batch\" must be 1 to %d characters",
+				 API_BATCH_MAX);
+			send_error(c, -ERR_MALFORMED_REQUEST, msg);
 			goto out;
 		}
 		snprintf(batch, sizeof(batch), "%s", json_string_value(jb));

@@ -53,6 +53,8 @@ static void usage(FILE *f)
 	    "to write down\n"
 	    "  ledger backup --to FILE [--force]       online copy, "
 	    "verified\n"
+	    "  ledger copy --from L --to L             into a new file or an "
+	    "empty database\n"
 	    "  revoke CERT_ID [--reason R] [--reissue] revoke a certificate "
 	    "(writes)\n"
 	    "Clients and stations:\n"

@@ -10,7 +10,7 @@
  * Backends: lib/ledger_sqlite.c (the only file that includes sqlite3.h).
  * A PostgreSQL backend (ledger_pg_ops, built with THINGCA_LEDGER_PG) is
  * selected by ledger_open for a location beginning postgresql:// or
- * postgres://; see backend_for() in lib/ledger.c.
+ * postgres://; see ledger_backend_for() in lib/ledger.c.
  *
  * Objects
  *   struct ledger_store    one open ledger (the backend's connections,

@@ -58,6 +58,16 @@
  * gets its 503 before its own HTTP timeout. */
 #define LEDGER_BUSY_TIMEOUT_MS 5000
 
+/* Page cache of the writer connection, in KiB (SQLite's default is 2,000
+ * KiB). Unlike a WAL reader's, the writer's cache survives from one batch
+ * to the next (only another connection's write would reset it), and every
+ * batch walks the same index paths again: the rules' lookups and the
+ * inserts into each index. At 100,000 entries the default cache left the
+ * writer about 2 pread(2)s per certificate that 16 MiB saves
+ * (docs/performance.md "Pinned, issue 18"); an upper bound, filled only as
+ * pages are read, and well inside the 64 MB RSS target. */
+#define LEDGER_WRITER_CACHE_KIB "16384"
+
 /* Free bytes under which check reports the ledger unwritable: a batch of
  * issuances with its WAL frames and a checkpoint needs a few hundred KiB;
  * below this the next commit is likely to fail. */
@@ -268,7 +278,8 @@ static int conn_open(struct ledger_session *c, const char *path, int rdonly,
 	}
 	rc = conn_exec(c,
 		       "PRAGMA synchronous = FULL; "
-		       "PRAGMA foreign_keys = ON",
+		       "PRAGMA foreign_keys = ON; "
+		       "PRAGMA cache_size = -" LEDGER_WRITER_CACHE_KIB,
 		       e);
 out:
 	if (rc < 0)

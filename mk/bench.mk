@@ -43,3 +43,11 @@ $(B)/tests/bench-stages: tests/bench/bench-stages.c $(B)/libthingca.a | $(B)/tes
 
 bench-stages: $(B)/tests/bench-stages
 	$(B)/tests/bench-stages $(CURDIR) $(BENCH_STAGES_ITER)
+
+# Instructions (callgrind) and syscalls per certificate on a pre-filled
+# ledger, for a fixed number of issuances: figures a busy machine does not
+# skew (tests/bench/profile.sh; docs/performance.md "Pinned, issue 18").
+PROFILE_N ?= 2000
+.PHONY: bench-profile
+bench-profile: all $(B)/tests/gencsr $(B)/tests/bench-ledger
+	PROFILE_N="$(PROFILE_N)" sh tests/bench/profile.sh $(CURDIR)/$(B)

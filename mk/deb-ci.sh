@@ -5,7 +5,7 @@
 # operator's ledger, CA key and configuration) and what purge must take (the
 # programs, the units, thingcad.service's enablement, empty directories).
 # TAP, for prove; the helpers are tests/integration/lib.sh's. Refuses to run
-# where thingca is installed or its directories exist: it would install
+# where thingca is installed or its directories hold files: it would install
 # over, and purge, a real CA.
 #
 #   DEB_OUT  where make deb left the .deb and its source copy (build/deb)
@@ -20,7 +20,7 @@ src=$(ls -d "$DEB_OUT"/src/thingca-*/ 2>/dev/null | head -n 1)
 [ -n "$deb" ] && [ -n "$src" ] || { echo "Bail out! no package in $DEB_OUT: run make deb first"; exit 1; }
 ! dpkg -s thingca >/dev/null 2>&1 || { echo "Bail out! thingca is installed here: not touching it"; exit 1; }
 for d in /etc/thingca /var/lib/thingca /var/backups/thingca; do
-	[ ! -e "$d" ] || { echo "Bail out! $d exists here: not touching it"; exit 1; }
+	[ -z "$(ls -A "$d" 2>/dev/null)" ] || { echo "Bail out! $d holds files here: not touching it"; exit 1; }
 done
 
 THINGCA_BIN=/usr/bin THINGCA_SRC=$(pwd) . tests/integration/lib.sh

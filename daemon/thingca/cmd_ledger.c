@@ -1057,7 +1057,7 @@ int cmd_revoke(const struct cli *g, int argc, char **argv)
 	struct ledger_entry en = {.reissue = -1};
 	struct ledger *l = NULL;
 	struct errd e = {0};
-	const char *lopt = NULL, *reason = NULL;
+	const char *lopt = NULL, *reason = "unspecified";
 	char client[96], id[65];
 	int opt, reissue = 0, rc;
 	json_t *j;

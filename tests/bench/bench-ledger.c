@@ -9,6 +9,10 @@
  * The fill writes rows with SQL in one transaction, computing the hash chain
  * with the public ledger_canonical(), so ledger_verify at the end also
  * checks that this program chained the entries exactly as the ledger does.
+ *
+ * `bench-ledger --fill PATH N` only creates the ledger PATH with N issued
+ * entries (serials SN00000001...) and exits: tests/bench/profile.sh starts
+ * thingcad on such a ledger, so its indexes have a factory's size.
  */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -202,6 +206,14 @@ int main(int argc, char **argv)
 	long i, k;
 	int n;
 
+	if (argc == 4 && strcmp(argv[1], "--fill") == 0) {
+		n_entries = atol(argv[3]);
+		if (ledger_open(argv[2], 0, &L, &e) != 0)
+			die("open", e.msg);
+		ledger_close(L);
+		fill(argv[2]);
+		return 0;
+	}
 	if (argc > 1)
 		n_entries = atol(argv[1]);
 	if (n_entries < 1000)

@@ -2,7 +2,9 @@
 # Losing the database (DESIGN.md "Shared PostgreSQL ledger"): with the
 # PostgreSQL server stopped, issuance answers 503 ledger_unavailable and
 # /readyz 503 within seconds, and nothing is issued; once the server is
-# back the same daemon, never restarted, issues again (201) by itself.
+# back the same daemon, never restarted, issues again (201) by itself. A
+# database replaced under it (dropped and made anew, empty) is refused,
+# not filled with a fresh ledger.
 . "$THINGCA_SRC/tests/integration/lib.sh"
 . "$THINGCA_SRC/tests/integration/pg.sh"
 . "$THINGCA_SRC/tests/integration/hostile.sh"
@@ -47,6 +49,24 @@ is "$(pg_sql db "SELECT string_agg(serial, ',' ORDER BY seq) FROM ledger WHERE e
 	"A,B" "the ledger holds A and B, once each"
 "$BIN/thingca" ledger verify --ledger "$U" > "$T/verify" 2>&1
 is "$?" 0 "ledger verify passes"
+
+# the database replaced under the node (dropped, an empty one made in its
+# place): refused, never a fresh start
+pg_super db "DROP DATABASE $PG_DB WITH (FORCE)" postgres > /dev/null &&
+	pg_super db "CREATE DATABASE $PG_DB OWNER $PG_ROLE" postgres > /dev/null ||
+	fail "database replaced"
+i=0
+while [ $i -lt 50 ]; do
+	s=$(node_post n1 "$ST" C "$T/c.csr")
+	[ "$s/$(jbody .error)" != 503/ledger_unavailable ] && break
+	sleep 0.1
+	i=$((i + 1))
+done
+like "$s" '^5' "a replaced database: issuance refused ($s $(jbody .error))"
+like "$(cat "$T/n1.log")" "not the ledger this node opened|ledger_identity" "... the node says it is not the ledger it opened"
+is "$(pg_sql db "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" 0 \
+	"... and created nothing in the new database"
+is "$(node_get n1 /readyz)" 503 "... /readyz 503"
 
 node_stop n1
 is "$STOP_RC" 0 "thingcad stops cleanly"

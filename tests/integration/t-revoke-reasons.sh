@@ -11,10 +11,10 @@ tca_ca ec:P-256
 ST=$(tca_token station1 station)
 AD=$(tca_token ops admin)
 tca_config
-tca_import R-1 R-2 R-3 R-4
+tca_import R-1 R-2 R-3 R-4 R-5
 tca_start || { fail "thingcad starts"; done_testing; }
 TCA="$BIN/thingca -c $T/thingca.json"
-for s in R-1 R-2 R-3 R-4; do
+for s in R-1 R-2 R-3 R-4 R-5; do
 	tca_csr "$s" ec:P-256
 	tca_post /v1/certificates "$ST" "$(tca_json "$s" "$T/$s.csr")" > /dev/null
 	eval "ID_$(echo "$s" | tr -d -)=$(jbody .certificate_id)"
@@ -39,8 +39,10 @@ $TCA revoke "$ID_R2" --reason cessationofoperation > /dev/null 2>&1
 is "$?" 0 "thingca revoke --reason cessationofoperation"
 is "$(tca_post "/v1/certificates/$ID_R3/revoke" "$AD" '{}')/$(jbody .reason)" "200/unspecified" "no reason: unspecified"
 is "$(revoke "$ID_R4" aacompromise)/$(jbody .reason)" "200/aACompromise" "aACompromise (any case)"
+$TCA revoke "$ID_R5" > /dev/null 2>&1
+is "$?" 0 "thingca revoke without --reason"
 is "$(tca_sql "SELECT certificate_id || '=' || reason FROM ledger WHERE event='revoked' ORDER BY seq" | tr '\n' ' ')" \
-	"$ID_R1=keyCompromise $ID_R2=cessationOfOperation $ID_R3=unspecified $ID_R4=aACompromise " "the ledger holds the canonical names"
+	"$ID_R1=keyCompromise $ID_R2=cessationOfOperation $ID_R3=unspecified $ID_R4=aACompromise $ID_R5=unspecified " "the ledger holds the canonical names (unspecified by default, API and CLI)"
 
 is "$(tca_get /v1/crl)" 200 "GET /v1/crl"
 openssl crl -inform DER -in "$T/body" -noout -text > "$T/crl.txt"

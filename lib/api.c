@@ -462,6 +462,8 @@ static void post_certificate(struct ctx *c, const char *id)
 	int rc;
 
 	(void)id;
+	if (check_body(c))
+		return;
 	if (fast_issue_body(c->req->body, c->req->body_len, &fast)) {
 		serial = fast.serial;
 		csr = fast.csr;

@@ -42,6 +42,21 @@ int cli_key_type(const char *cmd, const char *name, unsigned *type)
 	return CLI_USAGE;
 }
 
+int cli_days(const char *cmd, const char *arg, long max, long *days)
+{
+	char *end;
+	long v = arg ? strtol(arg, &end, 10) : 0;
+
+	if (!arg || !arg[0] || *end || v < 1 || v > max) {
+		fprintf(stderr,
+			"thingca %s: --days: expected 1 to %ld, got '%s'\n",
+			cmd, max, arg ? arg : "");
+		return CLI_USAGE;
+	}
+	*days = v;
+	return CLI_OK;
+}
+
 int cli_no_clobber(const char *cmd, const char *key_path, const char *cert_path,
 		   int force, const char *why)
 {

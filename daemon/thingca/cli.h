@@ -28,6 +28,10 @@ struct config *cli_load_config(const struct cli *g);
  * bit): CLI_OK, or CLI_USAGE after saying on stderr which names work. */
 int cli_key_type(const char *cmd, const char *name, unsigned *type);
 
+/* --days arg of command cmd ("ca init"): 1 to max days into *days,
+ * CLI_OK; or CLI_USAGE after saying on stderr what is expected. */
+int cli_days(const char *cmd, const char *arg, long max, long *days);
+
 /* Before a command writes a key (key_path, may be NULL) and a certificate:
  * CLI_OK when force or neither exists, else CLI_FAIL after saying on stderr
  * which one exists, why ("" or e.g. "; refusing to replace a CA") and that

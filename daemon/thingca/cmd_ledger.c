@@ -61,6 +61,12 @@ int cmd_ledger_usage(FILE *f, int rc, const char *sub)
 	return rc;
 }
 
+/* See cmd_ledger.h. */
+int cmd_ledger_usage_fn(FILE *f, int rc, const void *sub)
+{
+	return cmd_ledger_usage(f, rc, sub);
+}
+
 /* The client name recorded for CLI writes: "cli:<user>". */
 void cmd_ledger_client(char *out, size_t n)
 {

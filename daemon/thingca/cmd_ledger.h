@@ -41,6 +41,9 @@ enum {
  * on f; returns rc. */
 int cmd_ledger_usage(FILE *f, int rc, const char *sub);
 
+/* cmd_ledger_usage as a cli_usage_fn (ctx: the subcommand's name). */
+int cmd_ledger_usage_fn(FILE *f, int rc, const void *sub);
+
 /* The client name recorded for CLI writes, "cli:<user>", into out[n]. */
 void cmd_ledger_client(char *out, size_t n);
 

@@ -13,38 +13,24 @@
 
 int cmd_ledger_backup(const struct cli *g, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"to", required_argument, NULL, OPT_TO},
-	    {"force", no_argument, NULL, OPT_FORCE},
-	    {"ledger", required_argument, NULL, OPT_LEDGER},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct config *cfg = NULL;
 	struct ledger *l = NULL;
 	struct errd e = {0};
 	const char *lopt = NULL, *to = NULL, *path;
-	int opt, force = 0, rc = CLI_FAIL;
+	int force = 0, rc = CLI_FAIL;
+	struct cli_opt opts[] = {
+	    {"to", &to, NULL},
+	    {"force", NULL, &force},
+	    {"ledger", &lopt, NULL},
+	    {NULL, NULL, NULL},
+	};
 
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case OPT_TO:
-			to = optarg;
-			break;
-		case OPT_FORCE:
-			force = 1;
-			break;
-		case OPT_LEDGER:
-			lopt = optarg;
-			break;
-		case 'h':
-			return cmd_ledger_usage(stdout, CLI_OK, argv[0]);
-		default:
-			return cmd_ledger_usage(stderr, CLI_USAGE, argv[0]);
-		}
-	}
-	if (optind != argc || to == NULL)
+	rc = cli_parse(argc, argv, opts, 0, cmd_ledger_usage_fn, argv[0]);
+	if (rc != CLI_OK)
+		return rc == CLI_HELP ? CLI_OK : rc;
+	if (to == NULL)
 		return cmd_ledger_usage(stderr, CLI_USAGE, argv[0]);
+	rc = CLI_FAIL;
 	path = cli_ledger_path(g, lopt, &cfg);
 	if (path == NULL)
 		goto out;

@@ -273,12 +273,6 @@ static int grab_entry(void *arg, const struct ledger_entry *en)
 
 int cmd_ledger_show(const struct cli *g, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"pem", no_argument, NULL, OPT_PEM},
-	    {"ledger", required_argument, NULL, OPT_LEDGER},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct ledger_entry en = {.reissue = -1}, rev = {.reissue = -1};
 	struct ledger_query q = {0};
 	struct ledger *l = NULL;
@@ -286,26 +280,18 @@ int cmd_ledger_show(const struct cli *g, int argc, char **argv)
 	const char *lopt = NULL, *key;
 	json_t *j = NULL;
 	int64_t seq = 0, next;
-	int opt, pem = 0, rc;
+	int pem = 0, rc;
 	char id[65], *text = NULL;
 	size_t i;
+	struct cli_opt opts[] = {
+	    {"pem", NULL, &pem},
+	    {"ledger", &lopt, NULL},
+	    {NULL, NULL, NULL},
+	};
 
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case OPT_PEM:
-			pem = 1;
-			break;
-		case OPT_LEDGER:
-			lopt = optarg;
-			break;
-		case 'h':
-			return cmd_ledger_usage(stdout, CLI_OK, argv[0]);
-		default:
-			return cmd_ledger_usage(stderr, CLI_USAGE, argv[0]);
-		}
-	}
-	if (optind + 1 != argc)
-		return cmd_ledger_usage(stderr, CLI_USAGE, argv[0]);
+	rc = cli_parse(argc, argv, opts, 1, cmd_ledger_usage_fn, argv[0]);
+	if (rc != CLI_OK)
+		return rc == CLI_HELP ? CLI_OK : rc;
 	key = argv[optind];
 	rc = cmd_ledger_open(g, lopt, LEDGER_RDONLY, &l);
 	if (rc != CLI_OK)

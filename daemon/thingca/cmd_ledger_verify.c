@@ -47,34 +47,20 @@ int cmd_ledger_verify_print(struct ledger *l, int64_t aseq, const char *ahash,
 
 int cmd_ledger_verify(const struct cli *g, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"head", required_argument, NULL, OPT_HEAD},
-	    {"ledger", required_argument, NULL, OPT_LEDGER},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct ledger *l = NULL;
 	const char *lopt = NULL, *head = NULL, *colon;
 	char seqs[24];
 	int64_t aseq = 0;
-	int opt, rc;
+	int rc;
+	struct cli_opt opts[] = {
+	    {"head", &head, NULL},
+	    {"ledger", &lopt, NULL},
+	    {NULL, NULL, NULL},
+	};
 
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case OPT_HEAD:
-			head = optarg;
-			break;
-		case OPT_LEDGER:
-			lopt = optarg;
-			break;
-		case 'h':
-			return cmd_ledger_usage(stdout, CLI_OK, argv[0]);
-		default:
-			return cmd_ledger_usage(stderr, CLI_USAGE, argv[0]);
-		}
-	}
-	if (optind != argc)
-		return cmd_ledger_usage(stderr, CLI_USAGE, argv[0]);
+	rc = cli_parse(argc, argv, opts, 0, cmd_ledger_usage_fn, argv[0]);
+	if (rc != CLI_OK)
+		return rc == CLI_HELP ? CLI_OK : rc;
 	if (head) {
 		colon = strchr(head, ':');
 		if (colon == NULL || colon - head >= (long)sizeof(seqs) ||
@@ -103,36 +89,22 @@ int cmd_ledger_verify(const struct cli *g, int argc, char **argv)
 
 int cmd_ledger_head(const struct cli *g, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, OPT_JSON},
-	    {"ledger", required_argument, NULL, OPT_LEDGER},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct ledger *l = NULL;
 	struct errd e = {0};
 	const char *lopt = NULL;
 	char hash[65];
 	int64_t seq;
-	int opt, json = 0, rc;
+	int json = 0, rc;
 	json_t *j;
+	struct cli_opt opts[] = {
+	    {"json", NULL, &json},
+	    {"ledger", &lopt, NULL},
+	    {NULL, NULL, NULL},
+	};
 
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case OPT_JSON:
-			json = 1;
-			break;
-		case OPT_LEDGER:
-			lopt = optarg;
-			break;
-		case 'h':
-			return cmd_ledger_usage(stdout, CLI_OK, argv[0]);
-		default:
-			return cmd_ledger_usage(stderr, CLI_USAGE, argv[0]);
-		}
-	}
-	if (optind != argc)
-		return cmd_ledger_usage(stderr, CLI_USAGE, argv[0]);
+	rc = cli_parse(argc, argv, opts, 0, cmd_ledger_usage_fn, argv[0]);
+	if (rc != CLI_OK)
+		return rc == CLI_HELP ? CLI_OK : rc;
 	rc = cmd_ledger_open(g, lopt, LEDGER_RDONLY, &l);
 	if (rc != CLI_OK)
 		goto out;

@@ -207,12 +207,6 @@ out:
 /* `thingca serials import [--batch B] [--ledger DB] FILE`. */
 int cmd_serials(const struct cli *g, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"batch", required_argument, NULL, OPT_BATCH},
-	    {"ledger", required_argument, NULL, OPT_LEDGER},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	static const char usage[] =
 	    "usage: thingca [-c FILE] serials import [--batch B] [--ledger DB] "
 	    "FILE\n"
@@ -227,7 +221,12 @@ int cmd_serials(const struct cli *g, int argc, char **argv)
 	char client[96], defbatch[512], day[21];
 	char **serials = NULL;
 	size_t n = 0, added = 0, present = 0;
-	int opt, rc = CLI_FAIL;
+	int rc = CLI_FAIL;
+	struct cli_opt opts[] = {
+	    {"batch", &batch, NULL},
+	    {"ledger", &lopt, NULL},
+	    {NULL, NULL, NULL},
+	};
 
 	if (argc < 2 || strcmp(argv[1], "import") != 0) {
 		fputs(usage, argc >= 2 && strcmp(argv[1], "--help") == 0
@@ -238,26 +237,10 @@ int cmd_serials(const struct cli *g, int argc, char **argv)
 	}
 	argc--;
 	argv++;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case OPT_BATCH:
-			batch = optarg;
-			break;
-		case OPT_LEDGER:
-			lopt = optarg;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return CLI_OK;
-		default:
-			fputs(usage, stderr);
-			return CLI_USAGE;
-		}
-	}
-	if (optind + 1 != argc) {
-		fputs(usage, stderr);
-		return CLI_USAGE;
-	}
+	rc = cli_parse(argc, argv, opts, 1, cli_usage_text, usage);
+	if (rc != CLI_OK)
+		return rc == CLI_HELP ? CLI_OK : rc;
+	rc = CLI_FAIL;
 	file = argv[optind];
 	/* the profile decides which serials are valid: the configuration is
 	 * needed even with --ledger */

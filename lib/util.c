@@ -382,6 +382,26 @@ out:
 }
 
 /* Whole file into a malloc'd NUL-terminated buffer (caller frees). */
+int buf_reserve(char **p, size_t *cap, size_t need)
+{
+	size_t c = *cap ? *cap : 1024;
+	char *np;
+
+	if (need <= *cap)
+		return 0;
+	while (c < need) {
+		if (c > SIZE_MAX / 2)
+			return -ERR_NOMEM;
+		c *= 2;
+	}
+	np = realloc(*p, c);
+	if (np == NULL)
+		return -ERR_NOMEM;
+	*p = np;
+	*cap = c;
+	return 0;
+}
+
 int file_read(const char *path, size_t max_len, char **out, size_t *len,
 	      struct errd *e)
 {

@@ -70,6 +70,12 @@ char *path_dir(const char *path);
  * PATH_MAX buffer at hand. */
 void path_dir_into(const char *path, char *out, size_t n);
 
+/* Grows the malloc'd buffer *p of *cap bytes to hold at least need bytes:
+ * capacity doubles from 1024, so appending n bytes at a time costs O(n)
+ * overall. 0, or -ERR_NOMEM with *p and *cap unchanged (still the
+ * caller's to free). Not for secrets: realloc may leave a copy behind. */
+int buf_reserve(char **p, size_t *cap, size_t need);
+
 /* Reads a whole file (max max_len bytes) into a NUL-terminated malloc'd
  * buffer. 0, -ERR_IO (missing/unreadable, message names the path) or
  * -ERR_NOMEM. */

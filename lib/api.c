@@ -140,6 +140,8 @@ static int is_json_type(const char *ct)
 	return end == '\0' || end == ';' || end == ' ' || end == '\t';
 }
 
+/* Rule 2: size, media type and JSON object. Returns the object or NULL with
+ * the error answered. */
 /* Body size and Content-Type, before any parsing: 0, or the error was
  * answered. */
 static int check_body(struct ctx *c)
@@ -161,67 +163,71 @@ static int check_body(struct ctx *c)
 	return 0;
 }
 
-/* The body as a JSON object (check_body already passed): the object, or
- * NULL with the error answered. */
-static json_t *parse_json(struct ctx *c)
+/* len bytes of body as one JSON object (duplicate keys refused, NUL in
+ * strings kept for the callers to refuse): 0 with *out, or
+ * -ERR_MALFORMED_REQUEST (*out NULL). */
+static int parse_object(const char *body, size_t len, json_t **out,
+			struct errd *e)
 {
 	json_error_t je;
 	json_t *o;
-	char msg[256];
 
-	o = json_loadb(c->req->body, c->req->body_len,
-		       JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
-	if (!o) {
-		snprintf(msg, sizeof(msg), "body is not valid JSON: %s",
-			 je.text);
-		send_error(c, -ERR_MALFORMED_REQUEST, msg);
-		return NULL;
-	}
+	*out = NULL;
+	o = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+	if (!o)
+		return err_set(e, ERR_MALFORMED_REQUEST,
+			       "body is not valid JSON: %s", je.text);
 	if (!json_is_object(o)) {
 		json_decref(o);
-		send_error(c, -ERR_MALFORMED_REQUEST,
-			   "body must be a JSON object");
-		return NULL;
+		return err_set(e, ERR_MALFORMED_REQUEST,
+			       "body must be a JSON object");
 	}
+	*out = o;
+	return 0;
+}
+
+static json_t *read_json(struct ctx *c)
+{
+	struct errd e = {0};
+	json_t *o;
+	int rc;
+
+	if (check_body(c))
+		return NULL;
+	rc = parse_object(c->req->body, c->req->body_len, &o, &e);
+	if (rc)
+		send_errd(c, rc, &e);
 	return o;
 }
 
-/* Rule 2: size, media type and JSON object. Returns the object or NULL with
- * the error answered. */
-static json_t *read_json(struct ctx *c)
+/* Only the named keys (NULL-terminated) may appear; required[i] ones
+ * must. 0 or -ERR_MALFORMED_REQUEST naming the field. */
+static int only_keys(json_t *o, const char *const *keys, const int *required,
+		     struct errd *e)
 {
-	return check_body(c) ? NULL : parse_json(c);
+	const char *k = json_unknown_key(o, keys);
+	size_t i;
+
+	if (k)
+		return err_set(e, ERR_MALFORMED_REQUEST,
+			       "unexpected field \"%.64s\"", k);
+	for (i = 0; keys[i]; i++)
+		if (required[i] && !json_object_get(o, keys[i]))
+			return err_set(e, ERR_MALFORMED_REQUEST,
+				       "missing field \"%s\"", keys[i]);
+	return 0;
 }
 
-/* Only the named keys may appear (required ones must). */
+/* only_keys, the error answered. */
 static int check_keys(struct ctx *c, json_t *o, const char *const *keys,
-		      const int *required, size_t n)
+		      const int *required)
 {
-	const char *k;
-	json_t *v;
-	size_t i;
-	char msg[256];
+	struct errd e = {0};
+	int rc = only_keys(o, keys, required, &e);
 
-	json_object_foreach(o, k, v)
-	{
-		for (i = 0; i < n && strcmp(k, keys[i]) != 0; i++)
-			;
-		if (i == n) {
-			snprintf(msg, sizeof(msg), "unexpected field \"%.64s\"",
-				 k);
-			send_error(c, -ERR_MALFORMED_REQUEST, msg);
-			return -ERR_MALFORMED_REQUEST;
-		}
-	}
-	for (i = 0; i < n; i++) {
-		if (required[i] && !json_object_get(o, keys[i])) {
-			snprintf(msg, sizeof(msg), "missing field \"%s\"",
-				 keys[i]);
-			send_error(c, -ERR_MALFORMED_REQUEST, msg);
-			return -ERR_MALFORMED_REQUEST;
-		}
-	}
-	return 0;
+	if (rc)
+		send_errd(c, rc, &e);
+	return rc;
 }
 
 /* Writes sep, then "key": and value as a JSON string; returns w past it,
@@ -460,53 +466,75 @@ no:
 	return 0;
 }
 
+int api_issue_body(const char *body, size_t len, struct api_body *b,
+		   struct errd *e)
+{
+	static const char *const keys[] = {"serial", "csr", NULL};
+	static const int req[] = {1, 1};
+	struct fast_body fast;
+	json_t *js, *jc;
+	int rc;
+
+	memset(b, 0, sizeof(*b));
+	if (fast_issue_body(body, len, &fast)) {
+		b->fast_serial = fast.serial;
+		b->fast_csr = fast.csr;
+		b->serial = fast.serial;
+		b->serial_len = strlen(fast.serial);
+		b->csr = fast.csr;
+		b->csr_len = fast.csr_len;
+		return 0;
+	}
+	rc = parse_object(body, len, &b->root, e);
+	if (rc == 0)
+		rc = only_keys(b->root, keys, req, e);
+	if (rc)
+		return rc;
+	js = json_object_get(b->root, "serial");
+	jc = json_object_get(b->root, "csr");
+	if (!json_is_string(js) || !json_is_string(jc))
+		return err_set(e, ERR_MALFORMED_REQUEST,
+			       "\"serial\" and \"csr\" must be strings");
+	b->serial = json_string_value(js);
+	b->serial_len = json_string_length(js);
+	b->csr = json_string_value(jc);
+	b->csr_len = json_string_length(jc);
+	if (strlen(b->serial) != b->serial_len)
+		return err_set(e, ERR_SERIAL_INVALID,
+			       "serial contains a NUL character");
+	return 0;
+}
+
+void api_body_clear(struct api_body *b)
+{
+	free(b->fast_serial);
+	free(b->fast_csr);
+	json_decref(b->root);
+	memset(b, 0, sizeof(*b));
+}
+
 /* POST /v1/certificates */
 static void post_certificate(struct ctx *c, const char *id)
 {
-	static const char *const keys[] = {"serial", "csr"};
-	static const int req[] = {1, 1};
 	struct issue_result res = {0};
-	struct fast_body fast = {0};
+	struct api_body b;
 	struct errd e = {0};
-	json_t *o = NULL, *js, *jc;
-	const char *serial, *csr;
-	size_t csr_len;
 	int rc;
 
 	(void)id;
 	/* size and Content-Type first, whichever reader takes the body */
 	if (check_body(c))
-		goto out;
-	if (fast_issue_body(c->req->body, c->req->body_len, &fast)) {
-		serial = fast.serial;
-		csr = fast.csr;
-		csr_len = fast.csr_len;
-		goto issue;
-	}
-	o = parse_json(c);
-	if (!o || check_keys(c, o, keys, req, 2))
-		goto out;
-	js = json_object_get(o, "serial");
-	jc = json_object_get(o, "csr");
-	if (!json_is_string(js) || !json_is_string(jc)) {
-		send_error(c, -ERR_MALFORMED_REQUEST,
-			   "\"serial\" and \"csr\" must be strings");
+		return;
+	rc = api_issue_body(c->req->body, c->req->body_len, &b, &e);
+	if (rc) {
+		send_errd(c, rc, &e);
 		goto out;
 	}
-	serial = json_string_value(js);
-	if (strlen(serial) != json_string_length(js)) {
-		send_error(c, -ERR_SERIAL_INVALID,
-			   "serial contains a NUL character");
-		goto out;
-	}
-	csr = json_string_value(jc);
-	csr_len = json_string_length(jc);
-issue:
-	rc = issue_pem(&c->a->issuer, c->out.client, serial, csr, csr_len, &res,
-		       &e);
+	rc = issue_pem(&c->a->issuer, c->out.client, b.serial, b.csr, b.csr_len,
+		       &res, &e);
 	/* Only a serial that passed the rules goes into the log. */
 	if (rc != -ERR_SERIAL_INVALID)
-		snprintf(c->out.serial, sizeof(c->out.serial), "%s", serial);
+		snprintf(c->out.serial, sizeof(c->out.serial), "%s", b.serial);
 	if (rc) {
 		send_errd(c, rc, &e);
 		goto out;
@@ -515,8 +543,7 @@ issue:
 	issued_answer(c, &res);
 out:
 	issue_result_clear(&res);
-	fast_body_clear(&fast);
-	json_decref(o);
+	api_body_clear(&b);
 }
 
 /* GET /v1/ca */
@@ -602,9 +629,15 @@ static int list_arg(void *arg, const char *k, const char *v)
 		n = strtoll(v, &end, 10);
 		if (!*v || *end || n < 0 ||
 		    (k[0] == 'l' && (n < 1 || n > LEDGER_PAGE_MAX))) {
-			snprintf(msg, sizeof(msg), "%s must be %s", k,
-				 k[0] == 'l' ? "an integer from 1 to 1000"
-					     : "a non-negative integer");
+			if (k[0] == 'l')
+				snprintf(msg, sizeof(msg),
+					 "limit must be an integer from 1 to "
+					 "%d",
+					 LEDGER_PAGE_MAX);
+			else
+				snprintf(msg, sizeof(msg),
+					 "after must be a non-negative "
+					 "integer");
 			goto bad;
 		}
 		if (k[0] == 'a')
@@ -752,7 +785,7 @@ out:
 /* POST /v1/certificates/{id}/revoke */
 static void post_revoke(struct ctx *c, const char *id)
 {
-	static const char *const keys[] = {"reason", "reissue"};
+	static const char *const keys[] = {"reason", "reissue", NULL};
 	static const int req[] = {0, 0};
 	struct ledger_entry out = {0};
 	struct errd e = {0};
@@ -761,7 +794,7 @@ static void post_revoke(struct ctx *c, const char *id)
 	int reissue = 0, rc;
 
 	o = read_json(c);
-	if (!o || check_keys(c, o, keys, req, 2))
+	if (!o || check_keys(c, o, keys, req))
 		goto out;
 	jr = json_object_get(o, "reason");
 	ji = json_object_get(o, "reissue");
@@ -797,7 +830,7 @@ out:
 /* POST /v1/serials */
 static void post_serials(struct ctx *c, const char *id)
 {
-	static const char *const keys[] = {"batch", "serials"};
+	static const char *const keys[] = {"batch", "serials", NULL};
 	static const int req[] = {0, 1};
 	struct ledger_entry out = {0};
 	struct errd e = {0};
@@ -809,7 +842,7 @@ static void post_serials(struct ctx *c, const char *id)
 
 	(void)id;
 	o = read_json(c);
-	if (!o || check_keys(c, o, keys, req, 2))
+	if (!o || check_keys(c, o, keys, req))
 		goto out;
 	jb = json_object_get(o, "batch");
 	js = json_object_get(o, "serials");
@@ -821,16 +854,20 @@ static void post_serials(struct ctx *c, const char *id)
 	}
 	n = json_array_size(js);
 	if (n == 0 || n > API_SERIALS_MAX) {
-		send_error(c, -ERR_MALFORMED_REQUEST,
-			   "\"serials\" must hold 1 to 100000 serials");
+		snprintf(msg, sizeof(msg),
+			 "\"serials\" must hold 1 to %d serials",
+			 API_SERIALS_MAX);
+		send_error(c, -ERR_MALFORMED_REQUEST, msg);
 		goto out;
 	}
 	if (jb) {
 		if (json_string_length(jb) == 0 ||
 		    json_string_length(jb) > API_BATCH_MAX ||
 		    strlen(json_string_value(jb)) != json_string_length(jb)) {
-			send_error(c, -ERR_MALFORMED_REQUEST,
-				   "\"batch\" must be 1 to 128 characters");
+			snprintf(msg, sizeof(msg),
+				 "\"batch\" must be 1 to %d characters",
+				 API_BATCH_MAX);
+			send_error(c, -ERR_MALFORMED_REQUEST, msg);
 			goto out;
 		}
 		snprintf(batch, sizeof(batch), "%s", json_string_value(jb));

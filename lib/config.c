@@ -21,6 +21,7 @@
 
 #include "config_int.h"
 #include "key.h"
+#include "thing.h"
 #include "util.h"
 #include "x509.h"
 
@@ -152,38 +153,6 @@ static int parse_subject(json_t *prof, struct profile_cfg *pc, struct errd *e)
 /* thing_name must hold "{serial}", and the rest must be characters AWS IoT
  * allows in a ThingName ([a-zA-Z0-9:_-]), leaving room in the 64-character
  * CN (RFC 5280 ub-common-name) for at least one serial character. */
-static int check_thing_name(const char *s, struct errd *e)
-{
-	static const char *const p = "profile.thing_name";
-	size_t fixed = 0;
-
-	if (s == NULL || strstr(s, "{serial}") == NULL)
-		return err_set(e, ERR_CONFIG_INVALID,
-			       "%s: must contain {serial} (got '%s')", p,
-			       s != NULL ? s : "");
-	while (*s != '\0') {
-		if (strncmp(s, "{serial}", 8) == 0) {
-			s += 8;
-			continue;
-		}
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == ':' || *s == '_' ||
-		      *s == '-'))
-			return err_set(e, ERR_CONFIG_INVALID,
-				       "%s: character '%c' is not allowed in "
-				       "an AWS IoT ThingName ([a-zA-Z0-9:_-])",
-				       p, *s);
-		fixed++;
-		s++;
-	}
-	if (fixed >= CONFIG_CN_MAX)
-		return err_set(e, ERR_CONFIG_INVALID,
-			       "%s: leaves no room for the serial in the "
-			       "%d-character CN (RFC 5280 ub-common-name)",
-			       p, CONFIG_CN_MAX);
-	return 0;
-}
-
 static int parse_key_types(json_t *prof, struct profile_cfg *pc, struct errd *e)
 {
 	char p[CONFIG_PATH_MAX], known[CONFIG_PATH_MAX] = "";
@@ -250,7 +219,7 @@ static int parse_profile(json_t *root, struct config *c, struct errd *e)
 	    (rc = parse_subject(o, pc, e)) < 0 ||
 	    (rc = config_get_string(o, "profile", "thing_name", 0, STR_PLAIN,
 				    NULL, &pc->thing_name, e)) < 0 ||
-	    (rc = check_thing_name(pc->thing_name, e)) < 0 ||
+	    (rc = thing_template_check(pc->thing_name, e)) < 0 ||
 	    (rc = config_get_string(o, "profile", "serial_pattern", 0,
 				    STR_PLAIN, NULL, &pc->serial_pattern, e)) <
 		0 ||

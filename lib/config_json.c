@@ -13,6 +13,7 @@
 
 #include "config_int.h"
 #include "ledger.h"
+#include "util.h"
 
 /* Appends s to the key path out (length *o), truncating at
  * CONFIG_PATH_MAX; no snprintf, so no truncation warnings to silence. */
@@ -66,26 +67,19 @@ int config_check_keys(json_t *obj, const char *path, const char *const *known,
 {
 	char p[CONFIG_PATH_MAX], list[CONFIG_PATH_MAX] = "";
 	const char *key;
-	json_t *v;
 	size_t i, len;
 
-	json_object_foreach(obj, key, v)
-	{
-		for (i = 0; known[i] != NULL; i++)
-			if (strcmp(key, known[i]) == 0)
-				break;
-		if (known[i] != NULL)
-			continue;
-		for (i = 0; known[i] != NULL; i++) {
-			len = strlen(list);
-			snprintf(list + len, sizeof(list) - len, "%s%s",
-				 i ? ", " : "", known[i]);
-		}
-		config_path_join(p, path, key);
-		return err_set(e, ERR_CONFIG_INVALID,
-			       "%s: unknown key (known keys: %s)", p, list);
+	key = json_unknown_key(obj, known);
+	if (key == NULL)
+		return 0;
+	for (i = 0; known[i] != NULL; i++) {
+		len = strlen(list);
+		snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "",
+			 known[i]);
 	}
-	return 0;
+	config_path_join(p, path, key);
+	return err_set(e, ERR_CONFIG_INVALID,
+		       "%s: unknown key (known keys: %s)", p, list);
 }
 
 int config_get_object(json_t *obj, const char *path, const char *key,

@@ -49,6 +49,9 @@
 /* Ledger client name of a device re-enrolling itself: "device:<serial>";
  * ':' is not allowed in configured client names, so it names no station. */
 #define EST_DEVICE_PREFIX "device:"
+/* Longest label of "/.well-known/est/<label>/<op>" (RFC 7030 3.2.2 sets
+ * none): as long as a DNS label, which is what deployments use. */
+#define EST_LABEL_MAX 64
 /* Revocation reason of a re-keyed certificate (RFC 5280 5.3.1). */
 #define EST_SUPERSEDED "superseded"
 
@@ -635,7 +638,7 @@ static int is_label(const char *s, size_t n)
 {
 	size_t i;
 
-	if (n == 0 || n > 64)
+	if (n == 0 || n > EST_LABEL_MAX)
 		return 0;
 	for (i = 0; i < n; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') ||
@@ -670,9 +673,12 @@ void est_handle(struct issuer *is, struct auth *auth, struct metrics *m,
 	slash = strchr(op, '/');
 	if (slash) {
 		if (!is_label(op, (size_t)(slash - op))) {
-			send_error(&s, -ERR_NOT_FOUND,
-				   "EST label must be 1 to 64 of "
-				   "[A-Za-z0-9-]");
+			char msg[64];
+
+			snprintf(msg, sizeof(msg),
+				 "EST label must be 1 to %d of [A-Za-z0-9-]",
+				 EST_LABEL_MAX);
+			send_error(&s, -ERR_NOT_FOUND, msg);
 			return;
 		}
 		op = slash + 1;

@@ -272,18 +272,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c,
 			hc->len = 0;
 		}
 		if (!hc->too_large) {
-			if (hc->len + n + 1 > hc->cap) {
-				size_t cap = hc->cap ? hc->cap : 1024;
-				char *nb;
-
-				while (cap < hc->len + n + 1)
-					cap *= 2;
-				nb = realloc(hc->body, cap);
-				if (!nb)
-					return MHD_NO;
-				hc->body = nb;
-				hc->cap = cap;
-			}
+			if (buf_reserve(&hc->body, &hc->cap, hc->len + n + 1) <
+			    0)
+				return MHD_NO;
 			memcpy(hc->body + hc->len, upload, n);
 			hc->len += n;
 			hc->body[hc->len] = '\0';

@@ -15,6 +15,7 @@
 #include <openssl/pem.h>
 
 #include "jitp_int.h"
+#include "thing.h"
 #include "util.h"
 #include "x509.h"
 
@@ -84,7 +85,7 @@ int jitp_chars_ok(const char *s, size_t min, size_t max, const char *extra)
 
 int jitp_thing_name_ok(const char *s)
 {
-	return jitp_chars_ok(s, 1, JITP_THING_NAME_MAX, JITP_THING_NAME_EXTRA);
+	return thing_name_valid(s, JITP_THING_NAME_MAX);
 }
 
 static int regex_match(const char *pattern, const char *s)
@@ -289,8 +290,8 @@ static int template_thing(const struct profile_cfg *p,
 		if (!jitp_thing_name_ok(o->thing_type)) {
 			rc = err_set(e, ERR_MALFORMED_REQUEST,
 				     "thing type \"%.128s\": AWS IoT wants "
-				     "1..128 characters of [a-zA-Z0-9:_-]",
-				     o->thing_type);
+				     "1..%d characters of [a-zA-Z0-9:_-]",
+				     o->thing_type, JITP_THING_NAME_MAX);
 			goto out;
 		}
 		if (json_object_set_new(props, "ThingTypeName",
@@ -306,9 +307,10 @@ static int template_thing(const struct profile_cfg *p,
 			    !jitp_thing_name_ok(o->groups[i])) {
 				rc = err_set(e, ERR_MALFORMED_REQUEST,
 					     "thing group \"%.128s\": AWS IoT "
-					     "wants 1..128 characters of "
+					     "wants 1..%d characters of "
 					     "[a-zA-Z0-9:_-]",
-					     o->groups[i] ? o->groups[i] : "");
+					     o->groups[i] ? o->groups[i] : "",
+					     JITP_THING_NAME_MAX);
 				goto out;
 			}
 			if (json_array_append_new(groups,

@@ -31,9 +31,9 @@ enum { JITP_P_CN = 0, JITP_P_SERIAL = 6, JITP_P_ID = 7 };
 #define JITP_PARAM_FULL_MAX 64
 
 /* AWS IoT character sets: ThingName, thing type and group names
- * [a-zA-Z0-9:_-]; attribute names [a-zA-Z0-9_.,@/:#-]; attribute values the
- * same plus =[] (CreateThing AttributePayload); policy names [\w+=,.@-]. */
-#define JITP_THING_NAME_EXTRA ":_-"
+ * [a-zA-Z0-9:_-] (thing.h, jitp_thing_name_ok); attribute names
+ * [a-zA-Z0-9_.,@/:#-]; attribute values the same plus =[] (CreateThing
+ * AttributePayload); policy names [\w+=,.@-]. */
 #define JITP_ATTR_NAME_EXTRA "_.,@/:#-"
 #define JITP_ATTR_VALUE_EXTRA "_.,@/:#=[]-"
 #define JITP_POLICY_NAME_EXTRA "_+=,.@-"

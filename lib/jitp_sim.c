@@ -381,9 +381,9 @@ static json_t *sim_thing(struct sim *s, const char *res, json_t *props)
 	if (type && (!json_is_string(type) ||
 		     !jitp_thing_name_ok(json_string_value(type))))
 		reason(s,
-		       "Resources.%s: ThingTypeName must be 1..128 "
+		       "Resources.%s: ThingTypeName must be 1..%d "
 		       "characters of [a-zA-Z0-9:_-]",
-		       res);
+		       res, JITP_THING_NAME_MAX);
 	groups = json_object_get(r, "ThingGroups");
 	if (groups && !json_is_array(groups))
 		reason(s, "Resources.%s: ThingGroups must be an array", res);
@@ -393,8 +393,8 @@ static json_t *sim_thing(struct sim *s, const char *res, json_t *props)
 		    !jitp_thing_name_ok(json_string_value(m)))
 			reason(s,
 			       "Resources.%s: ThingGroups[%zu] must be "
-			       "1..128 characters of [a-zA-Z0-9:_-]",
-			       res, i);
+			       "1..%d characters of [a-zA-Z0-9:_-]",
+			       res, i, JITP_THING_NAME_MAX);
 	}
 	out =
 	    json_pack("{s:O, s:O, s:o, s:o}", "name", name ? name : json_null(),

@@ -121,22 +121,11 @@ struct cbuf {
 /* Room for n more bytes and a NUL: 0, or -1 (b->bad set). */
 static int cb_reserve(struct cbuf *b, size_t n)
 {
-	char *np;
-	size_t cap;
-
 	if (b->bad)
 		return -1;
-	if (b->len + n + 1 > b->cap) {
-		cap = b->cap ? b->cap : 1024;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		np = realloc(b->p, cap);
-		if (np == NULL) {
-			b->bad = 1;
-			return -1;
-		}
-		b->p = np;
-		b->cap = cap;
+	if (buf_reserve(&b->p, &b->cap, b->len + n + 1) < 0) {
+		b->bad = 1;
+		return -1;
 	}
 	return 0;
 }

@@ -24,7 +24,7 @@
  * within 64 characters, and the bound caps the regex's work. */
 #define SERIAL_INPUT_MAX 1024
 
-static const char SERIAL_TOKEN[] = "{serial}";
+static const char SERIAL_TOKEN[] = THING_SERIAL_TOKEN;
 #define SERIAL_TOKEN_LEN (sizeof(SERIAL_TOKEN) - 1)
 
 struct profile {
@@ -37,13 +37,6 @@ struct profile {
 	unsigned char *base_der, *bc, *ku_ec, *ku_rsa, *eku;
 	size_t base_der_len, bc_len, ku_ec_len, ku_rsa_len, eku_len;
 };
-
-/* AWS IoT ThingName alphabet: [a-zA-Z0-9:_-]. */
-static int thing_name_char(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == ':' || c == '_' || c == '-';
-}
 
 void profile_free(struct profile *p)
 {
@@ -58,51 +51,6 @@ void profile_free(struct profile *p)
 	OPENSSL_free(p->ku_rsa);
 	OPENSSL_free(p->eku);
 	free(p);
-}
-
-/* Checks the thing_name template: "{serial}" at least once (or every device
- * would get one name) and only ThingName characters around it. */
-static int check_template(const char *t, struct errd *e)
-{
-	size_t i, fixed = 0;
-	int found = 0, rc = 0;
-
-	if (!t || !t[0]) {
-		rc = err_set(e, ERR_CONFIG_INVALID,
-			     "profile.thing_name: must not be empty");
-		goto out;
-	}
-	for (i = 0; t[i];) {
-		if (strncmp(t + i, SERIAL_TOKEN, SERIAL_TOKEN_LEN) == 0) {
-			found = 1;
-			i += SERIAL_TOKEN_LEN;
-			continue;
-		}
-		if (!thing_name_char((unsigned char)t[i])) {
-			rc = err_set(
-			    e, ERR_CONFIG_INVALID,
-			    "profile.thing_name: '%c' is not allowed in an AWS "
-			    "IoT ThingName ([a-zA-Z0-9:_-] around {serial})",
-			    t[i] >= 0x20 && t[i] < 0x7f ? t[i] : '?');
-			goto out;
-		}
-		fixed++;
-		i++;
-	}
-	if (!found) {
-		rc = err_set(e, ERR_CONFIG_INVALID,
-			     "profile.thing_name: must contain {serial}");
-		goto out;
-	}
-	if (fixed >= THING_NAME_MAX) {
-		rc =
-		    err_set(e, ERR_CONFIG_INVALID,
-			    "profile.thing_name: leaves no room for the serial "
-			    "within the 64-character CN limit of RFC 5280");
-		goto out;
-	}
-out:
-	return rc;
 }
 
 /* i2d of one extension made from OpenSSL's configuration syntax. */
@@ -193,7 +141,7 @@ int profile_new(const struct profile_cfg *cfg, struct profile **out,
 		goto out;
 	}
 	p->re_ok = 1;
-	rc = check_template(cfg->thing_name, e);
+	rc = thing_template_check(cfg->thing_name, e);
 	if (rc < 0)
 		goto out;
 	if (cfg->validity_days < 1 ||

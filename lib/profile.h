@@ -13,10 +13,11 @@
 #include "ca.h"
 #include "config.h"
 #include "err.h"
+#include "thing.h"
 #include "x509.h"
 
-/* RFC 5280 ub-common-name and ub-serial-number (X520SerialNumber) are 64. */
-#define THING_NAME_MAX 64
+/* RFC 5280 ub-serial-number (X520SerialNumber) is 64; THING_NAME_MAX,
+ * ub-common-name, is thing.h's. */
 #define SERIAL_MAX 64
 
 struct profile;

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -381,6 +382,26 @@ out:
 }
 
 /* Whole file into a malloc'd NUL-terminated buffer (caller frees). */
+int buf_reserve(char **p, size_t *cap, size_t need)
+{
+	size_t c = *cap ? *cap : 1024;
+	char *np;
+
+	if (need <= *cap)
+		return 0;
+	while (c < need) {
+		if (c > SIZE_MAX / 2)
+			return -ERR_NOMEM;
+		c *= 2;
+	}
+	np = realloc(*p, c);
+	if (np == NULL)
+		return -ERR_NOMEM;
+	*p = np;
+	*cap = c;
+	return 0;
+}
+
 int file_read(const char *path, size_t max_len, char **out, size_t *len,
 	      struct errd *e)
 {
@@ -569,6 +590,23 @@ long utf8_chars(const char *s, size_t len)
 		n++;
 	}
 	return n;
+}
+
+/* See util.h. */
+const char *json_unknown_key(json_t *obj, const char *const *known)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	json_object_foreach(obj, key, v)
+	{
+		for (i = 0; known[i] != NULL && strcmp(key, known[i]) != 0; i++)
+			;
+		if (known[i] == NULL)
+			return key;
+	}
+	return NULL;
 }
 
 /* 1 for the bytes json_quote copies as they are: printable ASCII but the

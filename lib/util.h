@@ -70,6 +70,12 @@ char *path_dir(const char *path);
  * PATH_MAX buffer at hand. */
 void path_dir_into(const char *path, char *out, size_t n);
 
+/* Grows the malloc'd buffer *p of *cap bytes to hold at least need bytes:
+ * capacity doubles from 1024, so appending n bytes at a time costs O(n)
+ * overall. 0, or -ERR_NOMEM with *p and *cap unchanged (still the
+ * caller's to free). Not for secrets: realloc may leave a copy behind. */
+int buf_reserve(char **p, size_t *cap, size_t need);
+
 /* Reads a whole file (max max_len bytes) into a NUL-terminated malloc'd
  * buffer. 0, -ERR_IO (missing/unreadable, message names the path) or
  * -ERR_NOMEM. */
@@ -100,6 +106,13 @@ uint64_t now_ns(void);
  * or NULL when s is not UTF-8 (RFC 3629). The ledger's canonical encoding
  * and the issuance answer both use it. */
 char *json_quote(char *out, const char *s, size_t n);
+
+/* The first key of JSON object obj (jansson's json_t) that is not in the
+ * NULL-terminated list known, lent from obj; NULL when every key is known
+ * (or obj is no object). The one "only these keys" rule of the HTTP API
+ * and the configuration. */
+struct json_t;
+const char *json_unknown_key(struct json_t *obj, const char *const *known);
 #define json_quoted_max(n) (6 * (n) + 2)
 
 #endif

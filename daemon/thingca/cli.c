@@ -3,6 +3,7 @@
  * the built-in defaults) and finding the ledger file.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,60 @@ int cli_key_type(const char *cmd, const char *name, unsigned *type)
 		"rsa:2048, rsa:3072 or rsa:4096\n",
 		cmd, name);
 	return CLI_USAGE;
+}
+
+int cli_usage_text(FILE *f, int rc, const void *ctx)
+{
+	fputs(ctx, f);
+	return rc;
+}
+
+int cli_parse(int argc, char **argv, const struct cli_opt *opts, int npos,
+	      cli_usage_fn usage, const void *ctx)
+{
+	struct option lo[CLI_OPTS_MAX + 2];
+	size_t i;
+	int opt;
+
+	for (i = 0; opts[i].name && i < CLI_OPTS_MAX; i++) {
+		lo[i].name = opts[i].name;
+		lo[i].has_arg = opts[i].value ? required_argument : no_argument;
+		lo[i].flag = NULL;
+		lo[i].val = 256 + (int)i;
+	}
+	lo[i] = (struct option){"help", no_argument, NULL, 'h'};
+	lo[i + 1] = (struct option){NULL, 0, NULL, 0};
+	optind = 0; /* GNU getopt: restart scanning on this argv */
+	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if (opt == 'h') {
+			usage(stdout, CLI_OK, ctx);
+			return CLI_HELP;
+		}
+		if (opt < 256 || (size_t)(opt - 256) >= i)
+			return usage(stderr, CLI_USAGE, ctx);
+		if (opts[opt - 256].value)
+			*opts[opt - 256].value = optarg;
+		else
+			*opts[opt - 256].flag = 1;
+	}
+	if (argc - optind != npos)
+		return usage(stderr, CLI_USAGE, ctx);
+	return CLI_OK;
+}
+
+int cli_days(const char *cmd, const char *arg, long max, long *days)
+{
+	char *end;
+	long v = arg ? strtol(arg, &end, 10) : 0;
+
+	if (!arg || !arg[0] || *end || v < 1 || v > max) {
+		fprintf(stderr,
+			"thingca %s: --days: expected 1 to %ld, got '%s'\n",
+			cmd, max, arg ? arg : "");
+		return CLI_USAGE;
+	}
+	*days = v;
+	return CLI_OK;
 }
 
 int cli_no_clobber(const char *cmd, const char *key_path, const char *cert_path,

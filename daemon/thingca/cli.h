@@ -8,6 +8,8 @@
 #ifndef THINGCA_CLI_H
 #define THINGCA_CLI_H
 
+#include <stdio.h>
+
 #include "client.h"
 #include "config.h"
 #include "key.h"
@@ -20,6 +22,35 @@ struct cli {
 
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
+/* A long option for cli_parse: "--name VALUE" stores VALUE in *value;
+ * with value NULL, "--name" sets *flag to 1. A NULL name ends a table. */
+struct cli_opt {
+	const char *name;
+	const char **value;
+	int *flag;
+};
+
+/* Prints a command's usage on f and returns rc; ctx is the command's
+ * (e.g. the subcommand's name). */
+typedef int (*cli_usage_fn)(FILE *f, int rc, const void *ctx);
+
+/* A cli_usage_fn for a command whose usage is the text ctx. */
+int cli_usage_text(FILE *f, int rc, const void *ctx);
+
+/* Most options of one command cli_parse takes. */
+#define CLI_OPTS_MAX 16
+/* cli_parse's answer to --help: usage is printed; exit 0. */
+#define CLI_HELP (-1)
+
+/* The option prologue of a command: getopt_long over argv (argv[0] the
+ * command's name; options and arguments in any order, "--" ends options)
+ * with opts and --help/-h. CLI_OK when every option is known and exactly
+ * npos arguments remain, at argv[optind]; CLI_HELP after usage(stdout,
+ * CLI_OK, ctx) for --help; else what usage(stderr, CLI_USAGE, ctx)
+ * returns (getopt has named an unknown option or a missing value). */
+int cli_parse(int argc, char **argv, const struct cli_opt *opts, int npos,
+	      cli_usage_fn usage, const void *ctx);
+
 /* Loads g->config_path; on failure prints the reason on stderr and returns
  * NULL. */
 struct config *cli_load_config(const struct cli *g);
@@ -27,6 +58,10 @@ struct config *cli_load_config(const struct cli *g);
 /* --key-type name of command cmd ("ca init") into *type (enum key_type
  * bit): CLI_OK, or CLI_USAGE after saying on stderr which names work. */
 int cli_key_type(const char *cmd, const char *name, unsigned *type);
+
+/* --days arg of command cmd ("ca init"): 1 to max days into *days,
+ * CLI_OK; or CLI_USAGE after saying on stderr what is expected. */
+int cli_days(const char *cmd, const char *arg, long max, long *days);
 
 /* Before a command writes a key (key_path, may be NULL) and a certificate:
  * CLI_OK when force or neither exists, else CLI_FAIL after saying on stderr

@@ -249,7 +249,6 @@ int cmd_ca_init(const struct cli *g, int argc, char **argv)
 	X509 *x = NULL;
 	unsigned type;
 	long days = CA_INIT_DAYS_DEFAULT;
-	char *end;
 	int c, force = 0, status = CLI_OK;
 
 	optind = 0; /* GNU getopt: restart scanning on this argv */
@@ -265,13 +264,8 @@ int cmd_ca_init(const struct cli *g, int argc, char **argv)
 			subject = optarg;
 			break;
 		case O_DAYS:
-			days = strtol(optarg, &end, 10);
-			if (!optarg[0] || *end || days < 1 ||
-			    days > CA_INIT_DAYS_MAX) {
-				fprintf(stderr,
-					"thingca ca init: --days: expected 1 "
-					"to %ld, got '%s'\n",
-					CA_INIT_DAYS_MAX, optarg);
+			if (cli_days("ca init", optarg, CA_INIT_DAYS_MAX,
+				     &days) != CLI_OK) {
 				status = CLI_USAGE;
 				goto out;
 			}

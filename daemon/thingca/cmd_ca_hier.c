@@ -493,7 +493,6 @@ int cmd_ca_sign(const struct cli *g, int argc, char **argv)
 	X509 *x = NULL;
 	size_t n_prev = 0;
 	long days = 0;
-	char *end;
 	int c, force = 0, status = CLI_USAGE;
 
 	optind = 0;
@@ -512,15 +511,9 @@ int cmd_ca_sign(const struct cli *g, int argc, char **argv)
 			subject = optarg;
 			break;
 		case O_DAYS:
-			days = strtol(optarg, &end, 10);
-			if (!optarg[0] || *end || days < 1 ||
-			    days > CA_ISSUING_DAYS_MAX) {
-				fprintf(stderr,
-					"thingca ca sign: --days: expected 1 "
-					"to %ld, got '%s'\n",
-					CA_ISSUING_DAYS_MAX, optarg);
+			if (cli_days("ca sign", optarg, CA_ISSUING_DAYS_MAX,
+				     &days) != CLI_OK)
 				goto out;
-			}
 			break;
 		case O_OUT_CERT:
 			out_cert = optarg;

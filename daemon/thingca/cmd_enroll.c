@@ -51,21 +51,16 @@
 
 struct buf {
 	char *p;
-	size_t n;
+	size_t n, cap;
 };
 
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	struct buf *b = arg;
 	size_t len = size * nmemb;
-	char *np;
-
-	if (b->n + len > ENROLL_MAX_ANSWER)
+	if (b->n + len > ENROLL_MAX_ANSWER ||
+	    buf_reserve(&b->p, &b->cap, b->n + len + 1) < 0)
 		return 0;
-	np = realloc(b->p, b->n + len + 1);
-	if (!np)
-		return 0;
-	b->p = np;
 	memcpy(b->p + b->n, ptr, len);
 	b->n += len;
 	b->p[b->n] = '\0';

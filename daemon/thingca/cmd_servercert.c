@@ -198,7 +198,6 @@ int cmd_ca_server_cert(const struct cli *g, int argc, char **argv)
 	long days = SC_DAYS_DEFAULT;
 	int c, force = 0, names = 0, status = CLI_OK;
 	unsigned type;
-	char *end;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -242,13 +241,8 @@ int cmd_ca_server_cert(const struct cli *g, int argc, char **argv)
 			cn = optarg;
 			break;
 		case O_DAYS:
-			days = optarg ? strtol(optarg, &end, 10) : 0;
-			if (!optarg || !optarg[0] || *end || days < 1 ||
-			    days > SC_DAYS_MAX) {
-				fprintf(stderr,
-					"thingca ca server-cert: --days: "
-					"expected 1 to %ld, got '%s'\n",
-					SC_DAYS_MAX, optarg ? optarg : "");
+			if (cli_days("ca server-cert", optarg, SC_DAYS_MAX,
+				     &days) != CLI_OK) {
 				status = CLI_USAGE;
 				goto out;
 			}

@@ -183,7 +183,7 @@ int cmd_ca_verification_cert(const struct cli *g, int argc, char **argv)
 	X509 *x = NULL;
 	struct errd e = {0};
 	long days = VERIF_DAYS_DEFAULT;
-	char *end, id[65];
+	char id[65];
 	int c, rc = CLI_USAGE;
 
 	optind = 0;
@@ -211,15 +211,9 @@ int cmd_ca_verification_cert(const struct cli *g, int argc, char **argv)
 			out_key = optarg;
 			break;
 		case 'd':
-			days = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || days < 1 ||
-			    days > VERIF_DAYS_MAX) {
-				fprintf(stderr,
-					"thingca: --days %s: expected "
-					"1..%d\n",
-					optarg, VERIF_DAYS_MAX);
+			if (cli_days("ca verification-cert", optarg,
+				     VERIF_DAYS_MAX, &days) != CLI_OK)
 				goto out;
-			}
 			break;
 		case 'h':
 			usage_verif(stdout);

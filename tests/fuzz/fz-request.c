@@ -1,8 +1,9 @@
 /*
  * fz-request — POST /v1/certificates up to the point of signing, without the
- * network: the body as api.c's read_json and check_keys take it (jansson
- * with JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, an object with exactly
- * "serial" and "csr", both strings, no NUL in the serial), then the serial
+ * network: the body through api.c's own reader, api_issue_body (its
+ * one-pass reader for the usual shape, else jansson with
+ * JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, an object with exactly "serial"
+ * and "csr", both strings, no NUL in the serial), then the serial
  * rules of the default profile (profile_check_serial, as issue_check_serial
  * does before the ledger), then csr_parse_pem and csr_check_key with the
  * default key types, as issue_pem and issue_with_csr do. The same lib
@@ -14,7 +15,8 @@
  * on), and any string value as text printed on a terminal (str_printable).
  * Their properties abort when broken: a reason accepted is an RFC name in
  * another case, a filter accepted normalises to a time from 1970 that
- * parses back to itself, printable text holds no control byte.
+ * parses back to itself, printable text holds no control byte. A body
+ * the one-pass reader accepts, jansson reads as the same two strings.
  */
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +24,7 @@
 
 #include <jansson.h>
 
+#include "api.h"
 #include "config.h"
 #include "csr.h"
 #include "fuzz.h"
@@ -81,54 +84,61 @@ static void other_inputs(const char *k, json_t *v)
 			abort();
 }
 
+/* What api.c's one-pass reader accepted, jansson reads as the same two
+ * strings (api.c "the issuance body in one pass"). */
+static void same_as_jansson(const uint8_t *data, size_t size,
+			    const struct api_body *b)
+{
+	json_t *o = json_loadb((const char *)data, size,
+			       JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
+	json_t *js = json_object_get(o, "serial"),
+	       *jc = json_object_get(o, "csr");
+
+	if (!o || json_object_size(o) != 2 || !json_is_string(js) ||
+	    !json_is_string(jc) || json_string_length(js) != b->serial_len ||
+	    json_string_length(jc) != b->csr_len ||
+	    memcmp(json_string_value(js), b->serial, b->serial_len) != 0 ||
+	    memcmp(json_string_value(jc), b->csr, b->csr_len) != 0)
+		abort();
+	json_decref(o);
+}
+
 int fz_request_one(const uint8_t *data, size_t size)
 {
-	static const char *const keys[] = {"serial", "csr"};
+	static const char *const keys[] = {"serial", "csr", NULL};
 	char thing_name[THING_NAME_MAX + 1];
 	struct errd e = {0};
 	struct csr *csr = NULL;
-	json_error_t je;
-	json_t *o, *js, *jc, *v;
-	const char *k, *serial;
-	size_t i;
+	struct api_body b;
+	const char *k;
+	json_t *v;
+	int rc;
 
-	o = json_loadb((const char *)data, size,
-		       JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
-	if (!o || !json_is_object(o))
-		goto out;
-	json_object_foreach(o, k, v)
-	{
-		for (i = 0; i < 2 && strcmp(k, keys[i]) != 0; i++)
-			;
-		if (i == 2) {
-			json_object_foreach(o, k, v)
-			{
-				other_inputs(k, v);
-			}
-			goto out;
+	rc = api_issue_body((const char *)data, size, &b, &e);
+	if (rc == 0 && b.fast_serial)
+		same_as_jansson(data, size, &b);
+	if (b.root && json_unknown_key(b.root, keys)) {
+		json_object_foreach(b.root, k, v)
+		{
+			other_inputs(k, v);
 		}
 	}
-	js = json_object_get(o, "serial");
-	jc = json_object_get(o, "csr");
-	if (!json_is_string(js) || !json_is_string(jc))
-		goto out;
-	serial = json_string_value(js);
 	/* The serial_n variant sees the embedded NUL api.c refuses first. */
-	(void)profile_check_serial_n(rq_prof, serial, json_string_length(js),
-				     thing_name, &e);
-	if (strlen(serial) != json_string_length(js))
+	if (rc == 0 || rc == -ERR_SERIAL_INVALID)
+		(void)profile_check_serial_n(rq_prof, b.serial, b.serial_len,
+					     thing_name, &e);
+	if (rc < 0)
 		goto out;
-	if (profile_check_serial(rq_prof, serial, thing_name, &e) < 0)
+	if (profile_check_serial(rq_prof, b.serial, thing_name, &e) < 0)
 		goto out;
-	if (csr_parse_pem(json_string_value(jc), json_string_length(jc), &csr,
-			  &e) < 0)
+	if (csr_parse_pem(b.csr, b.csr_len, &csr, &e) < 0)
 		goto out;
 	(void)csr_key_type(csr);
 	(void)csr_spki_sha256(csr);
 	(void)csr_check_key(csr, rq_cfg->profile.key_types, &e);
 out:
 	csr_free(csr);
-	json_decref(o);
+	api_body_clear(&b);
 	return 0;
 }
 

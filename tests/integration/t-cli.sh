@@ -61,6 +61,13 @@ is "$rc" 2 "token new --name of 80 characters is refused (exit 2), as the config
 like "$out" "1 to 64" "saying the limit"
 [ -e "$T/n80.token" ] && fail "and writes no token" || pass "and writes no token"
 
+# ---- --days: one parser for every command that takes it ---------------------
+for cmd in "ca init --out-key $T/d.key --out-cert $T/d.pem" "ca verification-cert --code c0de" "ca server-cert --cn x --out-key $T/d.key --out-cert $T/d.pem"; do
+	out=$($TCA $cmd --days 0 2>&1); rc=$?
+	is "$rc" 2 "${cmd%% -*} --days 0 is refused (exit 2)"
+	like "$out" "--days: expected 1 to [0-9]+, got '0'" "${cmd%% -*} --days says the range"
+done
+
 # ---- ledger list --limit ----------------------------------------------------
 for l in -1 0 1001 5000; do
 	out=$($TCA ledger list --ledger "$T/ledger.db" --limit "$l" 2>&1)

@@ -86,4 +86,25 @@ door sqlite3.h ledger_sqlite.c
 door libpq-fe.h ledger_pg.c
 door microhttpd.h http.c
 
+# docs/hacking.md names every module of lib/ (in `backquotes`), and every
+# lib/ file it names exists: the page matches the tree.
+doc=$SRC/docs/hacking.md
+missing=$(for f in *.c; do
+	m=${f%.c}
+	grep -q "\`$m\`\|lib/$m\.c" "$doc" || echo "$m"
+done | tr '\n' ' ')
+if [ -z "$missing" ]; then
+	pass "docs/hacking.md names every module of lib/"
+else
+	nok "docs/hacking.md names every module of lib/" "not named: $missing"
+fi
+gone=$(grep -o 'lib/[a-z_]*\.[ch]' "$doc" | sort -u | while read -r f; do
+	[ -f "$SRC/$f" ] || echo "$f"
+done | tr '\n' ' ')
+if [ -z "$gone" ]; then
+	pass "every lib/ file docs/hacking.md names exists"
+else
+	nok "every lib/ file docs/hacking.md names exists" "missing: $gone"
+fi
+
 done_testing

@@ -411,6 +411,29 @@ static void test_utf8_chars(void)
 	is_int(utf8_chars("a\0b", 3), -1, "NUL refused");
 }
 
+/* The one growable buffer (HTTP bodies, canonical entries, enroll). */
+static void test_buf_reserve(void)
+{
+	char *p = NULL;
+	size_t cap = 0, i;
+	int fails = 0;
+
+	is_int(buf_reserve(&p, &cap, 1), 0, "first reserve");
+	is_int((long long)cap, 1024, "starts at 1024");
+	is_int(buf_reserve(&p, &cap, 1024), 0, "within capacity");
+	is_int((long long)cap, 1024, "no growth within capacity");
+	is_int(buf_reserve(&p, &cap, 1025), 0, "beyond capacity");
+	is_int((long long)cap, 2048, "doubles");
+	for (i = 0; i < 3000; i++)
+		p[i % 2048] = 'x';
+	is_int(buf_reserve(&p, &cap, 5000), 0, "several doublings");
+	is_int((long long)cap, 8192, "to the next power of two");
+	fails = buf_reserve(&p, &cap, SIZE_MAX) != -ERR_NOMEM;
+	ok(!fails && cap == 8192,
+	   "an impossible size is -ERR_NOMEM, buffer kept");
+	free(p);
+}
+
 int main(void)
 {
 	uint64_t a, b;
@@ -432,5 +455,6 @@ int main(void)
 	ok(a > 0 && b >= a, "now_ns monotonic");
 	test_path_dir();
 	test_utf8_chars();
+	test_buf_reserve();
 	return done_testing();
 }

@@ -68,9 +68,9 @@ int config_get_long(json_t *obj, const char *path, const char *key, long min,
 int config_get_bool(json_t *obj, const char *path, const char *key, int *dst,
 		    struct errd *e);
 
-/* config_listen_clients.c: root's "listen" into c->listen (replacing the default
- * one) and "clients" into c->clients; files are resolved against base_dir
- * and clients[].ca is read now. */
+/* config_listen_clients.c: root's "listen" into c->listen (replacing the
+ * default one) and "clients" into c->clients; files are resolved against
+ * base_dir and clients[].ca is read now. */
 int config_parse_listen(json_t *root, const char *base_dir, struct config *c,
 			struct errd *e);
 int config_parse_clients(json_t *root, const char *base_dir, struct config *c,

@@ -419,7 +419,7 @@ no:
  * 0 (f empty) otherwise. */
 static int fast_issue_body(const char *body, size_t n, struct fast_body *f)
 {
-	const char *p = body, *end = body + n;
+	const char *p, *end;
 	char *key = NULL, *val = NULL;
 	size_t klen, vlen;
 	int i;
@@ -427,6 +427,8 @@ static int fast_issue_body(const char *body, size_t n, struct fast_body *f)
 	memset(f, 0, sizeof(*f));
 	if (body == NULL)
 		return 0;
+	p = body;
+	end = body + n;
 	p = skip_ws(p, end);
 	if (p >= end || *p++ != '{')
 		return 0;

@@ -56,7 +56,7 @@ int cli_parse(int argc, char **argv, const struct cli_opt *opts, int npos,
 	size_t i;
 	int opt;
 
-	for (i = 0; opts[i].name && i < CLI_OPTS_MAX; i++) {
+	for (i = 0; i < CLI_OPTS_MAX && opts[i].name; i++) {
 		lo[i].name = opts[i].name;
 		lo[i].has_arg = opts[i].value ? required_argument : no_argument;
 		lo[i].flag = NULL;

@@ -6,60 +6,9 @@
 # Devices enrolled with `thingca enroll` connect with their chained bundle.
 . "$THINGCA_SRC/tests/integration/lib.sh"
 
-command -v mosquitto > /dev/null 2>&1 || skip_all "mosquitto not installed"
-command -v mosquitto_sub > /dev/null 2>&1 || skip_all "mosquitto-clients not installed"
-command -v mosquitto_pub > /dev/null 2>&1 || skip_all "mosquitto-clients not installed"
-[ -x /usr/sbin/mosquitto ] && MOSQ=/usr/sbin/mosquitto || MOSQ=$(command -v mosquitto)
+. "$THINGCA_SRC/tests/integration/mosquitto.sh"
 
 TCA="$BIN/thingca"
-MQPID=
-MQPORT=
-
-# _mq_stop: stop mosquitto by its PID, bounded.
-_mq_stop() {
-	[ -n "$MQPID" ] || return 0
-	stop_pid "$MQPID" TERM 100
-	wait "$MQPID" 2>/dev/null
-	MQ_RC=$?
-	MQPID=
-}
-trap '_mq_stop; _cleanup' EXIT
-
-# _free_port: a port nothing listens on right now (the kernel picks it).
-_free_port() {
-	perl -MIO::Socket::INET -e '
-		my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1",
-			LocalPort => 0, Proto => "tcp", ReuseAddr => 1) or exit 1;
-		print $s->sockport, "\n";'
-}
-
-# _mq_start: mosquitto -c $T/mosquitto.conf in the background on a free
-# port; waits (bounded) until it is running. Retries with another port if
-# the one picked was taken in between. Sets MQPID, MQPORT.
-_mq_start() {
-	_try=0
-	while [ $_try -lt 3 ]; do
-		_try=$((_try + 1))
-		MQPORT=$(_free_port) || return 1
-		sed "s/@PORT@/$MQPORT/" "$T/mosquitto.conf.in" > "$T/mosquitto.conf"
-		: > "$T/mosquitto.log"
-		"$MOSQ" -c "$T/mosquitto.conf" > "$T/mosquitto.out" 2>&1 &
-		MQPID=$!
-		_j=0
-		while [ $_j -lt 100 ]; do
-			if grep -q "mosquitto version .* running" "$T/mosquitto.log"; then
-				return 0
-			fi
-			alive "$MQPID" || break
-			sleep 0.1
-			_j=$((_j + 1))
-		done
-		diag "mosquitto did not start on port $MQPORT:"
-		sed 's/^/#   /' "$T/mosquitto.log" "$T/mosquitto.out"
-		_mq_stop
-	done
-	return 1
-}
 
 # --- the CA, the daemon, two devices ---
 tca_ca ec:P-256
@@ -113,7 +62,7 @@ require_certificate true
 use_identity_as_username true
 tls_version tlsv1.2
 CONF
-_mq_start || { fail "mosquitto starts"; done_testing; }
+mq_start || { fail "mosquitto starts"; done_testing; }
 pass "mosquitto starts on 127.0.0.1:$MQPORT (pid $MQPID)"
 
 # mqtt_sub NAME DEVICE_DIR CLIENT_ID TOPIC WAIT_S: mosquitto_sub -d -C 1 in
@@ -238,6 +187,6 @@ rc=$?
 
 # Still alive after all that, then stopped by PID.
 alive "$MQPID" && pass "mosquitto still running" || fail "mosquitto still running"
-_mq_stop
+mq_stop
 is "$MQ_RC" 0 "mosquitto stops on SIGTERM with status 0"
 done_testing

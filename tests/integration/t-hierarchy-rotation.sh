@@ -8,53 +8,11 @@
 # warns that this loopback test, unlike a device, sends no usable SNI.
 . "$THINGCA_SRC/tests/integration/lib.sh"
 
-command -v mosquitto > /dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || skip_all "mosquitto not installed"
-command -v mosquitto_pub > /dev/null 2>&1 || skip_all "mosquitto-clients not installed"
-[ -x /usr/sbin/mosquitto ] && MOSQ=/usr/sbin/mosquitto || MOSQ=$(command -v mosquitto)
+. "$THINGCA_SRC/tests/integration/mosquitto.sh"
 
 TCA="$BIN/thingca"
-MQPID=
-MQPORT=
 certid() { openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1; }
 serial_of() { openssl x509 -in "$1" -noout -serial | sed 's/serial=//'; }
-
-_mq_stop() {
-	[ -n "$MQPID" ] || return 0
-	stop_pid "$MQPID" TERM 100
-	wait "$MQPID" 2>/dev/null
-	MQ_RC=$?
-	MQPID=
-}
-trap '_mq_stop; _cleanup' EXIT
-_free_port() {
-	perl -MIO::Socket::INET -e '
-		my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1",
-			LocalPort => 0, Proto => "tcp", ReuseAddr => 1) or exit 1;
-		print $s->sockport, "\n";'
-}
-# _mq_start: mosquitto on a free loopback port, waited for (bounded).
-_mq_start() {
-	_try=0
-	while [ $_try -lt 3 ]; do
-		_try=$((_try + 1))
-		MQPORT=$(_free_port) || return 1
-		sed "s/@PORT@/$MQPORT/" "$T/mosquitto.conf.in" > "$T/mosquitto.conf"
-		: > "$T/mosquitto.log"
-		"$MOSQ" -c "$T/mosquitto.conf" > "$T/mosquitto.out" 2>&1 &
-		MQPID=$!
-		_j=0
-		while [ $_j -lt 100 ]; do
-			grep -q "mosquitto version .* running" "$T/mosquitto.log" && return 0
-			alive "$MQPID" || break
-			sleep 0.1
-			_j=$((_j + 1))
-		done
-		diag "mosquitto did not start on port $MQPORT:"
-		sed 's/^/#   /' "$T/mosquitto.log" "$T/mosquitto.out"
-		_mq_stop
-	done
-	return 1
-}
 
 # --- one root, issuing CA 1 ---
 "$TCA" ca init --subject "/C=JP/O=thingca test/CN=thingca test root" \
@@ -176,7 +134,7 @@ require_certificate true
 use_identity_as_username true
 tls_version tlsv1.2
 CONF
-_mq_start || { fail "mosquitto starts"; done_testing; }
+mq_start || { fail "mosquitto starts"; done_testing; }
 pass "mosquitto starts on 127.0.0.1:$MQPORT trusting only the root"
 # The exact first-connect command this test runs, for jitp simulate too.
 pub_cmd() { # DEVICE_DIR
@@ -195,7 +153,7 @@ rc=$?
 like "$(cat "$T/mosquitto.log")" "OpenSSL Error.*certificate verify failed" "the broker refused A-2 at the TLS handshake"
 is "$(openssl verify -CAfile "$R" -untrusted "$T/A-2/device-bundle.pem" "$T/A-2/device.crt" 2>&1)" "$T/A-2/device.crt: OK" "(A-2 chains fine without the CRL: its revocation is what the broker refused)"
 alive "$MQPID" && pass "mosquitto still running" || fail "mosquitto still running"
-_mq_stop
+mq_stop
 is "$MQ_RC" 0 "mosquitto stops on SIGTERM"
 
 # --- jitp simulate: this loopback test sends no SNI a device would ---

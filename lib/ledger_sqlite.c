@@ -1366,40 +1366,82 @@ out:
 	return rc;
 }
 
+/* Runs sql (no parameters) on a reader and calls row(arg, st) for each
+ * row, stopping at the first non-zero return, which is returned; what
+ * names the read in an error message. */
+static int each_row(struct ledger_store *s, const char *sql, const char *what,
+		    int (*row)(void *arg, sqlite3_stmt *st), void *arg,
+		    struct errd *e)
+{
+	struct ledger_session *c = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc, st_rc;
+
+	rc = reader_get(s, &c, e);
+	if (rc < 0)
+		goto out;
+	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		rc = sql_err(c->db, e, what);
+		goto out;
+	}
+	while ((st_rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rc = row(arg, st);
+		if (rc != 0)
+			goto out;
+	}
+	if (st_rc != SQLITE_DONE)
+		rc = sql_err(c->db, e, what);
+out:
+	sqlite3_finalize(st);
+	reader_put(s, c);
+	return rc;
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+struct revocations_arg {
+	int (*cb)(void *arg, const char *cert_serial_hex, const char *time,
+		  const char *reason);
+	void *arg;
+	int64_t *max_seq;
+};
+
+static int revocation_row(void *arg, sqlite3_stmt *st)
+{
+	struct revocations_arg *r = arg;
+
+	*r->max_seq = sqlite3_column_int64(st, 0);
+	return r->cb(r->arg, col_text(st, 1), col_text(st, 2), col_text(st, 3));
+}
+
 static int sq_revocations(struct ledger_store *s,
 			  int (*cb)(void *arg, const char *cert_serial_hex,
 				    const char *time, const char *reason),
 			  void *arg, int64_t *max_seq, struct errd *e)
 {
-	static const char sql[] =
-	    "SELECT seq, certificate_serial, time, reason FROM ledger "
-	    "WHERE event = 'revoked' ORDER BY seq";
-	struct ledger_session *c = NULL;
-	sqlite3_stmt *st = NULL;
-	int rc, st_rc;
+	struct revocations_arg r = {cb, arg, max_seq};
 
 	*max_seq = 0;
-	rc = reader_get(s, &c, e);
-	if (rc < 0)
-		goto out;
-	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		rc = sql_err(c->db, e, "reading revocations");
-		goto out;
-	}
-	while ((st_rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*max_seq = sqlite3_column_int64(st, 0);
-		rc = cb(arg, (const char *)sqlite3_column_text(st, 1),
-			(const char *)sqlite3_column_text(st, 2),
-			(const char *)sqlite3_column_text(st, 3));
-		if (rc != 0)
-			goto out;
-	}
-	if (st_rc != SQLITE_DONE)
-		rc = sql_err(c->db, e, "reading revocations");
-out:
-	sqlite3_finalize(st);
-	reader_put(s, c);
-	return rc;
+	return each_row(s,
+			"SELECT seq, certificate_serial, time, reason FROM "
+			"ledger WHERE event = 'revoked' ORDER BY seq",
+			"reading revocations", revocation_row, &r, e);
+}
+
+struct serials_arg {
+	int (*cb)(void *arg, const char *serial, const char *batch,
+		  const char *imported_at);
+	void *arg;
+};
+
+static int serial_row(void *arg, sqlite3_stmt *st)
+{
+	struct serials_arg *r = arg;
+
+	return r->cb(r->arg, col_text(st, 0), col_text(st, 1), col_text(st, 2));
 }
 
 static int sq_serials(struct ledger_store *s,
@@ -1407,32 +1449,12 @@ static int sq_serials(struct ledger_store *s,
 				const char *batch, const char *imported_at),
 		      void *arg, struct errd *e)
 {
-	static const char sql[] =
-	    "SELECT serial, batch, imported_at FROM serials ORDER BY serial";
-	struct ledger_session *c = NULL;
-	sqlite3_stmt *st = NULL;
-	int rc, st_rc;
+	struct serials_arg r = {cb, arg};
 
-	rc = reader_get(s, &c, e);
-	if (rc < 0)
-		goto out;
-	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		rc = sql_err(c->db, e, "reading serials");
-		goto out;
-	}
-	while ((st_rc = sqlite3_step(st)) == SQLITE_ROW) {
-		rc = cb(arg, (const char *)sqlite3_column_text(st, 0),
-			(const char *)sqlite3_column_text(st, 1),
-			(const char *)sqlite3_column_text(st, 2));
-		if (rc != 0)
-			goto out;
-	}
-	if (st_rc != SQLITE_DONE)
-		rc = sql_err(c->db, e, "reading serials");
-out:
-	sqlite3_finalize(st);
-	reader_put(s, c);
-	return rc;
+	return each_row(s,
+			"SELECT serial, batch, imported_at FROM serials ORDER "
+			"BY serial",
+			"reading serials", serial_row, &r, e);
 }
 
 /* One statement, so the counts agree with each other (the CHECK on event
